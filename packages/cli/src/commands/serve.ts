@@ -1,0 +1,100 @@
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import type { App, BlazeServer, ModelServiceBinding } from "@blazerpc/runtime";
+import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
+import { bindingFile, isGenStale, runBufGenerate, writeProto } from "./generate.js";
+
+/** Flags of `blaze serve`. */
+export interface ServeFlags {
+  host: string;
+  port: number;
+  proto?: string;
+  gen?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxMessageBytes?: number;
+  /** Where progress and the banner go. */
+  log: (line: string) => void;
+}
+
+/**
+ * `blaze serve <entry>[:export]`: loads the app (TypeScript through tsx, or compiled
+ * JavaScript as is), regenerates the schema and code first when a TypeScript entry's
+ * generated code is missing or stale, and serves it on one port.
+ */
+export async function serve(entrySpec: string, flags: ServeFlags): Promise<BlazeServer> {
+  const { file, exportName } = splitEntry(entrySpec);
+  const paths = projectPaths(file, flags);
+  if (!fs.existsSync(paths.entry)) throw new Error(`entry file not found: ${file}`);
+  const ts = isTypeScript(paths.entry);
+  if (ts) {
+    const started = Date.now();
+    const result = writeProto(paths);
+    if (isGenStale(paths, result)) {
+      runBufGenerate(paths);
+      flags.log(`blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`);
+    }
+    // TypeScript entries load through tsx; compiled entries need no loader.
+    (require("tsx/cjs/api") as { register(): unknown }).register();
+  }
+  const entryModule = require(paths.entry) as Record<string, unknown>;
+  const app = findApp(entryModule, exportName, file);
+  const bindingPath = bindingFile(paths.genDir, app.name, ts ? ".ts" : ".js");
+  if (!fs.existsSync(bindingPath)) {
+    throw new Error(`generated code not found: ${path.relative(process.cwd(), bindingPath)} — run \`blaze generate ${file}\`${ts ? "" : " and compile it"}`);
+  }
+  // Resolve the runtime the way the user's code does, so both share one copy.
+  const userRequire = createRequire(paths.entry);
+  const runtime = userRequire("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
+  const services = Object.values(require(bindingPath) as Record<string, unknown>).filter(runtime.isModelServiceBinding) as ModelServiceBinding[];
+  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
+  const server = runtime.createServer({
+    app,
+    services,
+    host: flags.host,
+    port: flags.port,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
+  });
+  await server.listen();
+  flags.log(banner(app, server, tls !== undefined));
+  return server;
+}
+
+function findApp(mod: Record<string, unknown>, exportName: string | undefined, file: string): App {
+  const isApp = (v: unknown): v is App =>
+    typeof v === "object" && v !== null && typeof (v as App).model === "function" && typeof (v as App).getModel === "function";
+  if (exportName !== undefined) {
+    const v = mod[exportName];
+    if (!isApp(v)) throw new Error(`${file} has no export "${exportName}" that is a BlazeRPC app (createApp(...))`);
+    return v;
+  }
+  if (isApp(mod.app)) return mod.app;
+  if (isApp(mod.default)) return mod.default;
+  const apps = Object.entries(mod).filter(([, v]) => isApp(v));
+  if (apps.length === 1) return apps[0]![1] as App;
+  if (apps.length === 0) throw new Error(`${file} exports no BlazeRPC app — export the value of createApp(...), e.g. \`export const app = createApp({ name: "iris" })\``);
+  throw new Error(`${file} exports several apps (${apps.map(([k]) => k).join(", ")}) — pick one: blaze serve ${file}:${apps[0]![0]}`);
+}
+
+function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } {
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
+    throw new Error("TLS needs both --tls-cert and --tls-key");
+  }
+  return { cert: fs.readFileSync(flags.tlsCert), key: fs.readFileSync(flags.tlsKey) };
+}
+
+function banner(app: App, server: BlazeServer, tls: boolean): string {
+  const url = server.url();
+  const lines = [
+    `blaze: serving app "${app.name}" on ${url}`,
+    `  protocols: gRPC, gRPC-Web, Connect (binary and JSON) over ${tls ? "HTTP/2 and HTTP/1.1 (TLS, ALPN)" : "HTTP/2 (h2c, prior knowledge) and HTTP/1.1"}, one port`,
+  ];
+  const width = Math.max(...server.rpcs.map((r) => r.path.length));
+  for (const r of server.rpcs) {
+    lines.push(`  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  model "${r.model}"`);
+  }
+  lines.push(`  http    GET  /healthz  GET /readyz`);
+  return lines.join("\n");
+}

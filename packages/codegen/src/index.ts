@@ -1,0 +1,11 @@
+export type { AppSpec, FieldSpec, ModelSpec, ScalarKind, SourcePosition, TypeSpec } from "./model-spec.js";
+export type { Diagnostic } from "./diagnostics.js";
+export { CodegenError, formatDiagnostic } from "./diagnostics.js";
+export type { ExtractOptions } from "./extract/extract.js";
+export { extract } from "./extract/extract.js";
+export { printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
+export type { SchemaFile } from "./proto-printer/schema-files.js";
+export { BLAZERPC_PROTOS, schemaFiles, writeSchemaFiles } from "./proto-printer/schema-files.js";
+export { protoFilePath, protoPackage, rpcName, toPascalCase, toSnakeCase } from "./names.js";
+export { protocGenBlaze } from "./plugin/protoc-gen-blaze.js";
+export { version } from "./version.js";

@@ -1,0 +1,36 @@
+/** Naming rules shared by the proto printer and the plugin. */
+
+/** `maxTokens` → `max_tokens`; `HTTPCode` → `http_code`. */
+export function toSnakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .toLowerCase();
+}
+
+/** `iris` → `Iris`; `text_embed` → `TextEmbed`. */
+export function toPascalCase(name: string): string {
+  return toSnakeCase(name)
+    .split("_")
+    .filter((s) => s !== "")
+    .map((s) => s[0]!.toUpperCase() + s.slice(1))
+    .join("");
+}
+
+/** The proto package of an app: `iris` → `iris.v1`. */
+export function protoPackage(appName: string): string {
+  return `${toSnakeCase(appName)}.v1`;
+}
+
+/** The path of an app's generated proto inside the proto folder: `iris/v1/iris.proto`. */
+export function protoFilePath(appName: string): string {
+  const pkg = toSnakeCase(appName);
+  return `${pkg}/v1/${pkg}.proto`;
+}
+
+/** The RPC name of a model: `iris` → `PredictIris`. */
+export function rpcName(modelName: string): string {
+  return `Predict${toPascalCase(modelName)}`;
+}

@@ -1,0 +1,48 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AppSpec } from "../model-spec.js";
+import { protoFilePath } from "../names.js";
+import { printProto } from "./print-proto.js";
+
+/** A file of the generated schema, relative to the proto folder. */
+export interface SchemaFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** The protos every generated schema imports, shipped in @blazerpc/tensor's `proto/` folder. */
+export const BLAZERPC_PROTOS = ["blazerpc/v1/options.proto", "blazerpc/v1/tensor.proto"] as const;
+
+/**
+ * Every file of an app's schema: the app's `.proto`, and copies of the BlazeRPC protos it
+ * imports, so that the proto folder is a complete contract on its own (`buf curl --schema
+ * proto`, `grpcurl -import-path proto`, and generators for other languages need nothing else).
+ */
+export function schemaFiles(app: AppSpec): SchemaFile[] {
+  const files: SchemaFile[] = [{ path: protoFilePath(app.name), content: printProto(app) }];
+  const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
+  for (const p of BLAZERPC_PROTOS) {
+    const original = fs.readFileSync(path.join(protoRoot, p), "utf8");
+    files.push({
+      path: p,
+      content: `// Copied from @blazerpc/tensor by blaze proto. DO NOT EDIT.\n${original}`,
+    });
+  }
+  return files;
+}
+
+/**
+ * Writes the schema files under `outDir`, leaving files whose content is unchanged
+ * untouched. Returns the paths it wrote.
+ */
+export function writeSchemaFiles(files: readonly SchemaFile[], outDir: string): string[] {
+  const written: string[] = [];
+  for (const f of files) {
+    const target = path.join(outDir, f.path);
+    if (fs.existsSync(target) && fs.readFileSync(target, "utf8") === f.content) continue;
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, f.content);
+    written.push(target);
+  }
+  return written;
+}

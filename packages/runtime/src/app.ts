@@ -1,0 +1,107 @@
+/** Batching options of a model. Accepted and recorded now; the batcher is built in the execution engine. */
+export interface BatchOptions {
+  /** Most rows (leading-dimension entries) in one call of the model. */
+  maxBatchSize: number;
+  /** Longest time the oldest queued request waits for a batch to fill. */
+  maxDelayMs: number;
+  /** Batch sizes to dispatch at as soon as they are reached. */
+  preferredBatchSizes?: number[];
+  /** Most requests queued; beyond it requests are refused with RESOURCE_EXHAUSTED. */
+  queueCapacity?: number;
+}
+
+/** Options of `app.model(name, options, fn)`. */
+export interface ModelOptions {
+  /** The model's version; carried into the schema. */
+  version?: string;
+  /** Declares a streaming model; must agree with the function (an async generator). */
+  streaming?: boolean;
+  /** Adaptive batching (see {@link BatchOptions}). */
+  batch?: BatchOptions;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ModelFunction = (...args: any[]) => unknown;
+
+/** A registered model. */
+export interface ModelRecord {
+  readonly name: string;
+  readonly options: Readonly<ModelOptions>;
+  readonly fn: ModelFunction;
+  /** True when the function is an async generator (answered as a server stream). */
+  readonly streaming: boolean;
+}
+
+/** Options of {@link createApp}. */
+export interface AppOptions<N extends string> {
+  /** The app's name; the schema's package is `<name>.v1`. A string literal, so codegen can read it. */
+  name: N;
+}
+
+/**
+ * A BlazeRPC app: a named set of models. Code generation reads the `app.model(...)` calls
+ * from the source; the server binds the generated service to the registered functions.
+ */
+export interface App<N extends string = string> {
+  readonly name: N;
+  /**
+   * Registers a model. Returns the function, unchanged.
+   *
+   * @example
+   * app.model("echo", async (text: string): Promise<string> => text);
+   */
+  model<F extends ModelFunction>(name: string, fn: F): F;
+  model<F extends ModelFunction>(name: string, options: ModelOptions, fn: F): F;
+  /** The registered model of that name, or undefined. */
+  getModel(name: string): ModelRecord | undefined;
+  /** The registered model of that name; throws when there is none. */
+  getModelOrThrow(name: string): ModelRecord;
+  /** Every registered model, in registration order. */
+  readonly models: readonly ModelRecord[];
+}
+
+/**
+ * Creates an app to register models on.
+ *
+ * @example
+ * export const app = createApp({ name: "iris" });
+ * app.model("iris", async (features: Tensor<"float32", ["batch", 4]>) => classify(features));
+ */
+export function createApp<const N extends string>(options: AppOptions<N>): App<N> {
+  const { name } = options;
+  if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
+    throw new Error(`createApp: name ${JSON.stringify(name)} is not usable as a proto package — use letters, digits, "-" and "_", starting with a letter`);
+  }
+  const records = new Map<string, ModelRecord>();
+  const app: App<N> = {
+    name,
+    model(modelName: string, optionsOrFn: ModelOptions | ModelFunction, maybeFn?: ModelFunction) {
+      const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn;
+      const opts = typeof optionsOrFn === "function" ? {} : optionsOrFn ?? {};
+      if (typeof fn !== "function") {
+        throw new Error(`app.model("${modelName}"): the last argument must be the model function`);
+      }
+      if (records.has(modelName)) {
+        throw new Error(`app.model("${modelName}"): a model of that name is already registered on app "${name}"`);
+      }
+      const isGenerator = fn.constructor?.name === "AsyncGeneratorFunction";
+      if (opts.streaming === true && !isGenerator) {
+        throw new Error(`app.model("${modelName}"): streaming: true needs an async generator function (async function*)`);
+      }
+      records.set(modelName, { name: modelName, options: { ...opts }, fn, streaming: opts.streaming ?? isGenerator });
+      return fn as never;
+    },
+    getModel: (modelName) => records.get(modelName),
+    getModelOrThrow(modelName) {
+      const record = records.get(modelName);
+      if (record === undefined) {
+        throw new Error(`app "${name}" has no model "${modelName}" (registered: ${[...records.keys()].join(", ") || "none"})`);
+      }
+      return record;
+    },
+    get models() {
+      return [...records.values()];
+    },
+  };
+  return app;
+}

@@ -1,0 +1,103 @@
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import type { App } from "../app.js";
+import { toConnectError } from "../errors.js";
+import type { Executor } from "../executor/executor.js";
+import type { MethodBinding, ModelServiceBinding } from "./define-model-service.js";
+
+/**
+ * Checks that every method of every binding names a registered model of the right kind,
+ * so a stale generated file fails at start-up instead of at the first call.
+ *
+ * @throws Error listing every mismatch.
+ */
+export function checkBindings(app: App, services: readonly ModelServiceBinding[]): void {
+  const problems: string[] = [];
+  for (const { service, methods } of services) {
+    for (const [localName, m] of Object.entries(methods)) {
+      const record = app.getModel(m.model);
+      const where = `${service.typeName}.${service.methods.find((d) => d.localName === localName)?.name ?? localName}`;
+      if (record === undefined) {
+        problems.push(`${where} serves model "${m.model}", which app "${app.name}" does not register`);
+      } else if (record.streaming !== (m.kind === "server_streaming")) {
+        problems.push(`${where} is ${m.kind} but model "${m.model}" is ${record.streaming ? "a stream" : "unary"}`);
+      }
+    }
+  }
+  const served = new Set(services.flatMap((s) => Object.values(s.methods).map((m) => m.model)));
+  for (const record of app.models) {
+    if (!served.has(record.name)) {
+      problems.push(`model "${record.name}" is registered but no generated service method serves it`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`the generated code does not match app "${app.name}" — run \`blaze generate\` again:\n  ${problems.join("\n  ")}`);
+  }
+}
+
+/**
+ * Registers each binding's service on a Connect router, with an implementation that
+ * decodes requests, runs the model through the executor and encodes its results.
+ */
+export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor): void {
+  for (const { service, methods } of services) {
+    const impl: Record<string, unknown> = {};
+    for (const method of service.methods) {
+      const binding = methods[method.localName];
+      if (binding === undefined) continue;
+      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor) : serverStreaming(binding, executor, method);
+    }
+    router.service(service, impl as never);
+  }
+}
+
+function unary(binding: MethodBinding, executor: Executor) {
+  return async (req: unknown, ctx: HandlerContext) => {
+    const args = decode(binding, req);
+    let result: unknown;
+    try {
+      result = await executor.invoke(binding.model, args, ctx);
+    } catch (err) {
+      throw toConnectError(err, "model", binding.model);
+    }
+    return encode(binding, result);
+  };
+}
+
+function serverStreaming(binding: MethodBinding, executor: Executor, _method: DescMethod) {
+  return async function* (req: unknown, ctx: HandlerContext) {
+    const args = decode(binding, req);
+    const it = executor.stream(binding.model, args, ctx)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        try {
+          next = await it.next();
+        } catch (err) {
+          throw toConnectError(err, "model", binding.model);
+        }
+        if (next.done === true) return;
+        yield encode(binding, next.value);
+      }
+    } finally {
+      // Runs when the client goes away too: ends the model's generator (its finally runs).
+      await it.return?.();
+    }
+  };
+}
+
+function decode(binding: MethodBinding, req: unknown): unknown[] {
+  try {
+    return binding.decode(req);
+  } catch (err) {
+    throw toConnectError(err, "decode", binding.model);
+  }
+}
+
+function encode(binding: MethodBinding, result: unknown): never {
+  try {
+    return binding.encode(result) as never;
+  } catch (err) {
+    throw toConnectError(err, "encode", binding.model);
+  }
+}

@@ -1,0 +1,10 @@
+export type { App, AppOptions, BatchOptions, ModelFunction, ModelOptions, ModelRecord } from "./app.js";
+export { createApp } from "./app.js";
+export type { MethodBinding, ModelServiceBinding } from "./binding/define-model-service.js";
+export { defineModelService, isModelServiceBinding } from "./binding/define-model-service.js";
+export type { CallContext, Executor } from "./executor/executor.js";
+export { createExecutor } from "./executor/executor.js";
+export { toConnectError } from "./errors.js";
+export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
+export { createServer, DEFAULT_READ_MAX_BYTES } from "./server/server.js";
+export type { Dim, DType, Tensor } from "@blazerpc/tensor";
