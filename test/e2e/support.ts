@@ -1,0 +1,112 @@
+// Helpers shared by the end-to-end tests: real servers on 127.0.0.1 port 0, real clients.
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { fromTensorProto, type Tensor, type TensorProto } from "@blazerpc/tensor";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+export const irisProtoDir = path.join(repoRoot, "examples", "iris", "proto");
+export const bufBin = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
+
+/** Runs a command with a time limit; resolves with its exit code and output. */
+export function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Parses the JSON documents buf curl prints one after another (one per message). */
+export function parseJsonStream(text: string): unknown[] {
+  const out: unknown[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === "\\") i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === "{") {
+      if (depth++ === 0) start = i;
+    } else if (ch === "}" && --depth === 0) {
+      out.push(JSON.parse(text.slice(start, i + 1)));
+    }
+  }
+  return out;
+}
+
+/** A tensor from its proto3 JSON form (`{ shape: ["1","4"], dtype, data: base64 }`). */
+export function tensorFromJson(json: { shape: string[]; dtype: string; data: string }): Tensor {
+  const bytes = Buffer.from(json.data, "base64");
+  return fromTensorProto({ shape: json.shape.map(BigInt), dtype: json.dtype, data: new Uint8Array(bytes) });
+}
+
+/** The proto3 JSON form of a tensor. */
+export function tensorToJson(t: TensorProto): { shape: string[]; dtype: string; data: string } {
+  return { shape: t.shape.map(String), dtype: t.dtype, data: Buffer.from(t.data).toString("base64") };
+}
+
+/**
+ * grpc-js reuses the buffer it hands to a deserializer, and protobuf-es keeps `bytes`
+ * fields as views on its input (zero-copy): decode from a copy, or tensors change under you.
+ */
+function decodeCopy<O extends DescMessage>(output: O, b: Buffer): MessageShape<O> {
+  return fromBinary(output, new Uint8Array(b));
+}
+
+/**
+ * The status message of a grpc-js error. connect-node percent-encodes more characters
+ * than the gRPC spec asks (":" and ","), and grpc-js undoes only what decodeURI does.
+ */
+export function grpcMessage(err: grpc.ServiceError | undefined): string | undefined {
+  return err === undefined ? undefined : decodeURIComponent(err.details);
+}
+
+/** A grpc-js unary call with protobuf-es messages. */
+export function grpcUnary<I extends DescMessage, O extends DescMessage>(
+  client: grpc.Client,
+  method: string,
+  input: I,
+  output: O,
+  req: MessageInitShape<I>,
+  serialize: (m: MessageShape<I>) => Buffer = (m) => Buffer.from(toBinary(input, m)),
+): Promise<MessageShape<O>> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      method,
+      serialize,
+      (b: Buffer) => decodeCopy(output, b),
+      create(input, req),
+      (err, res) => (err ? reject(err) : resolve(res!)),
+    );
+  });
+}
+
+/** A grpc-js server-streaming call; resolves with every message once the stream ends. */
+export function grpcServerStream<I extends DescMessage, O extends DescMessage>(
+  client: grpc.Client,
+  method: string,
+  input: I,
+  output: O,
+  req: MessageInitShape<I>,
+): Promise<MessageShape<O>[]> {
+  return new Promise((resolve, reject) => {
+    const call = client.makeServerStreamRequest(
+      method,
+      (m: MessageShape<I>) => Buffer.from(toBinary(input, m)),
+      (b: Buffer) => decodeCopy(output, b),
+      create(input, req),
+    );
+    const got: MessageShape<O>[] = [];
+    call.on("data", (m: MessageShape<O>) => got.push(m));
+    call.on("error", reject);
+    call.on("end", () => resolve(got));
+  });
+}
