@@ -248,3 +248,23 @@ describe("TLS: HTTP/2 and HTTP/1.1 by ALPN on one port", () => {
     expect(Array.from(fromTensorProto(res.result).data as Float32Array)).toEqual(expectedIris);
   });
 });
+
+describe("message size cap", () => {
+  it("answers a message over readMaxBytes with RESOURCE_EXHAUSTED, over gRPC and Connect, and keeps serving", async () => {
+    const server = createServer({ app, services: [InferenceServiceBinding], port: 0, readMaxBytes: 1024 });
+    await server.listen();
+    try {
+      const big = toTensorProto({ dtype: "float32", shape: [64, 4], data: new Float32Array(256) }); // 1 KiB of data
+      for (const transport of [createGrpcTransport({ baseUrl: server.url() }), createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" })]) {
+        const client = createClient(InferenceService, transport);
+        const err = await client.predictIris({ features: big }).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(ConnectError);
+        expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+        const ok = await client.predictIris({ features: toTensorProto(features) });
+        expect(Array.from(fromTensorProto(ok.result).data as Float32Array)).toEqual(expectedIris);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,4 +1,3 @@
-import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { App } from "../app.js";
 import { toConnectError } from "../errors.js";
@@ -45,7 +44,7 @@ export function registerBindings(router: ConnectRouter, services: readonly Model
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
-      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor) : serverStreaming(binding, executor, method);
+      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor) : serverStreaming(binding, executor);
     }
     router.service(service, impl as never);
   }
@@ -64,10 +63,15 @@ function unary(binding: MethodBinding, executor: Executor) {
   };
 }
 
-function serverStreaming(binding: MethodBinding, executor: Executor, _method: DescMethod) {
+function serverStreaming(binding: MethodBinding, executor: Executor) {
   return async function* (req: unknown, ctx: HandlerContext) {
     const args = decode(binding, req);
     const it = executor.stream(binding.model, args, ctx)[Symbol.asyncIterator]();
+    // A client that goes away (or a deadline) aborts ctx.signal, but the protocol layer
+    // may simply stop pulling from this generator: end the model's iterator ourselves, so
+    // its finally runs and nothing more is computed.
+    const stop = () => void it.return?.(undefined)?.catch(() => undefined);
+    ctx.signal.addEventListener("abort", stop, { once: true });
     try {
       for (;;) {
         let next: IteratorResult<unknown>;
@@ -77,11 +81,12 @@ function serverStreaming(binding: MethodBinding, executor: Executor, _method: De
           throw toConnectError(err, "model", binding.model);
         }
         if (next.done === true) return;
+        if (ctx.signal.aborted) throw toConnectError(ctx.signal.reason, "model", binding.model);
         yield encode(binding, next.value);
       }
     } finally {
-      // Runs when the client goes away too: ends the model's generator (its finally runs).
-      await it.return?.();
+      ctx.signal.removeEventListener("abort", stop);
+      await it.return?.(undefined);
     }
   };
 }

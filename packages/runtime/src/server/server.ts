@@ -95,6 +95,33 @@ export function createServer(options: ServerOptions): BlazeServer {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
+  // In-flight requests per HTTP/1.1 socket. http.Server tracks idle connections only when
+  // it listens itself, and ours gets its sockets from the sniffer, so we keep count here.
+  let closing = false;
+  const h1Active = new Map<net.Socket, number>();
+  const http1Sockets = new Set<net.Socket>();
+  const onHttp1Request = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    if (!http1Sockets.has(socket)) {
+      http1Sockets.add(socket);
+      socket.once("close", () => {
+        http1Sockets.delete(socket);
+        h1Active.delete(socket);
+      });
+    }
+    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
+    if (closing) res.setHeader("connection", "close");
+    res.once("close", () => {
+      const left = (h1Active.get(socket) ?? 1) - 1;
+      h1Active.set(socket, left);
+      if (closing && left === 0) socket.destroySoon();
+    });
+  };
+  const closeIdleHttp1 = () => {
+    for (const socket of http1Sockets) {
+      if ((h1Active.get(socket) ?? 0) === 0) socket.destroySoon();
+    }
+  };
 
   let listener: net.Server;
   let h1: http.Server | undefined;
@@ -102,10 +129,15 @@ export function createServer(options: ServerOptions): BlazeServer {
   if (tls !== undefined) {
     h2 = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, dispatch);
     h2.on("secureConnection", track);
+    // With allowHTTP1, HTTP/1.1 requests arrive as "request" events on the same server.
+    h2.on("request", (req: AnyRequest, res: AnyResponse) => {
+      if (req.httpVersionMajor === 1) onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
+    });
     listener = h2;
   } else {
     h2 = http2.createServer({}, dispatch);
     h1 = http.createServer(dispatch);
+    h1.on("request", onHttp1Request);
     const http1 = h1;
     const h2c = h2;
     listener = net.createServer((socket) => {
@@ -150,20 +182,19 @@ export function createServer(options: ServerOptions): BlazeServer {
     },
     async close() {
       serving = false;
+      closing = true;
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alive sockets close now,
+      // busy ones after their response (sent with "connection: close").
       for (const s of sessions) s.close();
-      h1?.closeIdleConnections();
+      closeIdleHttp1();
       const grace = setTimeout(() => {
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
       }, closeGraceMs);
       grace.unref();
-      // HTTP/1.1 keep-alive sockets that finish their request close when idle.
-      const idle = setInterval(() => h1?.closeIdleConnections(), 50);
-      idle.unref();
       await closed;
       clearTimeout(grace);
-      clearInterval(idle);
     },
     address() {
       if (bound === undefined) throw new Error("the server is not listening — call listen() first");
