@@ -16,6 +16,7 @@ import {
 import { dtypeNames, isDType } from "@blazerpc/tensor";
 import { CodegenError, type Diagnostic } from "../diagnostics.js";
 import type { AppSpec, FieldSpec, ModelSpec, TypeSpec } from "../model-spec.js";
+import { rpcName, toSnakeCase } from "../names.js";
 
 /** Options for {@link extract}. */
 export interface ExtractOptions {
@@ -104,8 +105,14 @@ class Extractor {
       const model = this.model(call);
       if (model !== undefined) {
         const twice = models.find((m) => m.name === model.name);
+        const clash = models.find((m) => rpcName(m.name) === rpcName(model.name));
         if (twice !== undefined) {
           this.error(call.getArguments()[0] ?? call, `model "${model.name}" is registered twice (first at line ${twice.position.line}) — give each model its own name`);
+        } else if (clash !== undefined) {
+          this.error(
+            call.getArguments()[0] ?? call,
+            `models "${clash.name}" (line ${clash.position.line}) and "${model.name}" both become rpc ${rpcName(model.name)} in the schema — rename one`,
+          );
         } else {
           models.push(model);
         }
@@ -161,8 +168,21 @@ class Extractor {
     let ok = true;
     for (const p of fn.getParameters()) {
       const field = this.param(p, name);
-      if (field === undefined) ok = false;
-      else params.push(field);
+      if (field === undefined) {
+        ok = false;
+        continue;
+      }
+      const protoName = toSnakeCase(field.name);
+      const clash = params.find((f) => toSnakeCase(f.name) === protoName);
+      if (!/^[a-z]/.test(protoName)) {
+        this.error(p, `model "${name}": parameter "${field.name}" has no usable schema field name ("${protoName}") — start its name with a letter`);
+        ok = false;
+      } else if (clash !== undefined) {
+        this.error(p, `model "${name}": parameters "${clash.name}" and "${field.name}" both become field "${protoName}" in the schema — rename one`);
+        ok = false;
+      } else {
+        params.push(field);
+      }
     }
     const result = this.result(fn, name);
     if (result === undefined || !ok) return undefined;
@@ -172,7 +192,8 @@ class Extractor {
         : `model "${name}" has streaming: false but returns an AsyncIterable — remove the option or return a Promise`);
       return undefined;
     }
-    const statement = call.getFirstAncestorByKind(SyntaxKind.ExpressionStatement);
+    // `app.model(...);` or `export const classify = app.model(...);`: the doc is on the statement.
+    const statement = call.getFirstAncestor((a) => Node.isExpressionStatement(a) || Node.isVariableStatement(a));
     const doc = jsDocText(statement ?? call) ?? (Node.isFunctionDeclaration(fn) ? jsDocText(fn) : undefined);
     const pos = this.position(call);
     return {
@@ -266,7 +287,8 @@ class Extractor {
     return type === undefined ? undefined : { type, streaming };
   }
 
-  private mapType(type: Type, node: Node, what: string, model: string, inArray = false): TypeSpec | undefined {
+  /** `outerArray`: the array type `type` is the element of, when it is one. */
+  private mapType(type: Type, node: Node, what: string, model: string, outerArray?: Type): TypeSpec | undefined {
     const flags = type.getFlags();
     if (type.isString() || type.isStringLiteral()) return { kind: "scalar", scalar: "string" };
     if (type.isNumber() || type.isNumberLiteral()) return { kind: "scalar", scalar: "double" };
@@ -277,11 +299,11 @@ class Extractor {
     if (symbolName === "Tensor") return this.tensorType(type, node, what, model);
     const element = type.getArrayElementType() ?? (symbolName === "ReadonlyArray" ? type.getTypeArguments()[0] : undefined);
     if (element !== undefined) {
-      if (inArray) {
-        this.error(node, `model "${model}": ${what} is a nested array (${type.getText(node)}) — use a Tensor for numeric grids`);
+      if (outerArray !== undefined) {
+        this.error(node, `model "${model}": ${what} is a nested array (${outerArray.getText(node)}) — use a Tensor for numeric grids`);
         return undefined;
       }
-      const inner = this.mapType(element, node, what, model, true);
+      const inner = this.mapType(element, node, what, model, type);
       return inner === undefined ? undefined : { kind: "repeated", element: inner };
     }
     this.error(
