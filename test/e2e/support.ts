@@ -54,14 +54,6 @@ export function tensorToJson(t: TensorProto): { shape: string[]; dtype: string; 
 }
 
 /**
- * grpc-js reuses the buffer it hands to a deserializer, and protobuf-es keeps `bytes`
- * fields as views on its input (zero-copy): decode from a copy, or tensors change under you.
- */
-function decodeCopy<O extends DescMessage>(output: O, b: Buffer): MessageShape<O> {
-  return fromBinary(output, new Uint8Array(b));
-}
-
-/**
  * The status message of a grpc-js error. connect-node percent-encodes more characters
  * than the gRPC spec asks (":" and ","), and grpc-js undoes only what decodeURI does.
  */
@@ -82,7 +74,7 @@ export function grpcUnary<I extends DescMessage, O extends DescMessage>(
     client.makeUnaryRequest(
       method,
       serialize,
-      (b: Buffer) => decodeCopy(output, b),
+      (b: Buffer) => fromBinary(output, b),
       create(input, req),
       (err, res) => (err ? reject(err) : resolve(res!)),
     );
@@ -101,7 +93,7 @@ export function grpcServerStream<I extends DescMessage, O extends DescMessage>(
     const call = client.makeServerStreamRequest(
       method,
       (m: MessageShape<I>) => Buffer.from(toBinary(input, m)),
-      (b: Buffer) => decodeCopy(output, b),
+      (b: Buffer) => fromBinary(output, b),
       create(input, req),
     );
     const got: MessageShape<O>[] = [];

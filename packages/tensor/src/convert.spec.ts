@@ -53,6 +53,15 @@ describe("TensorProto <-> Tensor", () => {
     expect(Array.from(copied.data as Float32Array)).toEqual([1, 2, 3, 4]);
   });
 
+  it("copies unaligned bytes even when they are a Node Buffer (whose slice() is a view)", () => {
+    // A Buffer subarray at an odd offset of a larger (pooled) allocation, as protobuf-es
+    // returns for a bytes field decoded from a Buffer.
+    const backing = Buffer.alloc(64, 0xee);
+    Buffer.from(new Float32Array([1, 2, 3, 4]).buffer).copy(backing, 3);
+    const t = fromTensorProto({ dtype: "float32", shape: [4n], data: backing.subarray(3, 19) });
+    expect(Array.from(t.data as Float32Array)).toEqual([1, 2, 3, 4]);
+  });
+
   it("decodes a scalar (empty shape) and an empty tensor", () => {
     expect(fromTensorProto({ dtype: "int32", shape: [], data: new Uint8Array(4) }).data).toHaveLength(1);
     expect(fromTensorProto({ dtype: "int32", shape: [0n, 4n], data: new Uint8Array(0) }).data).toHaveLength(0);

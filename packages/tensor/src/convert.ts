@@ -134,8 +134,9 @@ function viewAs(info: DTypeInfo, bytes: Uint8Array, count: number): TensorData {
   if (bytes.byteOffset % info.itemsize === 0) {
     return new info.array(bytes.buffer, bytes.byteOffset, count);
   }
-  // Unaligned: copy once into a fresh, aligned buffer.
-  const copy = bytes.slice();
+  // Unaligned: copy once into a fresh, aligned buffer. (Not bytes.slice(): on a Node
+  // Buffer, slice() is a view on the same memory, not a copy.)
+  const copy = new Uint8Array(bytes);
   return new info.array(copy.buffer, 0, count);
 }
 
