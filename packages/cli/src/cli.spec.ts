@@ -50,8 +50,12 @@ function stop(r: Running): Promise<number | null> {
 
 describe("blaze serve", () => {
   it("serves a TypeScript entry, prints where it listens and each model's RPC, and exits 0 on SIGTERM", async () => {
+    // File times do not count, only content: a proto newer than gen/ is not "stale".
+    const now = new Date();
+    fs.utimesSync(path.join(iris, "proto", "iris", "v1", "iris.proto"), now, now);
     const r = await startServe([path.join("examples", "iris", "models.ts")]);
     try {
+      expect(r.output()).not.toContain("regenerated");
       const res = await fetch(`${r.url}/healthz`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ status: "SERVING", models: { iris: "SERVING", generate: "SERVING" } });
@@ -94,6 +98,21 @@ describe("blaze serve", () => {
         expect((await fetch(`${r.url}/readyz`)).status).toBe(200);
       } finally {
         await stop(r);
+      }
+      // A changed signature regenerates on the next start, and the new model is served.
+      fs.appendFileSync(path.join(dir, "models.ts"), '\napp.model("shout", async (text: string): Promise<string> => text.toUpperCase());\n');
+      const again = await startServe([path.join(dir, "models.ts")]);
+      try {
+        expect(again.output()).toContain("blaze: regenerated");
+        expect(again.output()).toMatch(/POST \/iris\.v1\.InferenceService\/PredictShout\s+model "shout"/);
+        const res = await fetch(`${again.url}/iris.v1.InferenceService/PredictShout`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ text: "hi" }),
+        });
+        expect(await res.json()).toEqual({ result: "HI" });
+      } finally {
+        await stop(again);
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

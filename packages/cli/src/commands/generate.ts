@@ -66,14 +66,13 @@ export function bindingFile(genDir: string, appName: string, ext: ".ts" | ".js")
 }
 
 /**
- * True when the generated code is missing or older than the schema it comes from.
- * (The schema itself is compared by content in writeProto.)
+ * True when the generated code must be (re)written: the schema's content changed in this
+ * run (writeProto compares by content), or a generated file is missing. File times are not
+ * used: a fresh git checkout writes files in any order.
  */
 export function isGenStale(paths: ProjectPaths, result: ProtoResult): boolean {
   if (result.written.length > 0) return true;
   const { protoFilePath } = require("@blazerpc/codegen") as typeof import("@blazerpc/codegen");
-  const proto = path.join(paths.protoDir, protoFilePath(result.app.name));
-  const outputs = [bindingFile(paths.genDir, result.app.name, ".ts"), proto.replace(paths.protoDir, paths.genDir).replace(/\.proto$/, "_pb.ts")];
-  const protoTime = fs.statSync(proto).mtimeMs;
-  return outputs.some((f) => !fs.existsSync(f) || fs.statSync(f).mtimeMs < protoTime);
+  const pb = path.join(paths.genDir, protoFilePath(result.app.name).replace(/\.proto$/, "_pb.ts"));
+  return [bindingFile(paths.genDir, result.app.name, ".ts"), pb].some((f) => !fs.existsSync(f));
 }
