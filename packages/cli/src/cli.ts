@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import yargs from "yargs/yargs";
-import { projectPaths, splitEntry } from "./paths.js";
+import { projectPaths } from "./paths.js";
 import { runBufGenerate, writeProto } from "./commands/generate.js";
 import { serve } from "./commands/serve.js";
 
@@ -27,8 +27,9 @@ export async function main(argv: string[]): Promise<number> {
         .option("out", { type: "string", describe: "proto folder (default: proto/ beside the entry)" }),
       (args) => {
         try {
-          const { app, files, written } = writeProto(projectPaths(args.entry, { ...(args.out !== undefined ? { proto: args.out } : {}) }));
-          const protoDir = projectPaths(args.entry, { ...(args.out !== undefined ? { proto: args.out } : {}) }).protoDir;
+          const paths = projectPaths(args.entry, args.out !== undefined ? { proto: args.out } : {});
+          const { app, files, written } = writeProto(paths);
+          const protoDir = paths.protoDir;
           console.log(`blaze: app "${app.name}", ${app.models.length} model(s): ${app.models.map((m) => m.name).join(", ")}`);
           console.log(`blaze: ${written.length === 0 ? "schema unchanged" : `wrote ${written.map(rel).join(", ")}`} (${files.length} files in ${rel(protoDir)})`);
         } catch (err) {
@@ -72,7 +73,6 @@ export async function main(argv: string[]): Promise<number> {
         .option("max-message-bytes", { type: "number", describe: "largest request message, in bytes (default 64 MiB)" }),
       async (args) => {
         try {
-          splitEntry(args.entry);
           const server = await serve(args.entry, {
             host: args.host,
             port: args.port,

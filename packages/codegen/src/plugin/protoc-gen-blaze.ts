@@ -101,6 +101,11 @@ function tensorTypeText(spec: { dtype: string; shape: (number | string)[] }): st
   return `Tensor<${JSON.stringify(spec.dtype)}, [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}]>`;
 }
 
+/** The spec as a TypeScript object literal: `{ dtype: "float32", shape: ["batch", 4] }`. */
+function specLiteral(spec: { dtype: string; shape: (number | string)[] }): string {
+  return `{ dtype: ${JSON.stringify(spec.dtype)}, shape: [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}] }`;
+}
+
 /** The TypeScript type a model sees for a field. */
 function tsType(f: GeneratedFile, field: DescField): (string | ReturnType<GeneratedFile["import"]>)[] {
   const spec = tensorSpecOf(field);
@@ -139,7 +144,7 @@ function decodeExpr(f: GeneratedFile, field: DescField, access: string): (string
   if (spec === undefined) return [access];
   const fromTensorProto = f.import("fromTensorProto", "@blazerpc/tensor");
   const Tensor = f.import("Tensor", "@blazerpc/tensor", true);
-  const specText = `{ dtype: ${JSON.stringify(spec.dtype)}, shape: [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}] }`;
+  const specText = specLiteral(spec);
   const cast = [" as ", Tensor, tensorTypeText(spec).slice("Tensor".length)];
   if (field.fieldKind === "list") {
     return [access, ".map((t, i) => ", fromTensorProto, `(t, ${specText}, \`${field.name}[\${i}]\`)`, ...cast, ")"];
@@ -151,7 +156,7 @@ function encodeExpr(f: GeneratedFile, field: DescField, access: string): (string
   const spec = tensorSpecOf(field);
   if (spec === undefined) return [access];
   const toTensorProto = f.import("toTensorProto", "@blazerpc/tensor");
-  const specText = `{ dtype: ${JSON.stringify(spec.dtype)}, shape: [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}] }`;
+  const specText = specLiteral(spec);
   if (field.fieldKind === "list") {
     return [access, ".map((t, i) => ", toTensorProto, `(t, ${specText}, \`${field.name}[\${i}]\`))`];
   }
