@@ -1,12 +1,17 @@
-/** Batching options of a model. Accepted and recorded now; the batcher is built in the execution engine. */
+/**
+ * Adaptive batching of a unary model (see docs/batching.md).
+ *
+ * @example
+ * app.model("iris", { batch: { maxBatchSize: 32, maxDelayMs: 5, queueCapacity: 1024 } }, classify);
+ */
 export interface BatchOptions {
-  /** Most rows (leading-dimension entries) in one call of the model. */
+  /** Most rows (tensor batching) or requests (list batching) in one call of the model. An integer ≥ 1. */
   maxBatchSize: number;
-  /** Longest time the oldest queued request waits for a batch to fill. */
+  /** Longest time, in ms, the oldest queued request waits for a batch to fill. ≥ 0. */
   maxDelayMs: number;
-  /** Batch sizes to dispatch at as soon as they are reached. */
+  /** Batch sizes (each 1..maxBatchSize) to dispatch at as soon as that many rows are queued. */
   preferredBatchSizes?: number[];
-  /** Most requests queued; beyond it requests are refused with RESOURCE_EXHAUSTED. */
+  /** Most requests queued; beyond it requests get RESOURCE_EXHAUSTED at once. Default: unbounded. */
   queueCapacity?: number;
 }
 
@@ -85,6 +90,12 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
         throw new Error(`app.model("${modelName}"): a model of that name is already registered on app "${name}"`);
       }
       const isGenerator = fn.constructor?.name === "AsyncGeneratorFunction";
+      if (opts.batch !== undefined) {
+        if (isGenerator || opts.streaming === true) {
+          throw new Error(`app.model("${modelName}"): batch is for unary models; a streaming model runs once per request`);
+        }
+        checkBatchOptions(modelName, opts.batch);
+      }
       if (opts.streaming === true && !isGenerator) {
         throw new Error(`app.model("${modelName}"): streaming: true needs an async generator function (async function*)`);
       }
@@ -104,4 +115,18 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     },
   };
   return app;
+}
+
+function checkBatchOptions(model: string, b: BatchOptions): void {
+  const bad = (what: string) => new Error(`app.model("${model}"): batch.${what}`);
+  if (!Number.isInteger(b.maxBatchSize) || b.maxBatchSize < 1) throw bad(`maxBatchSize must be an integer ≥ 1, got ${b.maxBatchSize}`);
+  if (typeof b.maxDelayMs !== "number" || !(b.maxDelayMs >= 0)) throw bad(`maxDelayMs must be a number ≥ 0, got ${b.maxDelayMs}`);
+  for (const size of b.preferredBatchSizes ?? []) {
+    if (!Number.isInteger(size) || size < 1 || size > b.maxBatchSize) {
+      throw bad(`preferredBatchSizes must hold integers from 1 to maxBatchSize (${b.maxBatchSize}), got ${size}`);
+    }
+  }
+  if (b.queueCapacity !== undefined && (!Number.isInteger(b.queueCapacity) || b.queueCapacity < 1)) {
+    throw bad(`queueCapacity must be an integer ≥ 1, got ${b.queueCapacity}`);
+  }
 }

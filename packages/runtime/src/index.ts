@@ -2,7 +2,8 @@ export type { App, AppOptions, BatchOptions, ModelFunction, ModelOptions, ModelR
 export { createApp } from "./app.js";
 export type { MethodBinding, ModelServiceBinding } from "./binding/define-model-service.js";
 export { defineModelService, isModelServiceBinding } from "./binding/define-model-service.js";
-export type { CallContext, Executor } from "./executor/executor.js";
+export type { CallContext, Executor, ExecutorOptions } from "./executor/executor.js";
+export type { ExecutorMetrics, RejectionReason } from "./executor/metrics.js";
 export { createExecutor } from "./executor/executor.js";
 export { toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";

@@ -1,28 +1,68 @@
 import type { App } from "../app.js";
+import { createBatcher, type Batcher } from "../batching/batcher.js";
+import type { ExecutorMetrics } from "./metrics.js";
 
 /** What the executor needs of a call: its abort signal (deadline or client gone). */
 export interface CallContext {
   readonly signal: AbortSignal;
+  /** Milliseconds left before the call's deadline, or undefined without one (connect's HandlerContext has it). */
+  timeoutMs?(): number | undefined;
 }
 
 /** Runs registered models. */
 export interface Executor {
-  /** Calls a unary model once and returns its result. */
+  /** Calls a unary model (through its batcher when it has `batch` options) and returns its result. */
   invoke(model: string, args: readonly unknown[], ctx: CallContext): Promise<unknown>;
   /** Calls a streaming model; ending the iteration ends the model's generator. */
   stream(model: string, args: readonly unknown[], ctx: CallContext): AsyncIterable<unknown>;
+  /** Requests queued for a batched model (0 for others). */
+  queueDepth(model: string): number;
+  /** Resolves once every batcher's queue is empty and no batch is running. */
+  drain(): Promise<void>;
+}
+
+/** Options of {@link createExecutor}. */
+export interface ExecutorOptions {
+  /** Hooks called as requests are queued, computed and rejected. */
+  metrics?: ExecutorMetrics;
 }
 
 /**
- * The executor: runs each call of a model on the event loop. A call whose signal is
- * already aborted is not started.
+ * The executor: runs each model on the event loop, through a batcher for models
+ * registered with `batch` options. A call whose signal is already aborted is not started.
+ *
+ * @example
+ * const executor = createExecutor(app, { metrics: { computed: (m, n) => console.log(m, n) } });
+ * const result = await executor.invoke("iris", [features], { signal: AbortSignal.timeout(1000) });
  */
-export function createExecutor(app: App): Executor {
+export function createExecutor(app: App, options: ExecutorOptions = {}): Executor {
+  const { metrics = {} } = options;
+  const batchers = new Map<string, Batcher>();
+  const batcherOf = (model: string): Batcher | undefined => {
+    const record = app.getModelOrThrow(model);
+    if (record.options.batch === undefined) return undefined;
+    let b = batchers.get(model);
+    if (b === undefined) {
+      b = createBatcher(record, record.options.batch, metrics);
+      batchers.set(model, b);
+    }
+    return b;
+  };
   return {
     async invoke(model, args, ctx) {
+      const batcher = batcherOf(model);
+      if (batcher !== undefined) return batcher.submit(args, ctx);
       const record = app.getModelOrThrow(model);
       ctx.signal.throwIfAborted();
-      return await record.fn(...args);
+      const started = performance.now();
+      try {
+        const result = await record.fn(...args);
+        metrics.computed?.(model, 1, performance.now() - started, true);
+        return result;
+      } catch (err) {
+        metrics.computed?.(model, 1, performance.now() - started, false);
+        throw err;
+      }
     },
     async *stream(model, args, ctx) {
       const record = app.getModelOrThrow(model);
@@ -33,6 +73,10 @@ export function createExecutor(app: App): Executor {
       }
       // yield* forwards return(): a client that goes away ends the model's generator.
       yield* result;
+    },
+    queueDepth: (model) => batchers.get(model)?.depth ?? 0,
+    async drain() {
+      await Promise.all([...batchers.values()].map((b) => b.drain()));
     },
   };
 }

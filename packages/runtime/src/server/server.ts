@@ -7,6 +7,7 @@ import type { App } from "../app.js";
 import { checkBindings, registerBindings } from "../binding/connect-routes.js";
 import type { ModelServiceBinding } from "../binding/define-model-service.js";
 import { createExecutor } from "../executor/executor.js";
+import type { ExecutorMetrics } from "../executor/metrics.js";
 import { createHttpRoutes, type AnyRequest, type AnyResponse } from "../http/routes.js";
 import { createDispatch } from "./dispatch.js";
 import { sniffProtocol } from "./sniff.js";
@@ -30,6 +31,8 @@ export interface ServerOptions {
   readMaxBytes?: number;
   /** How long `close()` lets in-flight requests finish before cutting connections. Default 5000 ms. */
   closeGraceMs?: number;
+  /** Hooks called as requests are queued, batched, computed and rejected (per model). */
+  metrics?: ExecutorMetrics;
 }
 
 /** One RPC the server answers. */
@@ -75,9 +78,10 @@ export function createServer(options: ServerOptions): BlazeServer {
     tls,
     readMaxBytes = DEFAULT_READ_MAX_BYTES,
     closeGraceMs = 5000,
+    metrics,
   } = options;
   checkBindings(app, services);
-  const executor = createExecutor(app);
+  const executor = createExecutor(app, metrics !== undefined ? { metrics } : {});
   let serving = true;
 
   const rpc = connectNodeAdapter({

@@ -1,0 +1,236 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Tensor } from "@blazerpc/tensor";
+import { createApp, type BatchOptions, type ModelFunction } from "../app.js";
+import type { ExecutorMetrics, RejectionReason } from "../executor/metrics.js";
+import { createBatcher } from "./batcher.js";
+
+const rows = (values: number[][]): Tensor<"float32"> => ({
+  dtype: "float32",
+  shape: [values.length, values[0]?.length ?? 0],
+  data: new Float32Array(values.flat()),
+});
+const valuesOf = (t: unknown) => Array.from((t as Tensor<"float32">).data);
+
+/** A model record whose calls are recorded, and a batcher over it. */
+function setup(fn: ModelFunction, options: BatchOptions) {
+  const app = createApp({ name: "t" });
+  const calls: unknown[][] = [];
+  app.model("m", { batch: options }, async (...args: unknown[]) => {
+    calls.push(args);
+    return fn(...args);
+  });
+  const rejected: RejectionReason[] = [];
+  const sizes: number[] = [];
+  const metrics: ExecutorMetrics = { rejected: (_m, r) => rejected.push(r), computed: (_m, n) => sizes.push(n) };
+  return { batcher: createBatcher(app.getModelOrThrow("m"), options, metrics), calls, rejected, sizes };
+}
+
+const never = () => ({ signal: new AbortController().signal });
+const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error("expected a rejection"); }, (e: unknown) => e as ConnectError);
+
+describe("tensor batching", () => {
+  const double = async (x: Tensor<"float32">) => ({ ...x, data: (x.data as Float32Array).map((v) => v * 2) });
+
+  it("stacks queued requests along dim 0, calls the model once, and splits the result by each request's rows", async () => {
+    const { batcher, calls, sizes } = setup(double, { maxBatchSize: 8, maxDelayMs: 20 });
+    const results = await Promise.all([
+      batcher.submit([rows([[1, 2]])], never()),
+      batcher.submit([rows([[3, 4], [5, 6]])], never()),
+      batcher.submit([rows([[7, 8]])], never()),
+    ]);
+    expect(calls).toHaveLength(1);
+    expect((calls[0]![0] as Tensor).shape).toEqual([4, 2]);
+    expect(sizes).toEqual([4]);
+    expect(results.map((r) => [(r as Tensor).shape, valuesOf(r)])).toEqual([
+      [[1, 2], [2, 4]],
+      [[2, 2], [6, 8, 10, 12]],
+      [[1, 2], [14, 16]],
+    ]);
+  });
+
+  it("dispatches at once when maxBatchSize rows are queued, without waiting out maxDelayMs", async () => {
+    const { batcher, sizes } = setup(double, { maxBatchSize: 3, maxDelayMs: 10_000 });
+    const started = Date.now();
+    await Promise.all([1, 2, 3].map((v) => batcher.submit([rows([[v]])], never())));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(sizes).toEqual([3]);
+  });
+
+  it("dispatches at a preferred size as soon as it is reached", async () => {
+    const { batcher, sizes } = setup(double, { maxBatchSize: 64, maxDelayMs: 10_000, preferredBatchSizes: [2] });
+    await Promise.all([batcher.submit([rows([[1]])], never()), batcher.submit([rows([[2]])], never())]);
+    expect(sizes).toEqual([2]);
+  });
+
+  it("waits at most maxDelayMs for a batch to fill", async () => {
+    const { batcher, sizes } = setup(double, { maxBatchSize: 64, maxDelayMs: 30 });
+    const started = performance.now();
+    await batcher.submit([rows([[1]])], never());
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(29);
+    expect(sizes).toEqual([1]);
+  });
+
+  it("collects the next batch while one computes, and never exceeds maxBatchSize", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let first = true;
+    const { batcher, sizes } = setup(async (x: Tensor<"float32">) => {
+      if (first) {
+        first = false;
+        await gate;
+      }
+      return x;
+    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    const all = [batcher.submit([rows([[0]])], never())];
+    await new Promise((r) => setTimeout(r, 10)); // the first batch (1 row) is now computing
+    for (let i = 1; i <= 6; i++) all.push(batcher.submit([rows([[i]])], never()));
+    expect(batcher.depth).toBe(6);
+    release();
+    const results = await Promise.all(all);
+    expect(sizes).toEqual([1, 4, 2]);
+    expect(results.map(valuesOf)).toEqual([[0], [1], [2], [3], [4], [5], [6]]);
+  });
+
+  it("never stacks requests whose non-batch dims differ: they go in separate batches", async () => {
+    const { batcher, calls } = setup(async (x: Tensor<"float32">) => x, { maxBatchSize: 8, maxDelayMs: 5 });
+    const [a, b, c] = await Promise.all([
+      batcher.submit([rows([[1, 2]])], never()),
+      batcher.submit([rows([[1, 2, 3]])], never()),
+      batcher.submit([rows([[4, 5]])], never()),
+    ]);
+    expect(calls.map((c) => (c[0] as Tensor).shape)).toEqual([[2, 2], [1, 3]]);
+    expect([valuesOf(a), valuesOf(b), valuesOf(c)]).toEqual([[1, 2], [1, 2, 3], [4, 5]]);
+  });
+
+  it("fails the whole batch when the model throws", async () => {
+    const { batcher } = setup(async () => {
+      throw new Error("boom");
+    }, { maxBatchSize: 2, maxDelayMs: 5 });
+    const errs = await Promise.all([errorOf(batcher.submit([rows([[1]])], never())), errorOf(batcher.submit([rows([[2]])], never()))]);
+    expect(errs.map((e) => (e as unknown as Error).message)).toEqual(["boom", "boom"]);
+  });
+
+  it("fails the batch with a message saying so when the result has the wrong row count", async () => {
+    const { batcher } = setup(async () => rows([[1]]), { maxBatchSize: 2, maxDelayMs: 5 });
+    const errs = await Promise.all([errorOf(batcher.submit([rows([[1]])], never())), errorOf(batcher.submit([rows([[2]])], never()))]);
+    for (const e of errs) {
+      expect(e.code).toBe(Code.Internal);
+      expect(e.rawMessage).toBe('model "m" returned a result that does not fit its batch: model "m"\'s result has 1 rows (shape [1, 1]) for a batch of 2 rows');
+    }
+  });
+
+  it("splits every tensor of an object result", async () => {
+    const { batcher } = setup(async (x: Tensor<"float32">) => ({ a: x, b: x }), { maxBatchSize: 2, maxDelayMs: 5 });
+    const [r1, r2] = (await Promise.all([batcher.submit([rows([[1]])], never()), batcher.submit([rows([[2]])], never())])) as { a: Tensor; b: Tensor }[];
+    expect([valuesOf(r1!.a), valuesOf(r2!.b)]).toEqual([[1], [2]]);
+  });
+
+  it("refuses inputs of one request that disagree on the batch dimension", async () => {
+    const { batcher, calls } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 1 });
+    const err = await errorOf(batcher.submit([rows([[1]]), rows([[1], [2]])], never()));
+    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": inputs disagree on the batch dimension: argument 0 has 1 rows, argument 1 has 2']);
+    expect(calls).toHaveLength(0);
+  });
+});
+
+describe("list batching (non-tensor inputs)", () => {
+  it("passes one array per parameter and delivers result i to request i; an Error at i fails only request i", async () => {
+    const { batcher, calls } = setup(async (texts: string[], counts: number[]) => texts.map((t, i) => (t === "bad" ? new Error(`cannot read "${t}"`) : t.repeat(counts[i]!))), { maxBatchSize: 8, maxDelayMs: 5 });
+    const settled = await Promise.allSettled([batcher.submit(["a", 2], never()), batcher.submit(["bad", 1], never()), batcher.submit(["c", 3], never())]);
+    expect(calls).toEqual([[["a", "bad", "c"], [2, 1, 3]]]);
+    expect(settled.map((s) => (s.status === "fulfilled" ? s.value : (s.reason as Error).message))).toEqual(["aa", 'cannot read "bad"', "ccc"]);
+  });
+
+  it("fails the batch when the model returns the wrong number of results", async () => {
+    const { batcher } = setup(async () => ["only one"], { maxBatchSize: 8, maxDelayMs: 5 });
+    const errs = await Promise.all([errorOf(batcher.submit(["a"], never())), errorOf(batcher.submit(["b"], never()))]);
+    expect(errs[0]!.rawMessage).toBe('model "m" returned a result that does not fit its batch: 1 results for a batch of 2 requests');
+  });
+});
+
+describe("deadlines, cancellation, backpressure", () => {
+  it("removes a request whose deadline passes in the queue: DEADLINE_EXCEEDED, never computed", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
+      await gate;
+      return x;
+    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const busy = batcher.submit([rows([[1]])], never()); // occupies the model
+    const deadline = new AbortController();
+    const late = errorOf(batcher.submit([rows([[2]])], { signal: deadline.signal }));
+    deadline.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)); // as connect-node does
+    const err = await late;
+    expect([err.code, err.rawMessage]).toEqual([Code.DeadlineExceeded, 'the deadline passed while the request waited for model "m"']);
+    release();
+    await busy;
+    await batcher.drain();
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1]]);
+    expect(rejected).toEqual(["deadline"]);
+  });
+
+  it("drops a request whose deadline has passed at dispatch even if no timer fired (a busy event loop)", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
+      await gate;
+      return x;
+    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const busy = batcher.submit([rows([[1]])], never());
+    let left = 1000;
+    const expiring = errorOf(batcher.submit([rows([[2]])], { signal: new AbortController().signal, timeoutMs: () => left }));
+    left = -1; // the deadline passes; its abort has not fired yet
+    release();
+    expect((await expiring).code).toBe(Code.DeadlineExceeded);
+    await busy;
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1]]);
+    expect(rejected).toEqual(["deadline"]);
+  });
+
+  it("removes a request whose client went away: CANCELLED, never computed", async () => {
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 50 });
+    const gone = new AbortController();
+    const p = errorOf(batcher.submit([rows([[1]])], { signal: gone.signal }));
+    const kept = batcher.submit([rows([[2]])], never());
+    gone.abort();
+    expect((await p).code).toBe(Code.Canceled);
+    expect(valuesOf(await kept)).toEqual([2]);
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[2]]);
+    expect(rejected).toEqual(["cancelled"]);
+  });
+
+  it("refuses a request whose signal has already aborted", async () => {
+    const { batcher, calls } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 1 });
+    const err = await errorOf(batcher.submit([rows([[1]])], { signal: AbortSignal.abort() }));
+    expect(err.code).toBe(Code.Canceled);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("answers RESOURCE_EXHAUSTED at once when the queue is full", async () => {
+    const { batcher, rejected } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 50, queueCapacity: 2 });
+    const a = batcher.submit([rows([[1]])], never());
+    const b = batcher.submit([rows([[2]])], never());
+    const err = await errorOf(batcher.submit([rows([[3]])], never()));
+    expect([err.code, err.rawMessage]).toEqual([Code.ResourceExhausted, 'model "m" is at capacity: 2 requests queued (queueCapacity 2) — retry later']);
+    expect(rejected).toEqual(["queue_full"]);
+    await Promise.all([a, b]);
+  });
+});
+
+describe("batch options are checked at registration", () => {
+  it.each([
+    [{ maxBatchSize: 0, maxDelayMs: 1 }, 'app.model("m"): batch.maxBatchSize must be an integer ≥ 1, got 0'],
+    [{ maxBatchSize: 4, maxDelayMs: -1 }, 'app.model("m"): batch.maxDelayMs must be a number ≥ 0, got -1'],
+    [{ maxBatchSize: 4, maxDelayMs: 1, preferredBatchSizes: [8] }, 'app.model("m"): batch.preferredBatchSizes must hold integers from 1 to maxBatchSize (4), got 8'],
+    [{ maxBatchSize: 4, maxDelayMs: 1, queueCapacity: 0 }, 'app.model("m"): batch.queueCapacity must be an integer ≥ 1, got 0'],
+  ])("%j", (batch, message) => {
+    expect(() => createApp({ name: "t" }).model("m", { batch }, async (x: Tensor) => x)).toThrow(message);
+  });
+
+  it("refuses batch on a streaming model", () => {
+    expect(() => createApp({ name: "t" }).model("m", { batch: { maxBatchSize: 2, maxDelayMs: 1 } }, async function* () {
+      yield 1;
+    })).toThrow('app.model("m"): batch is for unary models');
+  });
+});
