@@ -15,6 +15,8 @@ export interface BatchOptions {
   queueCapacity?: number;
 }
 
+import type { WorkerOptions } from "./worker/worker-pool.js";
+
 /** Options of `app.model(name, options, fn)`. */
 export interface ModelOptions {
   /** The model's version; carried into the schema. */
@@ -23,6 +25,12 @@ export interface ModelOptions {
   streaming?: boolean;
   /** Adaptive batching (see {@link BatchOptions}). */
   batch?: BatchOptions;
+  /**
+   * Run the function in a pool of worker threads (for synchronous, CPU-bound models), so
+   * the event loop keeps answering other requests. The function must be exported from its
+   * own CommonJS module, which each thread loads. `true` uses the default pool options.
+   */
+  worker?: boolean | WorkerOptions;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -90,6 +98,9 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
         throw new Error(`app.model("${modelName}"): a model of that name is already registered on app "${name}"`);
       }
       const isGenerator = fn.constructor?.name === "AsyncGeneratorFunction";
+      if (opts.worker !== undefined && opts.worker !== false && (isGenerator || opts.streaming === true)) {
+        throw new Error(`app.model("${modelName}"): worker models return a value; a streaming model runs on the event loop`);
+      }
       if (opts.batch !== undefined) {
         if (isGenerator || opts.streaming === true) {
           throw new Error(`app.model("${modelName}"): batch is for unary models; a streaming model runs once per request`);

@@ -11,7 +11,9 @@ import { TensorError } from "@blazerpc/tensor";
 export function toConnectError(err: unknown, phase: "decode" | "model" | "encode", model: string): ConnectError {
   if (err instanceof ConnectError) return err;
   if (isAbortError(err)) return new ConnectError("the request was cancelled", Code.Canceled, undefined, undefined, err);
-  const message = err instanceof Error ? err.message : String(err);
+  // Errors from worker threads are structured clones: Error-like, not always `instanceof
+  // Error` in this realm.
+  const message = isErrorLike(err) ? err.message : String(err);
   switch (phase) {
     case "decode":
       return new ConnectError(message, Code.InvalidArgument, undefined, undefined, err);
@@ -28,6 +30,10 @@ export function toConnectError(err: unknown, phase: "decode" | "model" | "encode
   }
 }
 
+function isErrorLike(err: unknown): err is { name?: unknown; message: string } {
+  return typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string";
+}
+
 function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError");
+  return isErrorLike(err) && (err.name === "AbortError" || err.name === "TimeoutError");
 }

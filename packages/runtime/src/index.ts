@@ -4,6 +4,7 @@ export type { MethodBinding, ModelServiceBinding } from "./binding/define-model-
 export { defineModelService, isModelServiceBinding } from "./binding/define-model-service.js";
 export type { CallContext, Executor, ExecutorOptions } from "./executor/executor.js";
 export type { ExecutorMetrics, RejectionReason } from "./executor/metrics.js";
+export type { WorkerOptions } from "./worker/worker-pool.js";
 export { createExecutor } from "./executor/executor.js";
 export { toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";

@@ -94,6 +94,17 @@ describe("validation errors name the field and both values", () => {
     expect(() => toTensorProto(wrongDim, { dtype: "float32", shape: ["batch", 3] }, "result")).toThrow("result: dim 1 is 2, expected 3");
   });
 
+  it("accepts typed arrays from another realm and Node Buffers for uint8", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const vm = require("node:vm") as typeof import("node:vm");
+    const foreign = vm.runInNewContext("new Float32Array([1, 2, 3])") as Float32Array;
+    expect(foreign instanceof Float32Array).toBe(false);
+    expect(toTensorProto({ dtype: "float32", shape: [3], data: foreign }).data.byteLength).toBe(12);
+    expect(toTensorProto({ dtype: "uint8", shape: [2], data: Buffer.from([1, 2]) }).data.byteLength).toBe(2);
+    const wrong = { dtype: "float32", shape: [3], data: vm.runInNewContext("new Float64Array(3)") } as unknown as Tensor;
+    expect(() => toTensorProto(wrong, undefined, "result")).toThrow("result: data is a Float64Array, expected a Float32Array for dtype float32");
+  });
+
   it("messages are TensorProto messages a protobuf-es client can send", () => {
     const m = create(TensorProtoSchema, { dtype: "uint8", shape: [3n], data: new Uint8Array([1, 2, 3]) });
     expect(Array.from(fromTensorProto(m).data as Uint8Array)).toEqual([1, 2, 3]);

@@ -90,8 +90,11 @@ export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tenso
   if (!Array.isArray(tensor.shape) || !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new TensorError(field, `shape must be an array of non-negative integers, got ${JSON.stringify(tensor.shape)}`);
   }
-  if (!(tensor.data instanceof info.array)) {
-    const got = (tensor.data as object | undefined)?.constructor?.name ?? typeof tensor.data;
+  // By the typed array's own tag, not instanceof: arrays from another realm (a vm context,
+  // a test runner's sandbox) are not instances of this realm's constructors. A Buffer
+  // reads as Uint8Array.
+  if (typedArrayName(tensor.data) !== info.array.name) {
+    const got = typedArrayName(tensor.data) ?? (tensor.data as object | undefined)?.constructor?.name ?? typeof tensor.data;
     throw new TensorError(field, `data is a ${got}, expected a ${info.array.name} for dtype ${info.name}`);
   }
   const count = product(tensor.shape);
@@ -104,6 +107,13 @@ export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tenso
   if (spec !== undefined) {
     checkAgainstSpec(field, info.name, tensor.shape, spec);
   }
+}
+
+const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+
+/** `Float32Array`, `Uint8Array`, … for a typed array (of any realm); undefined otherwise. */
+function typedArrayName(value: unknown): string | undefined {
+  return ArrayBuffer.isView(value) ? (typedArrayTag.call(value) as string | undefined) : undefined;
 }
 
 function checkAgainstSpec(field: string, dtype: DType, shape: readonly number[], spec: TensorSpec): void {

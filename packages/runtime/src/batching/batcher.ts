@@ -52,11 +52,19 @@ interface Pending {
  *   values of every call in the batch) and returns an array with one result per call; an
  *   `Error` at index i fails only call i.
  *
+ * `call` runs the model (default: the registered function; a worker pool's `run` for
+ * worker models).
+ *
  * A batch is dispatched at once when `maxBatchSize` rows are queued or a preferred size is
  * reached, otherwise when the oldest call has waited `maxDelayMs`. One batch runs at a
  * time; the next one collects while it computes and is dispatched as soon as it ends.
  */
-export function createBatcher(record: ModelRecord, options: BatchOptions, metrics: ExecutorMetrics = {}): Batcher {
+export function createBatcher(
+  record: ModelRecord,
+  options: BatchOptions,
+  metrics: ExecutorMetrics = {},
+  call: (...args: unknown[]) => unknown = record.fn,
+): Batcher {
   const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
@@ -201,7 +209,7 @@ export function createBatcher(record: ModelRecord, options: BatchOptions, metric
       const arity = batch[0]!.args.length;
       const columns = Array.from({ length: arity }, (_, j) => batch.map((p) => p.args[j]));
       const args = mode === "tensor" ? columns.map((c) => concatRows(c as Tensor[])) : columns;
-      result = await record.fn(...args);
+      result = await call(...args);
     } catch (err) {
       metrics.computed?.(model, rows, performance.now() - started, false);
       for (const p of batch) p.reject(err);

@@ -1,5 +1,6 @@
-import type { App } from "../app.js";
+import type { App, ModelRecord } from "../app.js";
 import { createBatcher, type Batcher } from "../batching/batcher.js";
+import { createWorkerPool, findFunctionSource, type WorkerPool } from "../worker/worker-pool.js";
 import type { ExecutorMetrics } from "./metrics.js";
 
 /** What the executor needs of a call: its abort signal (deadline or client gone). */
@@ -19,6 +20,8 @@ export interface Executor {
   queueDepth(model: string): number;
   /** Resolves once every batcher's queue is empty and no batch is running. */
   drain(): Promise<void>;
+  /** Stops the worker pools. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link createExecutor}. */
@@ -37,13 +40,32 @@ export interface ExecutorOptions {
  */
 export function createExecutor(app: App, options: ExecutorOptions = {}): Executor {
   const { metrics = {} } = options;
+  // Worker pools are created up front, so a function that cannot run in a worker fails at
+  // start-up rather than at its first call.
+  const pools = new Map<string, WorkerPool>();
+  for (const record of app.models) {
+    const worker = record.options.worker;
+    if (worker === undefined || worker === false) continue;
+    const explicit = worker === true ? undefined : worker.module;
+    const source = explicit !== undefined ? { file: explicit, exportName: (worker as { export?: string }).export ?? "default" } : findFunctionSource(record.fn);
+    if (source === undefined) {
+      throw new Error(
+        `model "${record.name}" has worker: true, but its function is not exported by any loaded CommonJS module — export it from a module of its own and import it where you register it, or name it: worker: { module: require.resolve("./heavy.js"), export: "fn" }`,
+      );
+    }
+    pools.set(record.name, createWorkerPool(source, worker === true ? {} : worker));
+  }
+  const callOf = (record: ModelRecord): ((...args: unknown[]) => unknown) => {
+    const pool = pools.get(record.name);
+    return pool === undefined ? record.fn : (...args) => pool.run(args);
+  };
   const batchers = new Map<string, Batcher>();
   const batcherOf = (model: string): Batcher | undefined => {
     const record = app.getModelOrThrow(model);
     if (record.options.batch === undefined) return undefined;
     let b = batchers.get(model);
     if (b === undefined) {
-      b = createBatcher(record, record.options.batch, metrics);
+      b = createBatcher(record, record.options.batch, metrics, callOf(record));
       batchers.set(model, b);
     }
     return b;
@@ -56,7 +78,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
       ctx.signal.throwIfAborted();
       const started = performance.now();
       try {
-        const result = await record.fn(...args);
+        const result = await callOf(record)(...args);
         metrics.computed?.(model, 1, performance.now() - started, true);
         return result;
       } catch (err) {
@@ -77,6 +99,9 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
     queueDepth: (model) => batchers.get(model)?.depth ?? 0,
     async drain() {
       await Promise.all([...batchers.values()].map((b) => b.drain()));
+    },
+    async close() {
+      await Promise.all([...pools.values()].map((p) => p.close()));
     },
   };
 }

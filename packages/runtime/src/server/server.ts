@@ -199,6 +199,7 @@ export function createServer(options: ServerOptions): BlazeServer {
       grace.unref();
       await closed;
       clearTimeout(grace);
+      await executor.close();
     },
     address() {
       if (bound === undefined) throw new Error("the server is not listening — call listen() first");
