@@ -11,6 +11,7 @@ module.exports = {
     // Workspace packages from source, so a test and the code it loads share one instance.
     "^@blazerpc/tensor/blazerpc/(.*)\\.js$": "<rootDir>/packages/tensor/src/gen/blazerpc/$1.ts",
     "^@blazerpc/(tensor|runtime|codegen|cli|onnx)$": "<rootDir>/packages/$1/src/index.ts",
+    "^@blazerpc/onnx/testing$": "<rootDir>/packages/onnx/src/testing/index.ts",
     // Node16 ESM-style relative imports ("./x.js") to the TypeScript source.
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },

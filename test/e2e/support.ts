@@ -102,3 +102,73 @@ export function grpcServerStream<I extends DescMessage, O extends DescMessage>(
     call.on("end", () => resolve(got));
   });
 }
+
+/** A `blaze serve` process started by {@link startBlaze}. */
+export interface BlazeProcess {
+  child: import("node:child_process").ChildProcess;
+  /** The URL from the banner. */
+  url: string;
+  port: number;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves once its output matches `re` (rejects after `timeoutMs`). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves once `n` lines of its output match `re`. */
+  waitForLines(re: RegExp, n: number, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal) once it has exited. */
+  exited: Promise<number | NodeJS.Signals | null>;
+}
+
+/** Starts `node packages/cli/bin/blaze.js serve ...args` and resolves once it prints its URL. */
+export function startBlaze(args: string[], env: Record<string, string> = {}): Promise<BlazeProcess> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  const child = spawn(process.execPath, [path.join(repoRoot, "packages", "cli", "bin", "blaze.js"), "serve", ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const watchers = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const w of [...watchers]) w();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const waitUntil = <T>(test: (text: string) => T | undefined, what: string, timeoutMs: number) =>
+    new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const m = test(out);
+        if (m === undefined) return;
+        done();
+        resolve(m);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`blaze serve did not print ${what} within ${timeoutMs} ms:\n${out}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        watchers.delete(check);
+      };
+      watchers.add(check);
+      void exited.then(() => setImmediate(() => {
+        if (!watchers.has(check)) return;
+        done();
+        reject(new Error(`blaze serve exited before printing ${what}:\n${out}`));
+      }));
+      check();
+    });
+  const waitFor = (re: RegExp, timeoutMs = 30_000) => waitUntil((text) => re.exec(text) ?? undefined, String(re), timeoutMs);
+  const waitForLines = (re: RegExp, n: number, timeoutMs = 30_000) =>
+    waitUntil((text) => (text.split("\n").filter((l) => re.test(l)).length >= n ? true : undefined), `${n} lines matching ${re}`, timeoutMs).then(() => undefined);
+  return waitFor(/serving app "\w+" on (https?:\/\/[\d.]+:(\d+))/, 60_000).then(
+    (m) => ({ child, url: m[1]!, port: Number(m[2]), output: () => out, waitFor, waitForLines, exited }),
+    (err: unknown) => {
+      child.kill("SIGKILL");
+      throw err;
+    },
+  );
+}

@@ -1,8 +1,9 @@
-import * as path from "node:path";
 import yargs from "yargs/yargs";
 import { projectPaths } from "./paths.js";
-import { runBufGenerate, writeProto } from "./commands/generate.js";
+import { check } from "./commands/check.js";
+import { formatSteps, generate } from "./commands/generate.js";
 import { serve } from "./commands/serve.js";
+import { resolveServeOptions, SERVE_OPTIONS } from "./commands/serve-options.js";
 
 /**
  * Runs the `blaze` command line with the given arguments (without `node` and the script).
@@ -14,24 +15,23 @@ export async function main(argv: string[]): Promise<number> {
     console.error(err instanceof Error && err.name !== "CodegenError" ? `blaze: ${err.message}` : (err as Error).message ?? String(err));
     code = 1;
   };
-  const rel = (p: string) => path.relative(process.cwd(), p) || ".";
   await yargs(argv)
     .scriptName("blaze")
     .strict()
-    .demandCommand(1, "name a command: proto, generate or serve")
+    .demandCommand(1, "name a command: proto, generate, check or serve")
     .command(
       "proto <entry>",
-      "read the model signatures from <entry> and write the .proto schema",
+      "read the model signatures from <entry> and write the .proto schema and its lock file",
       (y) => y
         .positional("entry", { type: "string", demandOption: true, describe: "TypeScript file that registers the models" })
-        .option("out", { type: "string", describe: "proto folder (default: proto/ beside the entry)" }),
+        .option("out", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
+        .option("force", { type: "boolean", default: false, describe: "extract again even if no source file changed" }),
       (args) => {
         try {
+          const started = performance.now();
           const paths = projectPaths(args.entry, args.out !== undefined ? { proto: args.out } : {});
-          const { app, files, written } = writeProto(paths);
-          const protoDir = paths.protoDir;
-          console.log(`blaze: app "${app.name}", ${app.models.length} model(s): ${app.models.map((m) => m.name).join(", ")}`);
-          console.log(`blaze: ${written.length === 0 ? "schema unchanged" : `wrote ${written.map(rel).join(", ")}`} (${files.length} files in ${rel(protoDir)})`);
+          const result = generate(paths, { buf: false, force: args.force });
+          for (const line of formatSteps(result, performance.now() - started)) console.log(line);
         } catch (err) {
           fail(err);
         }
@@ -39,21 +39,38 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       "generate <entry>",
-      "write the .proto schema, then run buf generate (protoc-gen-es and protoc-gen-blaze)",
+      "write the .proto schema, then run buf generate (protoc-gen-es and protoc-gen-blaze); a no-op when nothing changed",
       (y) => y
         .positional("entry", { type: "string", demandOption: true })
         .option("proto", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
-        .option("gen", { type: "string", describe: "generated code folder when there is no buf.gen.yaml (default: gen/ beside the entry)" }),
+        .option("gen", { type: "string", describe: "generated code folder when there is no buf.gen.yaml (default: gen/ beside the entry)" })
+        .option("force", { type: "boolean", default: false, describe: "run every step even if nothing changed" }),
+      (args) => {
+        try {
+          const started = performance.now();
+          const paths = projectPaths(args.entry, args);
+          const result = generate(paths, { buf: true, force: args.force, regenerate: "always" });
+          for (const line of formatSteps(result, performance.now() - started)) console.log(line);
+        } catch (err) {
+          fail(err);
+        }
+      },
+    )
+    .command(
+      "check [entry]",
+      "update the schema, then run buf lint and buf breaking against a git ref (default HEAD); exit 1 on findings",
+      (y) => y
+        .positional("entry", { type: "string", default: "models.ts", describe: "TypeScript file that registers the models" })
+        .option("proto", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
+        .option("against", { type: "string", describe: "git ref to compare with (main, origin/main, HEAD~1 …) or a buf input with #; default HEAD" }),
       (args) => {
         try {
           const paths = projectPaths(args.entry, args);
-          let t = Date.now();
-          const { app, written } = writeProto(paths);
-          console.log(`blaze: proto   ${written.length === 0 ? "unchanged" : `wrote ${written.map(rel).join(", ")}`} (${Date.now() - t} ms)`);
-          t = Date.now();
-          const { template } = runBufGenerate(paths);
-          console.log(`blaze: buf generate with ${template === "built-in" ? "the built-in template" : rel(template)} → ${rel(paths.genDir)} (${Date.now() - t} ms)`);
-          console.log(`blaze: app "${app.name}": ${app.models.map((m) => m.name).join(", ")}`);
+          const result = check(paths, { ...(args.against !== undefined ? { against: args.against } : {}), log: (line) => console.log(line) });
+          if (!result.ok) {
+            console.error(`blaze: check failed — ${[!result.lint.ok ? "lint" : "", result.breaking?.ok === false ? "breaking changes" : ""].filter(Boolean).join(" and ")} (see above)`);
+            code = 1;
+          }
         } catch (err) {
           fail(err);
         }
@@ -61,35 +78,38 @@ export async function main(argv: string[]): Promise<number> {
     )
     .command(
       "serve <entry>",
-      "serve the app on one port (gRPC, gRPC-Web, Connect, HTTP GET routes)",
-      (y) => y
-        .positional("entry", { type: "string", demandOption: true, describe: "models file, optionally with :exportName (models.ts:app)" })
-        .option("host", { type: "string", default: process.env.BLAZE_HOST ?? "127.0.0.1" })
-        .option("port", { type: "number", default: Number(process.env.BLAZE_PORT ?? 50051) })
-        .option("proto", { type: "string" })
-        .option("gen", { type: "string" })
-        .option("tls-cert", { type: "string", describe: "PEM certificate; with --tls-key serves TLS (ALPN h2 and http/1.1)" })
-        .option("tls-key", { type: "string" })
-        .option("max-message-bytes", { type: "number", describe: "largest request message, in bytes (default 64 MiB)" }),
+      "serve the app on one port (gRPC, gRPC-Web, Connect, HTTP routes); every flag can also come from its BLAZE_* variable",
+      (y) => {
+        y.positional("entry", { type: "string", demandOption: true, describe: "models file, optionally with :exportName (models.ts:app)" });
+        for (const o of SERVE_OPTIONS) {
+          const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
+          y.option(o.flag, { type: o.type === "boolean" ? "boolean" : "string", describe: `${o.describe} (env ${o.env})${shown}` });
+        }
+        return y;
+      },
       async (args) => {
         try {
-          const server = await serve(args.entry, {
-            host: args.host,
-            port: args.port,
-            ...(args.proto !== undefined ? { proto: args.proto } : {}),
-            ...(args.gen !== undefined ? { gen: args.gen } : {}),
-            ...(args.tlsCert !== undefined ? { tlsCert: args.tlsCert } : {}),
-            ...(args.tlsKey !== undefined ? { tlsKey: args.tlsKey } : {}),
-            ...(args.maxMessageBytes !== undefined ? { maxMessageBytes: args.maxMessageBytes } : {}),
-            log: (line) => console.log(line),
-          });
+          const options = resolveServeOptions(args, process.env);
+          const server = await serve(String(args.entry), { ...options, log: (line) => console.log(line) });
           let closing = false;
           for (const signal of ["SIGINT", "SIGTERM"] as const) {
             process.on(signal, () => {
-              if (closing) process.exit(1);
+              if (closing) {
+                console.log(`blaze: ${signal} again, exiting now`);
+                process.exit(1);
+              }
               closing = true;
-              console.log(`blaze: ${signal}, closing`);
-              void server.close().then(() => process.exit(0));
+              console.log(`blaze: ${signal}: shutting down — NOT_SERVING, no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`);
+              server.close().then(
+                () => {
+                  console.log("blaze: closed");
+                  process.exit(0);
+                },
+                (err: unknown) => {
+                  console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+                  process.exit(1);
+                },
+              );
             });
           }
         } catch (err) {

@@ -1,11 +1,29 @@
-export type { AppSpec, FieldSpec, ModelSpec, ScalarKind, SourcePosition, TypeSpec } from "./model-spec.js";
+export type { AppSpec, EnumSpec, EnumValueSpec, FieldSpec, MessageSpec, ModelSpec, ScalarKind, SourcePosition, TypeSpec } from "./model-spec.js";
 export type { Diagnostic } from "./diagnostics.js";
 export { CodegenError, formatDiagnostic } from "./diagnostics.js";
-export type { ExtractOptions } from "./extract/extract.js";
-export { extract } from "./extract/extract.js";
-export { printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
-export type { SchemaFile } from "./proto-printer/schema-files.js";
-export { BLAZERPC_PROTOS, schemaFiles, writeSchemaFiles } from "./proto-printer/schema-files.js";
-export { protoFilePath, protoPackage, rpcName, toPascalCase, toSnakeCase } from "./names.js";
-export { protocGenBlaze } from "./plugin/protoc-gen-blaze.js";
+export type { ExtractOptions, ExtractResult } from "./extract/extract.js";
+export { extract, extractWithSources } from "./extract/extract.js";
+export { numberingInput, printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
+export type { LockedEnum, LockedMessage, LockFile, NumberingInput } from "./proto-printer/lock-file.js";
+export { assignNumbers, formatLockFile, parseLockFile } from "./proto-printer/lock-file.js";
+export type { SchemaFile, SchemaFilesOptions } from "./proto-printer/schema-files.js";
+export { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./proto-printer/schema-files.js";
+export { defaultJsonName, protoFilePath, protoPackage, requestName, responseName, rpcName, toPascalCase, toSnakeCase, toUpperSnakeCase } from "./names.js";
 export { version } from "./version.js";
+
+import type { Plugin } from "@bufbuild/protoplugin";
+import { version } from "./version.js";
+
+/**
+ * protoc-gen-blaze (see `plugin/protoc-gen-blaze.ts`), loaded on its first run: the
+ * plugin framework brings a TypeScript compiler of its own, which `blaze proto` and
+ * `blaze generate` (they run the plugin through buf, in another process) never need.
+ *
+ * @example
+ * runNodeJs(protocGenBlaze); // what bin/protoc-gen-blaze.js does
+ */
+export const protocGenBlaze: Plugin = {
+  name: "protoc-gen-blaze",
+  version: `v${version}`,
+  run: (request) => (require("./plugin/protoc-gen-blaze.js") as typeof import("./plugin/protoc-gen-blaze.js")).protocGenBlaze.run(request),
+};

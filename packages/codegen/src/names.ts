@@ -34,3 +34,36 @@ export function protoFilePath(appName: string): string {
 export function rpcName(modelName: string): string {
   return `Predict${toPascalCase(modelName)}`;
 }
+
+/** `in-progress` → `IN_PROGRESS`; `fastMode` → `FAST_MODE`. */
+export function toUpperSnakeCase(name: string): string {
+  return toSnakeCase(name).toUpperCase();
+}
+
+/**
+ * The JSON name protoc gives a field by default (`max_tokens` → `maxTokens`), which is
+ * also the property name protobuf-es generates. When a TypeScript name differs from it
+ * (`userID` → `user_id` → `userId`), the printer sets `json_name` to the TypeScript name.
+ */
+export function defaultJsonName(protoName: string): string {
+  let out = "";
+  let upper = false;
+  for (const ch of protoName) {
+    if (ch === "_") upper = true;
+    else {
+      out += upper ? ch.toUpperCase() : ch;
+      upper = false;
+    }
+  }
+  return out;
+}
+
+/** The request message of a model: `iris` → `PredictIrisRequest`. */
+export function requestName(modelName: string): string {
+  return `${rpcName(modelName)}Request`;
+}
+
+/** The response message of a model: `iris` → `PredictIrisResponse`. */
+export function responseName(modelName: string): string {
+  return `${rpcName(modelName)}Response`;
+}

@@ -43,7 +43,17 @@ export interface ModelRecord {
   readonly fn: ModelFunction;
   /** True when the function is an async generator (answered as a server stream). */
   readonly streaming: boolean;
+  /** What loads the model before it can serve (see {@link App.loader}); undefined: ready at once. */
+  readonly load?: ModelLoader;
 }
+
+/**
+ * Loads what a model needs before it can serve (weights, an inference session, a cache).
+ * The server calls it once, when it starts listening; the model is reported NOT_SERVING
+ * (health, `/readyz`) and its calls are answered UNAVAILABLE until it resolves. A loader
+ * that rejects leaves the model FAILED with the error's message.
+ */
+export type ModelLoader = () => unknown;
 
 /** Options of {@link createApp}. */
 export interface AppOptions<N extends string> {
@@ -65,6 +75,16 @@ export interface App<N extends string = string> {
    */
   model<F extends ModelFunction>(name: string, fn: F): F;
   model<F extends ModelFunction>(name: string, options: ModelOptions, fn: F): F;
+  /**
+   * Declares how a registered model is loaded: the server runs `load` when it starts
+   * listening and reports the model ready (gRPC health, `GET /readyz`) once it resolves.
+   * Models without a loader are ready at once. Returns the app.
+   *
+   * @example
+   * app.model("embed", { batch: { maxBatchSize: 32, maxDelayMs: 5 } }, embed);
+   * app.loader("embed", () => getEmbeddingModel()); // e.g. an onnxruntime session
+   */
+  loader(name: string, load: ModelLoader): App<N>;
   /** The registered model of that name, or undefined. */
   getModel(name: string): ModelRecord | undefined;
   /** The registered model of that name; throws when there is none. */
@@ -112,6 +132,13 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
       }
       records.set(modelName, { name: modelName, options: { ...opts }, fn, streaming: opts.streaming ?? isGenerator });
       return fn as never;
+    },
+    loader(modelName, load) {
+      const record = app.getModelOrThrow(modelName);
+      if (typeof load !== "function") throw new Error(`app.loader("${modelName}"): the loader must be a function`);
+      if (record.load !== undefined) throw new Error(`app.loader("${modelName}"): the model already has a loader`);
+      records.set(modelName, { ...record, load });
+      return app;
     },
     getModel: (modelName) => records.get(modelName),
     getModelOrThrow(modelName) {

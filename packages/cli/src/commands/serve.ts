@@ -1,19 +1,16 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import type { App, BlazeServer, ModelServiceBinding } from "@blazerpc/runtime";
 import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
-import { bindingFile, isGenStale, runBufGenerate, writeProto } from "./generate.js";
+import { bindingFile, bufBin, generate } from "./generate.js";
+import type { ResolvedServeOptions } from "./serve-options.js";
 
-/** Flags of `blaze serve`. */
-export interface ServeFlags {
+/** Flags of `blaze serve` (see serve-options.ts for each one's flag, variable and default). */
+export interface ServeFlags extends Partial<Omit<ResolvedServeOptions, "host" | "port">> {
   host: string;
   port: number;
-  proto?: string;
-  gen?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  maxMessageBytes?: number;
   /** Where progress and the banner go. */
   log: (line: string) => void;
 }
@@ -30,9 +27,8 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
   const ts = isTypeScript(paths.entry);
   if (ts) {
     const started = Date.now();
-    const result = writeProto(paths);
-    if (isGenStale(paths, result)) {
-      runBufGenerate(paths);
+    const result = generate(paths, { buf: true, regenerate: "when-stale" });
+    if (result.generated) {
       flags.log(`blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`);
     }
     // TypeScript entries load through tsx; compiled entries need no loader.
@@ -49,6 +45,8 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
   const runtime = userRequire("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
   const services = Object.values(require(bindingPath) as Record<string, unknown>).filter(runtime.isModelServiceBinding) as ModelServiceBinding[];
   const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
+  const auth = authOptions(flags);
+  const descriptorSet = flags.descriptorSet !== undefined ? fs.readFileSync(flags.descriptorSet) : ts ? buildDescriptorSet(paths.protoDir, flags.log) : undefined;
   const server = runtime.createServer({
     app,
     services,
@@ -56,6 +54,17 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     port: flags.port,
     ...(tls !== undefined ? { tls } : {}),
     ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
+    ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
+    ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
+    ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),
+    ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),
+    ...(flags.maxConnections !== undefined ? { maxConnections: flags.maxConnections } : {}),
+    ...(descriptorSet !== undefined ? { descriptorSet } : {}),
+    ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
+    ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
+    ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
+    ...(auth !== undefined ? { auth } : {}),
+    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0 ? { cors: { origins: flags.corsOrigins } } : {}),
   });
   await server.listen();
   flags.log(banner(app, server, tls !== undefined));
@@ -78,6 +87,31 @@ function findApp(mod: Record<string, unknown>, exportName: string | undefined, f
   throw new Error(`${file} exports several apps (${apps.map(([k]) => k).join(", ")}) — pick one: blaze serve ${file}:${apps[0]![0]}`);
 }
 
+/**
+ * The schema with its comments, for reflection and the docs: `buf build` of the proto
+ * folder (a TypeScript entry, in development). A compiled entry takes `--descriptor-set`.
+ */
+function buildDescriptorSet(protoDir: string, log: (line: string) => void): Uint8Array | undefined {
+  if (!fs.existsSync(protoDir)) return undefined;
+  const r = spawnSync(bufBin(), ["build", protoDir, "--as-file-descriptor-set", "-o", "-"], { maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) {
+    // Reflection still works from the generated code, only without comments.
+    log(`blaze: buf build ${protoDir} failed, reflection serves no comments: ${r.stderr.toString().trim()}`);
+    return undefined;
+  }
+  return r.stdout;
+}
+
+/** Bearer-token auth from `--auth-token` and `--auth-token-file`; undefined when neither gives a token. */
+function authOptions(flags: ServeFlags): { tokens: string[]; exempt: string[] } | undefined {
+  const tokens = [...(flags.authToken ?? [])];
+  if (flags.authTokenFile !== undefined) {
+    tokens.push(...fs.readFileSync(flags.authTokenFile, "utf8").split(/\r?\n/).map((t) => t.trim()).filter((t) => t !== "" && !t.startsWith("#")));
+    if (tokens.length === 0) throw new Error(`--auth-token-file ${flags.authTokenFile} holds no token`);
+  }
+  return tokens.length > 0 ? { tokens, exempt: flags.authExempt ?? ["health"] } : undefined;
+}
+
 function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } {
   if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
     throw new Error("TLS needs both --tls-cert and --tls-key");
@@ -95,6 +129,7 @@ function banner(app: App, server: BlazeServer, tls: boolean): string {
   for (const r of server.rpcs) {
     lines.push(`  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  model "${r.model}"`);
   }
-  lines.push(`  http    GET  /healthz  GET /readyz`);
+  lines.push(`  grpc    grpc.health.v1.Health, grpc.reflection.v1 and v1alpha`);
+  lines.push(`  http    GET  /healthz  /readyz  /metrics  /openapi.json  /docs`);
   return lines.join("\n");
 }

@@ -1,33 +1,19 @@
+// protoc-gen-blaze in-process, as buf runs it, on a compiled image of the examples' schemas
+// and of hand-written protos. The examples' whole output is compared byte for byte by
+// golden.spec.ts and type-checked by `tsc -b`; here: what it emits where, what it imports,
+// and what it refuses.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { CodeGeneratorRequestSchema, FileDescriptorSetSchema, type CodeGeneratorResponse, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
-import { extract } from "../extract/extract.js";
-import type { AppSpec } from "../model-spec.js";
-import { schemaFiles, writeSchemaFiles } from "../proto-printer/schema-files.js";
 import { protocGenBlaze } from "./protoc-gen-blaze.js";
 
-const FIXTURES = path.join(__dirname, "../extract/__fixtures__");
+const REPO = path.resolve(__dirname, "../../../..");
 const BUF = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
-/** A unary-only app without tensors, printed next to the fixture's. */
-const echo: AppSpec = {
-  name: "echo",
-  entry: "echo.ts",
-  models: [
-    {
-      name: "echo",
-      streaming: false,
-      params: [{ name: "text", type: { kind: "scalar", scalar: "string" } }],
-      result: { name: "result", type: { kind: "scalar", scalar: "string" } },
-      position: { file: "echo.ts", line: 1, column: 1 },
-    },
-  ],
-};
-
-/** Hand-written: a model whose response has two fields, which the plugin must refuse. */
+/** Hand-written: a model whose response has two fields without object_result, which the plugin must refuse. */
 const BAD_PROTO = `syntax = "proto3";
 package bad.v1;
 import "blazerpc/v1/options.proto";
@@ -43,6 +29,23 @@ message PredictTwoResponse {
 }
 `;
 
+/** Hand-written: an enum without the ts_value options blaze proto writes. */
+const PLAIN_ENUM_PROTO = `syntax = "proto3";
+package plain.v1;
+import "blazerpc/v1/options.proto";
+service InferenceService {
+  rpc PredictPick(PredictPickRequest) returns (PredictPickResponse) {
+    option (blazerpc.v1.model) = { name: "pick" };
+  }
+}
+enum Fruit {
+  FRUIT_UNSPECIFIED = 0;
+  FRUIT_APPLE = 1;
+}
+message PredictPickRequest { Fruit fruit = 1; }
+message PredictPickResponse { Fruit result = 1; }
+`;
+
 let protoFiles: FileDescriptorProto[];
 
 /** Runs the plugin in-process, as protoc / buf would, on `files` of the built image. */
@@ -50,25 +53,28 @@ function runPlugin(fileToGenerate: string[], parameter = "target=ts,import_exten
   return protocGenBlaze.run(create(CodeGeneratorRequestSchema, { fileToGenerate, parameter, protoFile: protoFiles }));
 }
 
-/** The text of one method's entry in the binding: from `  <name>: {` to its closing `  },`. */
-function bindingEntry(content: string, localName: string): string {
-  const start = content.indexOf(`\n  ${localName}: {\n`);
-  if (start < 0) throw new Error(`no binding entry ${localName}`);
-  const end = content.indexOf("\n  },\n", start);
-  return content.slice(start + 1, end + "\n  },".length);
+function fileOf(response: CodeGeneratorResponse, name: string): string {
+  const f = response.file.find((x) => x.name === name);
+  if (f === undefined) throw new Error(`no ${name} in ${response.file.map((x) => x.name).join(", ")}`);
+  return f.content;
+}
+
+/** The modules a generated file imports. */
+function importsOf(content: string): string[] {
+  return [...new Set([...content.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!))].sort();
 }
 
 beforeAll(() => {
-  // The schema as `blaze proto` writes it, compiled by buf into an image: a
-  // FileDescriptorSet-compatible message whose files are in dependency order, with
-  // source info (for comments).
+  // Every schema compiled by buf into one image: files in dependency order, with source info.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-plugin-"));
   try {
     const proto = path.join(dir, "proto");
-    writeSchemaFiles(schemaFiles(extract("all-types.ts", { cwd: FIXTURES })), proto);
-    writeSchemaFiles(schemaFiles(echo), proto);
-    fs.mkdirSync(path.join(proto, "bad/v1"), { recursive: true });
-    fs.writeFileSync(path.join(proto, "bad/v1/bad.proto"), BAD_PROTO);
+    fs.cpSync(path.join(REPO, "examples/types/proto"), proto, { recursive: true });
+    fs.cpSync(path.join(REPO, "examples/iris/proto/iris"), path.join(proto, "iris"), { recursive: true });
+    for (const [name, text] of [["bad", BAD_PROTO], ["plain", PLAIN_ENUM_PROTO]] as const) {
+      fs.mkdirSync(path.join(proto, `${name}/v1`), { recursive: true });
+      fs.writeFileSync(path.join(proto, `${name}/v1/${name}.proto`), text);
+    }
     const image = path.join(dir, "image.binpb");
     const r = spawnSync(BUF, ["build", proto, "-o", image], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`buf build failed (exit ${r.status}):\n${r.stderr}`);
@@ -78,141 +84,114 @@ beforeAll(() => {
   }
 });
 
-describe("protoc-gen-blaze on the all-types fixture", () => {
-  let content: string;
+describe("protoc-gen-blaze on examples/types", () => {
   let response: CodeGeneratorResponse;
+  let client: string;
+  let binding: string;
   beforeAll(() => {
-    // Dependencies first, as protoc sends them.
-    const names = protoFiles.map((f) => f.name);
-    expect(names.indexOf("blazerpc/v1/options.proto")).toBeLessThan(names.indexOf("all_types/v1/all_types.proto"));
-    response = runPlugin(["all_types/v1/all_types.proto"]);
-    content = response.file[0]?.content ?? "";
+    response = runPlugin(["types/v1/types.proto"]);
+    client = fileOf(response, "types/v1/types_client.ts");
+    binding = fileOf(response, "types/v1/types_blaze.ts");
   });
 
-  it("writes one file, <app>/v1/<app>_blaze.ts, and no error", () => {
+  it("writes <file>_client.ts and <file>_blaze.ts, and no error", () => {
     expect(response.error ?? "").toBe("");
-    expect(response.file.map((f) => f.name)).toEqual(["all_types/v1/all_types_blaze.ts"]);
+    expect(response.file.map((f) => f.name)).toEqual(["types/v1/types_client.ts", "types/v1/types_blaze.ts"]);
   });
 
-  it("writes the preamble and imports the runtime, the tensor helpers and the _pb file", () => {
-    expect(content).toContain('// @generated by protoc-gen-blaze v0.1.0 with parameter "target=ts,import_extension=js"\n');
-    expect(content).toContain("// @generated from file all_types/v1/all_types.proto (package all_types.v1, syntax proto3)\n");
-    expect(content).toContain('import type { Tensor } from "@blazerpc/tensor";\n');
-    expect(content).toContain('import { fromTensorProto, toTensorProto } from "@blazerpc/tensor";\n');
-    expect(content).toContain('import { defineModelService } from "@blazerpc/runtime";\n');
-    expect(content).toContain('import { InferenceService } from "./all_types_pb.js";\n');
-    expect(content).toMatch(/^import type \{ PredictArraysRequest, .*PredictTensorsRequest \} from "\.\/all_types_pb\.js";$/m);
+  it("keeps the client browser-safe: it imports only protobuf-es, connect, @blazerpc/tensor and the _pb file", () => {
+    expect(importsOf(client)).toEqual(["./types_pb.js", "@blazerpc/tensor", "@bufbuild/protobuf", "@bufbuild/protobuf/wkt", "@connectrpc/connect"]);
+    const code = client.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
+    expect(code).not.toMatch(/\b(Buffer|process|__dirname|require)\b/);
   });
 
-  it("declares the Models interface with each model's TypeScript signature", () => {
-    const body = content.slice(content.indexOf("export interface InferenceServiceModels {"), content.indexOf("\n}\n") + 2);
-    const signatures = body.split("\n").filter((l) => /^ {2}\w+\(/.test(l));
-    expect(signatures).toEqual([
-      "  scalars(text: string, score: number, count: bigint, flag: boolean, blob: Uint8Array): Promise<string> | string;",
-      "  arrays(words: string[], values: number[], flags: boolean[], ids: bigint[], blobs: Uint8Array[]): Promise<number[]> | number[];",
-      '  tensors(image: Tensor<"uint8", ["batch", 224, 224, 3]>, masks: Tensor<"float32", ["batch", "n"]>[]): Promise<Tensor<"float32", ["batch", 10]>[]> | Tensor<"float32", ["batch", 10]>[];',
-      "  generate(prompt: string, maxTokens: number): AsyncIterable<string>;",
-      '  frames(count: bigint): AsyncIterable<Tensor<"int64", [2]>>;',
-      "  is_positive(x: number): Promise<boolean> | boolean;",
-      "  raw(blob: Uint8Array): Promise<Uint8Array> | Uint8Array;",
-      "  counter(): Promise<bigint> | bigint;",
-      '  embed(texts: string[]): Promise<Tensor<"float16", [768]>[]> | Tensor<"float16", [768]>[];',
-      "  lines(text: string): AsyncIterable<string>;",
-    ]);
-    // The models' JSDoc, from the proto comments.
-    expect(body).toContain("  /**\n   * Every scalar, unary, with a version.\n   * Second line of the doc.\n   *\n   * @generated from rpc all_types.v1.InferenceService.PredictScalars\n   */\n  scalars(");
+  it("declares the models' own types: interfaces, literal unions, Date, Map, Record, Tensor", () => {
+    expect(client).toContain('export type Color = "red" | "green" | "blue";\n');
+    expect(client).toContain("export type Level = 0 | 1 | 2;\n");
+    expect(client).toContain("export type PredictEnumsRequest_Mode = \"fast\" | \"exact\";\n");
+    expect(client).toMatch(/export interface Point \{\n(.*\n)*? {2}label\?: string;\n\}/);
+    expect(client).toContain("  userID: string;\n");
+    expect(client).toContain("  scores: Map<string, number>;\n");
+    expect(client).toContain("  points: Record<string, Point>;\n");
+    expect(client).toContain("  when?: Date;\n");
+    expect(client).toContain('  named: Record<string, Tensor<"int64", [2]>>;\n');
   });
 
-  it("decodes and encodes tensors, with their declared dtype and shape", () => {
-    expect(bindingEntry(content, "predictTensors")).toBe(
+  it("converts enums both ways, refusing the zero value and unknown values with the field's path", () => {
+    expect(client).toContain(
       [
-        "  predictTensors: {",
-        '    kind: "unary",',
-        '    model: "tensors",',
-        '    decode: (req: PredictTensorsRequest): Parameters<InferenceServiceModels["tensors"]> => [',
-        '      fromTensorProto(req.image, { dtype: "uint8", shape: ["batch", 224, 224, 3] }, "image") as Tensor<"uint8", ["batch", 224, 224, 3]>,',
-        '      req.masks.map((t, i) => fromTensorProto(t, { dtype: "float32", shape: ["batch", "n"] }, `masks[${i}]`) as Tensor<"float32", ["batch", "n"]>),',
-        "    ],",
-        '    encode: (result: Awaited<ReturnType<InferenceServiceModels["tensors"]>>) => ({',
-        '      result: result.map((t, i) => toTensorProto(t, { dtype: "float32", shape: ["batch", 10] }, `result[${i}]`)),',
-        "    }),",
-        "  },",
+        "export function decodeColor(value: number, path: string): Color {",
+        "  switch (value) {",
+        '    case 1: return "red"; // COLOR_RED',
+        '    case 2: return "green"; // COLOR_GREEN',
+        '    case 3: return "blue"; // COLOR_BLUE',
+        "  }",
+        "  throw new Error(value === 0 ? `${path}: missing: no value was sent` : `${path}: unknown value ${value} of types.v1.Color`);",
+        "}",
       ].join("\n"),
     );
+    expect(client).toContain("    case 0: return 1; // LEVEL_LOW\n");
   });
 
-  it("passes scalars and arrays of scalars through", () => {
-    expect(bindingEntry(content, "predictScalars")).toBe(
+  it("gives the client one method per model taking and returning those types", () => {
+    expect(client).toContain("  optionals(name?: string, count?: number, point?: Point, color?: Color, when?: Date, options?: CallOptions): Promise<PredictOptionalsResponse>;\n");
+    expect(client).toContain("  search(request: PredictSearchRequest, options?: CallOptions): Promise<PredictSearchResponse>;\n");
+    expect(client).toContain("  count(to: number, options?: CallOptions): AsyncIterable<PredictCountResponse>;\n");
+    expect(client).toContain("  square(x: number, options?: CallOptions): Promise<number>;\n");
+    expect(client).toContain("export function createInferenceServiceClient(transport: Transport): InferenceServiceClient {\n");
+    expect(client).toContain("      for await (const $res of $client.predictCount({ to }, $options)) yield decodePredictCountResponse($res, \"\");\n");
+  });
+
+  it("binds each model with the same conversions, importing them from the client file", () => {
+    expect(importsOf(binding)).toEqual(["./types_client.js", "./types_pb.js", "@blazerpc/runtime", "@blazerpc/tensor", "@bufbuild/protobuf/wkt"]);
+    expect(binding).toContain("  exact(request: PredictExactRequest): Promise<PredictExactResponse> | PredictExactResponse;\n");
+    expect(binding).toContain("  count(to: number): AsyncIterable<PredictCountResponse>;\n");
+    expect(binding).toContain(
       [
-        "  predictScalars: {",
-        '    kind: "unary",',
-        '    model: "scalars",',
-        '    decode: (req: PredictScalarsRequest): Parameters<InferenceServiceModels["scalars"]> => [',
-        "      req.text,",
-        "      req.score,",
+        "    decode: (req: PredictOptionalsRequest): Parameters<InferenceServiceModels[\"optionals\"]> => [",
+        "      req.name,",
         "      req.count,",
-        "      req.flag,",
-        "      req.blob,",
+        '      req.point === undefined ? undefined : decodePoint(req.point, "point."),',
+        '      req.color === undefined ? undefined : decodeColor(req.color, "color"),',
+        "      req.when === undefined ? undefined : timestampDate(req.when),",
         "    ],",
-        '    encode: (result: Awaited<ReturnType<InferenceServiceModels["scalars"]>>) => ({',
-        "      result: result,",
-        "    }),",
-        "  },",
       ].join("\n"),
     );
-    expect(bindingEntry(content, "predictArrays")).toContain("      req.words,\n      req.values,\n      req.flags,\n      req.ids,\n      req.blobs,\n    ],");
-    expect(bindingEntry(content, "predictCounter")).toContain('Parameters<InferenceServiceModels["counter"]> => [\n    ],');
-    expect(bindingEntry(content, "predictIsPositive")).toContain('    model: "is_positive",\n');
-  });
-
-  it("binds streaming models as server streams, encoding each element", () => {
-    expect(bindingEntry(content, "predictGenerate")).toBe(
-      [
-        "  predictGenerate: {",
-        '    kind: "server_streaming",',
-        '    model: "generate",',
-        '    decode: (req: PredictGenerateRequest): Parameters<InferenceServiceModels["generate"]> => [',
-        "      req.prompt,",
-        "      req.maxTokens,",
-        "    ],",
-        '    encode: (result: StreamElement<ReturnType<InferenceServiceModels["generate"]>>) => ({',
-        "      result: result,",
-        "    }),",
-        "  },",
-      ].join("\n"),
-    );
-    const frames = bindingEntry(content, "predictFrames");
-    expect(frames).toContain('    kind: "server_streaming",\n');
-    expect(frames).toContain('      result: toTensorProto(result, { dtype: "int64", shape: [2] }, "result"),\n');
-    expect(content).toContain("export const InferenceServiceBinding = defineModelService(InferenceService, {\n");
-    expect(content.endsWith("});\n\ntype StreamElement<T> = T extends AsyncIterable<infer E> ? E : never;\n")).toBe(true);
+    expect(binding).toContain('    encode: (result: Awaited<ReturnType<InferenceServiceModels["search"]>>) => encodePredictSearchResponse(result, ""),\n');
+    expect(binding).toContain('    encode: (result: Awaited<ReturnType<InferenceServiceModels["square"]>>) => ({\n      result: result,\n    }),\n');
   });
 
   it("is deterministic", () => {
-    expect(runPlugin(["all_types/v1/all_types.proto"]).file[0]?.content).toBe(content);
+    const again = runPlugin(["types/v1/types.proto"]);
+    expect(again.file.map((f) => f.content)).toEqual(response.file.map((f) => f.content));
   });
 });
 
 describe("protoc-gen-blaze on other files", () => {
-  it("leaves out tensor imports and the stream helper when no model needs them", () => {
-    const response = runPlugin(["echo/v1/echo.proto"]);
-    expect(response.file.map((f) => f.name)).toEqual(["echo/v1/echo_blaze.ts"]);
-    const content = response.file[0]!.content;
-    expect(content).toContain("  echo(text: string): Promise<string> | string;\n");
-    expect(content).not.toContain("@blazerpc/tensor");
-    expect(content).not.toContain("StreamElement");
+  it("declares no types, and imports neither runtime helpers nor the client, where no model needs them (iris)", () => {
+    const response = runPlugin(["iris/v1/iris.proto"]);
+    expect(response.file.map((f) => f.name)).toEqual(["iris/v1/iris_client.ts", "iris/v1/iris_blaze.ts"]);
+    const client = fileOf(response, "iris/v1/iris_client.ts");
+    const binding = fileOf(response, "iris/v1/iris_blaze.ts");
+    expect(client).not.toMatch(/export (type|interface) (?!InferenceServiceClient)/);
+    expect(importsOf(client)).toEqual(["./iris_pb.js", "@blazerpc/tensor", "@connectrpc/connect"]);
+    expect(importsOf(binding)).toEqual(["./iris_pb.js", "@blazerpc/runtime", "@blazerpc/tensor"]);
+    expect(client).toContain('  iris(features: Tensor<"float32", ["batch", 4]>, options?: CallOptions): Promise<Tensor<"float32", ["batch", 3]>>;\n');
   });
 
   it("writes nothing for a file without model methods", () => {
-    const response = runPlugin(["blazerpc/v1/tensor.proto", "blazerpc/v1/options.proto"]);
-    expect(response.file).toEqual([]);
+    expect(runPlugin(["blazerpc/v1/tensor.proto", "blazerpc/v1/options.proto"]).file).toEqual([]);
   });
 
-  it("refuses a model whose response is not exactly one field", () => {
+  it("uses the proto names of an enum written by hand (no ts_value options)", () => {
+    const client = fileOf(runPlugin(["plain/v1/plain.proto"]), "plain/v1/plain_client.ts");
+    expect(client).toContain('export type Fruit = "FRUIT_APPLE";\n');
+  });
+
+  it("refuses a model whose response is not exactly one field, unless it returns an object", () => {
     let message = "";
     try {
-      const response = runPlugin(["bad/v1/bad.proto"]);
-      message = response.error ?? "";
+      message = runPlugin(["bad/v1/bad.proto"]).error ?? "";
     } catch (err) {
       message = (err as Error).message;
     }

@@ -1,16 +1,22 @@
-import { getOption, hasOption, ScalarType, type DescField, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createEcmaScriptPlugin, type GeneratedFile, type Schema } from "@bufbuild/protoplugin";
-import { modelOption, tensorOption } from "@blazerpc/tensor";
+import type { DescEnum, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
+import { createEcmaScriptPlugin, type GeneratedFile, type Printable, type Schema } from "@bufbuild/protoplugin";
 import { version } from "../version.js";
+import { enumValues, isOptional, localName, modelMethods, SignatureEmitter, signatureTypes, tsName } from "./signature.js";
 
 /**
- * protoc-gen-blaze: for every service whose methods carry the `blazerpc.v1.model` option,
- * emits `<file>_blaze.ts` with
- * - `<Service>Models`: the TypeScript signature of each model, and
- * - `<Service>Binding`: the binding from each method to its registered model, which
- *   decodes requests (TensorProto → Tensor, dtype and shape checked) and encodes results.
+ * protoc-gen-blaze: for every file with a service whose methods carry the
+ * `blazerpc.v1.model` option, emits two files next to protoc-gen-es's `_pb.ts`:
  *
- * Run by `buf generate` next to protoc-gen-es (whose `_pb` files it imports).
+ * - `<file>_client.ts` (browser-safe: imports only @bufbuild/protobuf, @connectrpc/connect,
+ *   @blazerpc/tensor and the `_pb` file): the TypeScript types of the models' signatures
+ *   (interfaces for messages, literal unions for enums), their conversions from and to
+ *   messages, and `create<Service>Client(transport)`, a client whose methods take and
+ *   return those types;
+ * - `<file>_blaze.ts` (server): `<Service>Models`, the signature of each model, and
+ *   `<Service>Binding`, which decodes requests into the models' arguments (tensors'
+ *   dtype and shape checked) and encodes their results.
+ *
+ * Run by `buf generate` next to protoc-gen-es.
  */
 export const protocGenBlaze = createEcmaScriptPlugin({
   name: "protoc-gen-blaze",
@@ -20,150 +26,250 @@ export const protocGenBlaze = createEcmaScriptPlugin({
 
 function generateTs(schema: Schema): void {
   for (const file of schema.files) {
-    const services = file.services.filter((s) => s.methods.some((m) => hasOption(m, modelOption)));
+    const services = file.services.filter((s) => modelMethods(s).length > 0);
     if (services.length === 0) continue;
-    const f = schema.generateFile(`${file.name}_blaze.ts`);
-    f.preamble(file);
-    for (const service of services) {
-      generateModels(f, service);
-      f.print();
-      generateBinding(f, service);
-    }
+    const methods = services.flatMap(modelMethods);
+    const types = signatureTypes(file, methods);
+    generateClientFile(schema.generateFile(`${file.name}_client.ts`), file, services, types);
+    generateBindingFile(schema.generateFile(`${file.name}_blaze.ts`), file, services);
   }
 }
 
-function generateModels(f: GeneratedFile, service: DescService): void {
-  f.print(f.jsDoc(`The signature of each model ${service.name} serves, as registered with app.model().\n\n@generated from service ${service.typeName}`));
-  f.print(f.export("interface", `${service.name}Models`), " {");
-  for (const method of modelMethods(service)) {
-    const { name } = getOption(method, modelOption);
-    const params = method.input.fields.map((field) => [field.localName, ": ", tsType(f, field)]);
-    const joined = params.flatMap((p, i) => (i === 0 ? p : [", ", ...p]));
-    const result = resultField(method);
-    const ret = method.methodKind === "server_streaming"
-      ? ["AsyncIterable<", tsType(f, result), ">"]
-      : ["Promise<", tsType(f, result), "> | ", tsType(f, result)];
-    f.print(f.jsDoc(method, "  "));
-    f.print("  ", safeProperty(name), "(", ...joined, "): ", ...ret, ";");
+/** The import path of a file's client module, relative to the output root. */
+function clientModule(file: DescFile): string {
+  return `./${file.name}_client.js`;
+}
+
+function generateClientFile(f: GeneratedFile, file: DescFile, services: readonly DescService[], types: { messages: DescMessage[]; enums: DescEnum[] }): void {
+  f.preamble(file);
+  const emit = new SignatureEmitter(f, (name) => name);
+  for (const e of types.enums) {
+    generateEnumType(f, e);
+    f.print();
+  }
+  for (const m of types.messages) {
+    generateMessageType(f, emit, m);
+    f.print();
+  }
+  for (const e of types.enums) {
+    generateEnumConversions(f, e);
+    f.print();
+  }
+  for (const m of types.messages) {
+    generateMessageConversions(f, emit, m);
+    f.print();
+  }
+  services.forEach((service, i) => {
+    if (i > 0) f.print();
+    generateClient(f, emit, service);
+  });
+}
+
+function generateEnumType(f: GeneratedFile, e: DescEnum): void {
+  const values = enumValues(e).map((v) => (typeof v.value === "string" ? JSON.stringify(v.value) : String(v.value)));
+  f.print(f.jsDoc(e));
+  f.print(f.export("type", localName(e)), " = ", values.length === 0 ? "never" : values.join(" | "), ";");
+}
+
+function generateMessageType(f: GeneratedFile, emit: SignatureEmitter, m: DescMessage): void {
+  f.print(f.jsDoc(m));
+  f.print(f.export("interface", localName(m)), " {");
+  for (const field of m.fields) {
+    f.print(f.jsDoc(field, "  "));
+    f.print("  ", safeProperty(tsName(field)), isOptional(field) ? "?: " : ": ", ...emit.fieldType(field), ";");
   }
   f.print("}");
 }
 
-function generateBinding(f: GeneratedFile, service: DescService): void {
-  const defineModelService = f.import("defineModelService", "@blazerpc/runtime");
-  const models = `${service.name}Models`;
-  f.print(f.jsDoc(`Binds each method of ${service.name} to its registered model: pass it to the server\n(\`createServer({ app, services: [${service.name}Binding] })\`).\n\n@generated from service ${service.typeName}`));
-  f.print(f.export("const", `${service.name}Binding`), " = ", defineModelService, "(", f.importSchema(service), ", {");
-  for (const method of modelMethods(service)) {
-    const { name } = getOption(method, modelOption);
-    const kind = method.methodKind === "server_streaming" ? "server_streaming" : "unary";
-    const result = resultField(method);
-    f.print(f.jsDoc(`@generated from rpc ${method.parent.typeName}.${method.name}`, "  "));
-    f.print("  ", method.localName, ": {");
-    f.print("    kind: ", f.string(kind), ",");
-    f.print("    model: ", f.string(name), ",");
-    f.print("    decode: (req: ", f.importShape(method.input), `): Parameters<${models}[${JSON.stringify(name)}]> => [`);
-    for (const field of method.input.fields) {
-      f.print("      ", decodeExpr(f, field, `req.${field.localName}`), ",");
+function generateEnumConversions(f: GeneratedFile, e: DescEnum): void {
+  const name = localName(e);
+  const values = enumValues(e);
+  const show = (v: string | number) => (typeof v === "string" ? JSON.stringify(v) : String(v));
+  f.print(f.jsDoc(`The model's value of a ${e.typeName} number.\n\n@throws Error naming \`path\` for the zero value (not sent) or an unknown number.`));
+  f.print(f.export("function", `decode${name}`), "(value: number, path: string): ", name, " {");
+  f.print("  switch (value) {");
+  for (const v of values) f.print("    case ", v.number, ": return ", show(v.value), "; // ", v.name);
+  f.print("  }");
+  f.print("  throw new Error(value === 0 ? `${path}: missing: no value was sent` : `${path}: unknown value ${value} of ", e.typeName, "`);");
+  f.print("}");
+  f.print();
+  f.print(f.jsDoc(`The ${e.typeName} number of a model's value.\n\n@throws Error naming \`path\` for a value that is not one of the enum's.`));
+  f.print(f.export("function", `encode${name}`), "(value: ", name, ", path: string): number {");
+  f.print("  switch (value) {");
+  for (const v of values) f.print("    case ", show(v.value), ": return ", v.number, "; // ", v.name);
+  f.print("  }");
+  const allowed = values.map((v) => show(v.value)).join(", ");
+  f.print("  throw new Error(`${path}: ${JSON.stringify(value)} is not one of ", allowed.replace(/[`$\\]/g, "\\$&"), "`);");
+  f.print("}");
+}
+
+function generateMessageConversions(f: GeneratedFile, emit: SignatureEmitter, m: DescMessage): void {
+  const name = localName(m);
+  const shape = f.importShape(m);
+  const schema = f.importSchema(m, true);
+  const base = [{ expr: "path" }];
+
+  const decoded = m.fields.map((field) => ({ field, built: emit.decodeField(field, "v", base) }));
+  const decodeUsesPath = decoded.some((d) => d.built.usesPath);
+  f.print(f.jsDoc(`A ${m.typeName} message as the model's value; an absent message (undefined) as the message's defaults.`));
+  f.print(f.export("function", `decode${name}`), "(m: ", shape, " | undefined, ", decodeUsesPath ? "path" : "_path", ": string): ", name, " {");
+  if (m.fields.length === 0) {
+    f.print("  return {};");
+  } else {
+    f.print("  const v = m ?? ", f.runtime.create, "(", f.importSchema(m), ");");
+    f.print("  return {");
+    for (const { field, built } of decoded) {
+      const key = safeProperty(tsName(field));
+      if (isOptional(field)) f.print("    ...(v.", field.localName, " !== undefined ? { ", key, ": ", ...built.code, " } : {}),");
+      else f.print("    ", key, ": ", ...built.code, ",");
     }
-    f.print("    ],");
-    f.print(`    encode: (result: ${kind === "unary" ? "Awaited<ReturnType<" : "StreamElement<ReturnType<"}${models}[${JSON.stringify(name)}]>>) => ({`);
-    f.print("      ", result.localName, ": ", encodeExpr(f, result, "result"), ",");
-    f.print("    }),");
-    f.print("  },");
+    f.print("  };");
   }
-  f.print("});");
-  if (modelMethods(service).some((m) => m.methodKind === "server_streaming")) {
+  f.print("}");
+  f.print();
+
+  const encoded = m.fields.map((field) => ({ field, built: emit.encodeField(field, `v${access(tsName(field))}`, base) }));
+  const encodeUsesPath = encoded.some((d) => d.built.usesPath);
+  f.print(f.jsDoc(`A model's value as a ${m.typeName} message.`));
+  f.print(f.export("function", `encode${name}`), "(v: ", name, ", ", encodeUsesPath ? "path" : "_path", ": string): ", f.import("MessageInitShape", "@bufbuild/protobuf", true), "<typeof ", schema, "> {");
+  f.print("  return {");
+  for (const { field, built } of encoded) {
+    const value = `v${access(tsName(field))}`;
+    if (isOptional(field)) f.print("    ...(", value, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {}),");
+    else f.print("    ", field.localName, ": ", ...built.code, ",");
+  }
+  f.print("  };");
+  f.print("}");
+}
+
+function generateClient(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
+  const methods = modelMethods(service);
+  const CallOptions = f.import("CallOptions", "@connectrpc/connect", true);
+  const Transport = f.import("Transport", "@connectrpc/connect", true);
+  const createClient = f.import("createClient", "@connectrpc/connect");
+  const iface = `${service.name}Client`;
+  f.print(f.jsDoc(`A client of ${service.name} whose methods take and return the models' own types
+(typed arrays in Tensors, plain objects), over any Connect transport:
+\`createConnectTransport\` / \`createGrpcWebTransport\` of @connectrpc/connect-web in a browser,
+or those of @connectrpc/connect-node.
+
+@generated from service ${service.typeName}`));
+  f.print(f.export("interface", iface), " {");
+  for (const m of methods) {
+    const params = emit.parameters(m);
+    const optionsName = params.some((p) => p.name === "options") ? "callOptions" : "options";
+    const list: Printable[] = [];
+    for (const p of params) list.push(p.name, p.optional ? "?: " : ": ", ...p.type, ", ");
+    list.push(optionsName, "?: ", CallOptions);
+    f.print(f.jsDoc(m.method, "  "));
+    f.print("  ", safeProperty(m.model), "(", ...list, "): ", m.streaming ? "AsyncIterable<" : "Promise<", ...emit.resultType(m), ">;");
+  }
+  f.print("}");
+  f.print();
+  f.print(f.jsDoc(`Creates the ${iface} of a transport: one method per model, named after it.
+
+@example
+const client = create${service.name}Client(createConnectTransport({ baseUrl: "http://127.0.0.1:50051" }));`));
+  f.print(f.export("function", `create${service.name}Client`), "(transport: ", Transport, "): ", iface, " {");
+  f.print("  const $client = ", createClient, "(", f.importSchema(service), ", transport);");
+  f.print("  return {");
+  for (const m of methods) {
+    const params = emit.parameters(m).map((p) => p.name);
+    const args = [...params, "$options"].join(", ");
+    const request = emit.encodeArguments(m, params);
+    if (m.streaming) {
+      f.print("    async *", safeProperty(m.model), "(", args, ") {");
+      f.print("      for await (const $res of $client.", m.method.localName, "(", ...request, ", $options)) yield ", ...emit.decodeResult(m, "$res"), ";");
+    } else {
+      f.print("    async ", safeProperty(m.model), "(", args, ") {");
+      f.print("      const $res = await $client.", m.method.localName, "(", ...request, ", $options);");
+      f.print("      return ", ...emit.decodeResult(m, "$res"), ";");
+    }
+    f.print("    },");
+  }
+  f.print("  };");
+  f.print("}");
+}
+
+function generateBindingFile(f: GeneratedFile, file: DescFile, services: readonly DescService[]): void {
+  f.preamble(file);
+  const emit = new SignatureEmitter(f, (name, typeOnly) => f.import(name, clientModule(file), typeOnly));
+  services.forEach((service, i) => {
+    if (i > 0) f.print();
+    generateModels(f, emit, service);
+    f.print();
+    generateBinding(f, emit, service);
+  });
+  if (services.some((s) => modelMethods(s).some((m) => m.streaming))) {
     f.print();
     f.print("type StreamElement<T> = T extends AsyncIterable<infer E> ? E : never;");
   }
 }
 
-function modelMethods(service: DescService): DescMethod[] {
-  return service.methods.filter((m) => hasOption(m, modelOption));
-}
+function generateModels(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
+  f.print(f.jsDoc(`The signature of each model ${service.name} serves, as registered with app.model().
+An implementation checked against it fails to compile when it no longer matches the schema:
+\`app.model("name", (async (…) => …) satisfies ${service.name}Models["name"])\`.
 
-function resultField(method: DescMethod): DescField {
-  const field = method.output.fields[0];
-  if (field === undefined || method.output.fields.length !== 1) {
-    throw new Error(`${method.output.typeName}: a model's response must have exactly one field, "result"`);
+@generated from service ${service.typeName}`));
+  f.print(f.export("interface", `${service.name}Models`), " {");
+  for (const m of modelMethods(service)) {
+    const params = emit.parameters(m);
+    // A list-batched model takes each parameter's values for a whole batch, and answers each request.
+    const batch = (t: Printable[]) => (m.listBatched ? [...t, "[]"] : t);
+    const list = params.flatMap((p, i) => [i > 0 ? ", " : "", p.name, p.optional ? "?: " : ": ", ...batch(p.type)]);
+    const one = emit.resultType(m);
+    const result = m.listBatched ? ["(", ...one, " | Error)[]"] : one;
+    const ret = m.streaming ? ["AsyncIterable<", ...result, ">"] : ["Promise<", ...result, "> | ", ...result];
+    f.print(f.jsDoc(m.method, "  "));
+    f.print("  ", safeProperty(m.model), "(", ...list, "): ", ...ret, ";");
   }
-  return field;
+  f.print("}");
 }
 
-function tensorSpecOf(field: DescField): { dtype: string; shape: (number | string)[] } | undefined {
-  if (!hasOption(field, tensorOption)) return undefined;
-  const spec = getOption(field, tensorOption);
-  return { dtype: spec.dtype, shape: spec.shape.map((d) => (/^\d+$/.test(d) ? Number(d) : d)) };
-}
+function generateBinding(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
+  const defineModelService = f.import("defineModelService", "@blazerpc/runtime");
+  const models = `${service.name}Models`;
+  f.print(f.jsDoc(`Binds each method of ${service.name} to its registered model: pass it to the server
+(\`createServer({ app, services: [${service.name}Binding] })\`).
 
-function tensorTypeText(spec: { dtype: string; shape: (number | string)[] }): string {
-  return `Tensor<${JSON.stringify(spec.dtype)}, [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}]>`;
-}
-
-/** The spec as a TypeScript object literal: `{ dtype: "float32", shape: ["batch", 4] }`. */
-function specLiteral(spec: { dtype: string; shape: (number | string)[] }): string {
-  return `{ dtype: ${JSON.stringify(spec.dtype)}, shape: [${spec.shape.map((d) => JSON.stringify(d)).join(", ")}] }`;
-}
-
-/** The TypeScript type a model sees for a field. */
-function tsType(f: GeneratedFile, field: DescField): (string | ReturnType<GeneratedFile["import"]>)[] {
-  const spec = tensorSpecOf(field);
-  let base: (string | ReturnType<GeneratedFile["import"]>)[];
-  if (spec !== undefined) {
-    base = [f.import("Tensor", "@blazerpc/tensor", true), tensorTypeText(spec).slice("Tensor".length)];
-  } else if (field.fieldKind === "scalar" || (field.fieldKind === "list" && field.listKind === "scalar")) {
-    base = [scalarTs(field.scalar!)];
-  } else {
-    throw new Error(`${field.parent.typeName}.${field.name}: unsupported field type for a model signature`);
+@generated from service ${service.typeName}`));
+  f.print(f.export("const", `${service.name}Binding`), " = ", defineModelService, "(", f.importSchema(service), ", {");
+  for (const m of modelMethods(service)) {
+    const key = `${models}[${JSON.stringify(m.model)}]`;
+    f.print(f.jsDoc(`@generated from rpc ${m.method.parent.typeName}.${m.method.name}`, "  "));
+    f.print("  ", m.method.localName, ": {");
+    f.print("    kind: ", f.string(m.streaming ? "server_streaming" : "unary"), ",");
+    f.print("    model: ", f.string(m.model), ",");
+    if (m.listBatched) {
+      // Typed per request: the batcher gathers the arguments into arrays, and splits the results.
+      const tuple = emit.parameters(m).flatMap((p, i) => [i > 0 ? ", " : "", p.name, ": ", ...p.type]);
+      f.print("    decode: (req: ", f.importShape(m.method.input), "): [", ...tuple, "] => [");
+    } else {
+      f.print("    decode: (req: ", f.importShape(m.method.input), `): Parameters<${key}> => [`);
+    }
+    for (const arg of emit.decodeArguments(m, "req")) f.print("      ", ...arg, ",");
+    f.print("    ],");
+    const resultType: Printable[] = m.listBatched ? emit.resultType(m) : [`${m.streaming ? "StreamElement" : "Awaited"}<ReturnType<${key}>>`];
+    const encode: Printable[] = ["    encode: (result: ", ...resultType, ") => "];
+    const result = emit.encodeResult(m, "result");
+    if ("expr" in result) {
+      f.print(...encode, ...result.expr, ",");
+    } else {
+      f.print(...encode, "({");
+      f.print("      ", ...result.property, ",");
+      f.print("    }),");
+    }
+    f.print("  },");
   }
-  return field.fieldKind === "list" ? [...base, "[]"] : base;
-}
-
-function scalarTs(t: ScalarType): string {
-  switch (t) {
-    case ScalarType.STRING:
-      return "string";
-    case ScalarType.BOOL:
-      return "boolean";
-    case ScalarType.BYTES:
-      return "Uint8Array";
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return "bigint";
-    default:
-      return "number";
-  }
-}
-
-function decodeExpr(f: GeneratedFile, field: DescField, access: string): (string | ReturnType<GeneratedFile["import"]>)[] {
-  const spec = tensorSpecOf(field);
-  if (spec === undefined) return [access];
-  const fromTensorProto = f.import("fromTensorProto", "@blazerpc/tensor");
-  const Tensor = f.import("Tensor", "@blazerpc/tensor", true);
-  const specText = specLiteral(spec);
-  const cast = [" as ", Tensor, tensorTypeText(spec).slice("Tensor".length)];
-  if (field.fieldKind === "list") {
-    return [access, ".map((t, i) => ", fromTensorProto, `(t, ${specText}, \`${field.name}[\${i}]\`)`, ...cast, ")"];
-  }
-  return [fromTensorProto, `(${access}, ${specText}, ${JSON.stringify(field.name)})`, ...cast];
-}
-
-function encodeExpr(f: GeneratedFile, field: DescField, access: string): (string | ReturnType<GeneratedFile["import"]>)[] {
-  const spec = tensorSpecOf(field);
-  if (spec === undefined) return [access];
-  const toTensorProto = f.import("toTensorProto", "@blazerpc/tensor");
-  const specText = specLiteral(spec);
-  if (field.fieldKind === "list") {
-    return [access, ".map((t, i) => ", toTensorProto, `(t, ${specText}, \`${field.name}[\${i}]\`))`];
-  }
-  return [toTensorProto, `(${access}, ${specText}, ${JSON.stringify(field.name)})`];
+  f.print("});");
 }
 
 function safeProperty(name: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
 }
 
+/** `.name`, or `["name"]` for a name that is not an identifier. */
+function access(name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}

@@ -2,22 +2,21 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { extract } from "../extract/extract.js";
 import type { AppSpec, ModelSpec, ScalarKind, TypeSpec } from "../model-spec.js";
-import { protoFilePath, protoPackage, rpcName, toPascalCase, toSnakeCase } from "../names.js";
-import { printProto, SERVICE_NAME } from "./print-proto.js";
-import { BLAZERPC_PROTOS, schemaFiles, writeSchemaFiles } from "./schema-files.js";
+import { defaultJsonName, protoFilePath, protoPackage, rpcName, toPascalCase, toSnakeCase, toUpperSnakeCase } from "../names.js";
+import { assignNumbers, parseLockFile } from "./lock-file.js";
+import { numberingInput, printProto, SERVICE_NAME } from "./print-proto.js";
+import { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./schema-files.js";
 
-const FIXTURES = path.join(__dirname, "../extract/__fixtures__");
 const BUF = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
 const scalar = (s: ScalarKind): TypeSpec => ({ kind: "scalar", scalar: s });
 const position = { file: "models.ts", line: 1, column: 1 };
 const unary = (name: string, params: ModelSpec["params"], result: TypeSpec): ModelSpec => ({
-  name, streaming: false, params, result: { name: "result", type: result }, position,
+  name, streaming: false, params, results: [{ name: "result", type: result }], position,
 });
 
-/** A small app whose whole schema the first test spells out. */
+/** A small app whose whole schema the first test spells out: one of each construct. */
 const small: AppSpec = {
   name: "my-service",
   entry: "src\\models.ts",
@@ -27,20 +26,39 @@ const small: AppSpec = {
       doc: "Embeds text.\n\nSecond paragraph.",
       version: "2.0.0",
       streaming: false,
+      pure: true,
       params: [
         { name: "text", type: scalar("string"), doc: "The text to embed." },
-        { name: "maxTokens", type: scalar("double") },
+        { name: "maxTokens", type: scalar("int32"), optional: true },
+        { name: "userID", type: scalar("string") },
       ],
-      result: { name: "result", type: { kind: "tensor", dtype: "float32", shape: ["batch", 384] } },
+      results: [{ name: "result", type: { kind: "tensor", dtype: "float32", shape: ["batch", 384] } }],
       position,
     },
     {
-      name: "generate",
+      name: "search",
       streaming: true,
-      params: [{ name: "prompt", type: scalar("string") }],
-      result: { name: "result", type: scalar("string") },
+      objectParams: true,
+      objectResult: true,
+      params: [
+        { name: "query", type: { kind: "message", name: "Query" } },
+        { name: "mode", type: { kind: "enum", name: "PredictSearchRequest.Mode" } },
+        { name: "labels", type: { kind: "map", value: { kind: "enum", name: "Color" }, container: "map" } },
+      ],
+      results: [
+        { name: "at", type: { kind: "timestamp" }, optional: true },
+        { name: "hits", type: { kind: "repeated", element: { kind: "message", name: "Query.Query" } } },
+      ],
       position,
     },
+  ],
+  messages: [
+    { name: "Query", doc: "A query.", fields: [{ name: "text", type: scalar("string") }, { name: "query", type: { kind: "message", name: "Query.Query" } }] },
+    { name: "Query.Query", fields: [{ name: "tags", type: { kind: "repeated", element: scalar("string") } }] },
+  ],
+  enums: [
+    { name: "Color", doc: "A colour.", values: [{ name: "COLOR_RED", value: "red", doc: "Like fire." }, { name: "COLOR_GREEN", value: "green" }] },
+    { name: "PredictSearchRequest.Mode", values: [{ name: "MODE_LOW", value: 0 }, { name: "MODE_HIGH", value: 1.5 }] },
   ],
 };
 
@@ -53,6 +71,7 @@ package my_service.v1;
 
 import "blazerpc/v1/options.proto";
 import "blazerpc/v1/tensor.proto";
+import "google/protobuf/timestamp.proto";
 
 // InferenceService serves the models registered on app "my-service".
 service InferenceService {
@@ -60,16 +79,19 @@ service InferenceService {
   //
   // Second paragraph.
   rpc PredictTextEmbed(PredictTextEmbedRequest) returns (PredictTextEmbedResponse) {
+    option idempotency_level = NO_SIDE_EFFECTS;
     option (blazerpc.v1.model) = {
       name: "textEmbed"
       version: "2.0.0"
     };
   }
 
-  rpc PredictGenerate(PredictGenerateRequest) returns (stream PredictGenerateResponse) {
+  rpc PredictSearch(PredictSearchRequest) returns (stream PredictSearchResponse) {
     option (blazerpc.v1.model) = {
-      name: "generate"
+      name: "search"
       streaming: true
+      object_params: true
+      object_result: true
     };
   }
 }
@@ -78,7 +100,8 @@ service InferenceService {
 message PredictTextEmbedRequest {
   // The text to embed.
   string text = 1;
-  double max_tokens = 2;
+  optional int32 max_tokens = 2;
+  string user_id = 3 [json_name = "userID"];
 }
 
 // The result of model "textEmbed".
@@ -89,19 +112,46 @@ message PredictTextEmbedResponse {
   }];
 }
 
-// The arguments of model "generate".
-message PredictGenerateRequest {
-  string prompt = 1;
+// The arguments of model "search".
+message PredictSearchRequest {
+  Query query = 1;
+  PredictSearchRequest.Mode mode = 2;
+  map<string, Color> labels = 3 [(blazerpc.v1.ts_field).es_map = true];
+
+  enum Mode {
+    MODE_UNSPECIFIED = 0;
+    MODE_LOW = 1 [(blazerpc.v1.ts_value).number_value = 0];
+    MODE_HIGH = 2 [(blazerpc.v1.ts_value).number_value = 1.5];
+  }
 }
 
-// One element of the stream of model "generate".
-message PredictGenerateResponse {
-  string result = 1;
+// One element of the stream of model "search".
+message PredictSearchResponse {
+  optional google.protobuf.Timestamp at = 1;
+  repeated Query.Query hits = 2;
+}
+
+// A query.
+message Query {
+  string text = 1;
+  .my_service.v1.Query.Query query = 2;
+
+  message Query {
+    repeated string tags = 1;
+  }
+}
+
+// A colour.
+enum Color {
+  COLOR_UNSPECIFIED = 0;
+  // Like fire.
+  COLOR_RED = 1 [(blazerpc.v1.ts_value).string_value = "red"];
+  COLOR_GREEN = 2 [(blazerpc.v1.ts_value).string_value = "green"];
 }
 `;
 
 describe("printProto", () => {
-  it("prints an app's whole schema", () => {
+  it("prints an app's whole schema: service, options, messages, nested types, enums", () => {
     expect(printProto(small)).toBe(SMALL_PROTO);
   });
 
@@ -109,147 +159,95 @@ describe("printProto", () => {
     expect(protoPackage("my-service")).toBe("my_service.v1");
     expect(protoFilePath("my-service")).toBe("my_service/v1/my_service.proto");
     expect(protoFilePath("iris")).toBe("iris/v1/iris.proto");
+    expect(lockFilePath("iris")).toBe("iris/v1/iris.lock.json");
     expect(rpcName("iris")).toBe("PredictIris");
     expect(rpcName("textEmbed")).toBe("PredictTextEmbed");
     expect(rpcName("text_embed")).toBe("PredictTextEmbed");
     expect(toSnakeCase("maxTokens")).toBe("max_tokens");
     expect(toSnakeCase("HTTPCode")).toBe("http_code");
     expect(toSnakeCase("userID")).toBe("user_id");
+    expect(toUpperSnakeCase("in-progress")).toBe("IN_PROGRESS");
     expect(toPascalCase("is_positive")).toBe("IsPositive");
+    expect(defaultJsonName("max_tokens")).toBe("maxTokens");
+    expect(defaultJsonName("user_id")).toBe("userId");
     expect(SERVICE_NAME).toBe("InferenceService");
-    const files = schemaFiles(small);
-    expect(files.map((f) => f.path)).toEqual(["my_service/v1/my_service.proto", ...BLAZERPC_PROTOS]);
-    expect(files[0]!.content).toBe(SMALL_PROTO);
   });
 
-  it("imports tensor.proto only when a field is a tensor", () => {
+  it("imports tensor.proto and timestamp.proto only when a field needs them", () => {
     const scalars: AppSpec = { name: "echo", entry: "models.ts", models: [unary("echo", [{ name: "text", type: scalar("string") }], scalar("string"))] };
     const proto = printProto(scalars);
     expect(proto).toContain('import "blazerpc/v1/options.proto";\n\n');
-    expect(proto).not.toContain("tensor.proto");
-    expect(proto).not.toContain("TensorProto");
-    // A repeated tensor counts.
+    expect(proto).not.toMatch(/tensor\.proto|TensorProto|timestamp/);
+    // A tensor or timestamp anywhere counts: in a list, in a map.
     const repeatedTensor = unary("batch", [{ name: "xs", type: { kind: "repeated", element: { kind: "tensor", dtype: "int8", shape: [2] } } }], scalar("bool"));
     expect(printProto({ ...scalars, models: [repeatedTensor] })).toContain('import "blazerpc/v1/tensor.proto";');
+    const mapOfDates = unary("dates", [{ name: "at", type: { kind: "map", value: { kind: "timestamp" }, container: "record" } }], scalar("bool"));
+    expect(printProto({ ...scalars, models: [mapOfDates] })).toContain('import "google/protobuf/timestamp.proto";');
   });
-});
 
-describe("printProto on the all-types fixture", () => {
-  let spec: AppSpec;
-  let proto: string;
-  beforeAll(() => {
-    spec = extract("all-types.ts", { cwd: FIXTURES });
-    proto = printProto(spec);
+  it("numbers fields from the lock, and reserves what it removed", () => {
+    const v1: AppSpec = { name: "gen", entry: "m.ts", models: [unary("generate", [{ name: "prompt", type: scalar("string") }, { name: "maxTokens", type: scalar("double") }], scalar("string"))] };
+    const lock1 = assignNumbers(numberingInput(v1));
+    const v2: AppSpec = { ...v1, models: [unary("generate", [{ name: "temperature", type: scalar("float") }, { name: "prompt", type: scalar("string") }], scalar("string"))] };
+    const lock2 = assignNumbers(numberingInput(v2), lock1);
+    expect(printProto(v2, lock2)).toContain(
+      "message PredictGenerateRequest {\n  float temperature = 3;\n  string prompt = 1;\n  reserved 2;\n  reserved \"max_tokens\";\n}\n",
+    );
+    expect(() => printProto(v2, lock1)).toThrow("printProto: the lock has no number for PredictGenerateRequest.temperature");
   });
 
   it("is deterministic: the same spec gives the same bytes, with no paths or dates of this machine", () => {
-    expect(printProto(spec)).toBe(proto);
-    expect(printProto(JSON.parse(JSON.stringify(spec)) as AppSpec)).toBe(proto);
-    expect(schemaFiles(spec)).toEqual(schemaFiles(spec));
-    expect(proto).not.toContain(FIXTURES);
+    const proto = printProto(small);
+    expect(printProto(JSON.parse(JSON.stringify(small)) as AppSpec)).toBe(proto);
     expect(proto).not.toContain(os.homedir());
     expect(proto).not.toMatch(/\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}/);
-    expect(proto.startsWith("// Code generated by blaze proto from all-types.ts. DO NOT EDIT.\n")).toBe(true);
   });
 
-  it("declares one RPC per model, in source order, streaming ones as server streams", () => {
-    const rpcs = [...proto.matchAll(/^ {2}rpc (\w+)\((\w+)\) returns \((stream )?(\w+)\) \{$/gm)].map((m) => `${m[1]}(${m[2]}) ${m[3] ?? ""}${m[4]}`);
-    expect(rpcs).toEqual([
-      "PredictScalars(PredictScalarsRequest) PredictScalarsResponse",
-      "PredictArrays(PredictArraysRequest) PredictArraysResponse",
-      "PredictTensors(PredictTensorsRequest) PredictTensorsResponse",
-      "PredictGenerate(PredictGenerateRequest) stream PredictGenerateResponse",
-      "PredictFrames(PredictFramesRequest) stream PredictFramesResponse",
-      "PredictIsPositive(PredictIsPositiveRequest) PredictIsPositiveResponse",
-      "PredictRaw(PredictRawRequest) PredictRawResponse",
-      "PredictCounter(PredictCounterRequest) PredictCounterResponse",
-      "PredictEmbed(PredictEmbedRequest) PredictEmbedResponse",
-      "PredictLines(PredictLinesRequest) stream PredictLinesResponse",
-    ]);
-    expect(proto).toContain('    option (blazerpc.v1.model) = {\n      name: "generate"\n      streaming: true\n    };\n');
-    expect(proto).toContain('    option (blazerpc.v1.model) = {\n      name: "scalars"\n      version: "1.2.0"\n    };\n');
-    expect(proto).toContain("// One element of the stream of model \"generate\".\nmessage PredictGenerateResponse {\n  string result = 1;\n}\n");
-    expect(proto.match(/streaming: true/g)).toHaveLength(3);
-  });
-
-  it("maps each scalar and array to its proto type, in snake_case", () => {
-    expect(proto).toContain("message PredictScalarsRequest {\n  string text = 1;\n  double score = 2;\n  int64 count = 3;\n  bool flag = 4;\n  bytes blob = 5;\n}\n");
-    expect(proto).toContain(
-      "message PredictArraysRequest {\n  repeated string words = 1;\n  repeated double values = 2;\n  repeated bool flags = 3;\n  repeated int64 ids = 4;\n  repeated bytes blobs = 5;\n}\n",
-    );
-    expect(proto).toContain("message PredictGenerateRequest {\n  string prompt = 1;\n  double max_tokens = 2;\n}\n");
-    expect(proto).toContain("message PredictCounterRequest {\n}\n");
-  });
-
-  it("writes each tensor's dtype and shape as a field option", () => {
-    expect(proto).toContain(
-      [
-        "message PredictTensorsRequest {",
-        "  blazerpc.v1.TensorProto image = 1 [(blazerpc.v1.tensor) = {",
-        '    dtype: "uint8"',
-        '    shape: ["batch", "224", "224", "3"]',
-        "  }];",
-        "  repeated blazerpc.v1.TensorProto masks = 2 [(blazerpc.v1.tensor) = {",
-        '    dtype: "float32"',
-        '    shape: ["batch", "n"]',
-        "  }];",
-        "}",
-        "",
-      ].join("\n"),
-    );
-    expect(proto).toContain('  repeated blazerpc.v1.TensorProto result = 1 [(blazerpc.v1.tensor) = {\n    dtype: "float32"\n    shape: ["batch", "10"]\n  }];\n');
-    expect(proto).toContain('  blazerpc.v1.TensorProto result = 1 [(blazerpc.v1.tensor) = {\n    dtype: "int64"\n    shape: ["2"]\n  }];\n');
-  });
-
-  it("carries the models' JSDoc as comments", () => {
-    expect(proto).toContain(
-      "  // Every scalar, unary, with a version.\n  // Second line of the doc.\n  rpc PredictScalars(PredictScalarsRequest)",
-    );
-    expect(proto).toContain("  // Declared as a function: its doc comes from the declaration.\n  rpc PredictIsPositive(");
-    expect(proto).toContain("  }\n\n  rpc PredictTensors(");
-  });
-
-  it("passes buf lint (STANDARD)", () => {
+  it("passes buf lint (STANDARD), and the check can fail", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-lint-"));
     try {
-      const files = schemaFiles(spec);
-      const written = writeSchemaFiles(files, dir);
-      expect(written).toEqual(files.map((f) => path.join(dir, f.path)));
+      writeSchemaFiles(schemaFiles(small), dir);
       fs.writeFileSync(path.join(dir, "buf.yaml"), "version: v2\nlint:\n  use:\n    - STANDARD\n");
       const r = spawnSync(BUF, ["lint", dir], { encoding: "utf8" });
       expect(`exit ${r.status}\n${r.stdout}${r.stderr}`).toBe("exit 0\n");
 
-      // The check can fail: a proto that breaks STANDARD rules makes buf lint exit non-zero.
-      const bad = path.join(dir, "all_types/v1/all_types.proto");
-      fs.writeFileSync(bad, proto.replace("double max_tokens = 2;", "double maxTokens = 2;"));
+      // A proto that breaks STANDARD rules makes buf lint exit non-zero.
+      const file = path.join(dir, protoFilePath(small.name));
+      fs.writeFileSync(file, printProto(small).replace("MODE_UNSPECIFIED = 0;", "MODE_NONE = 0;"));
       const r2 = spawnSync(BUF, ["lint", dir], { encoding: "utf8" });
       expect(r2.status).not.toBe(0);
-      expect(r2.stdout + r2.stderr).toContain("maxTokens");
+      expect(r2.stdout + r2.stderr).toContain("MODE_NONE");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
 
-describe("schemaFiles / writeSchemaFiles", () => {
-  it("copies the BlazeRPC protos from @blazerpc/tensor with a header", () => {
-    const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
+describe("schemaFiles / writeSchemaFiles / readLockFile", () => {
+  it("writes the proto, its lock file, and copies of the BlazeRPC protos from @blazerpc/tensor", () => {
     const files = schemaFiles(small);
+    expect(files.map((f) => f.path)).toEqual(["my_service/v1/my_service.proto", "my_service/v1/my_service.lock.json", ...BLAZERPC_PROTOS]);
+    expect(files[0]!.content).toBe(SMALL_PROTO);
+    expect(parseLockFile(files[1]!.content, "lock")).toEqual(parseLockFile(JSON.stringify(assignNumbers(numberingInput(small))), "lock"));
+    const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
     for (const p of BLAZERPC_PROTOS) {
       const copy = files.find((f) => f.path === p);
       expect(copy?.content).toBe(`// Copied from @blazerpc/tensor by blaze proto. DO NOT EDIT.\n${fs.readFileSync(path.join(protoRoot, p), "utf8")}`);
     }
   });
 
-  it("writes only the files whose content changed", () => {
+  it("writes only the files whose content changed, and keeps numbers through the lock it wrote", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-schema-"));
     try {
       const files = schemaFiles(small);
       expect(writeSchemaFiles(files, dir)).toHaveLength(files.length);
       for (const f of files) expect(fs.readFileSync(path.join(dir, f.path), "utf8")).toBe(f.content);
       expect(writeSchemaFiles(files, dir)).toEqual([]);
-      const changed = schemaFiles({ ...small, models: small.models.slice(1) });
-      expect(writeSchemaFiles(changed, dir)).toEqual([path.join(dir, "my_service/v1/my_service.proto")]);
+      expect(readLockFile(dir, "nope")).toBeUndefined();
+      // The first model removed: its messages leave the lock; the proto and lock change.
+      const changed = schemaFiles({ ...small, models: small.models.slice(1) }, { previousLock: readLockFile(dir, small.name) });
+      expect(writeSchemaFiles(changed, dir)).toEqual([path.join(dir, "my_service/v1/my_service.proto"), path.join(dir, "my_service/v1/my_service.lock.json")]);
+      expect(Object.keys(readLockFile(dir, small.name)!.messages)).not.toContain("PredictTextEmbedRequest");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

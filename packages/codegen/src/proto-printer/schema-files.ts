@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AppSpec } from "../model-spec.js";
 import { protoFilePath } from "../names.js";
-import { printProto } from "./print-proto.js";
+import { assignNumbers, formatLockFile, parseLockFile, type LockFile } from "./lock-file.js";
+import { numberingInput, printProto } from "./print-proto.js";
 
 /** A file of the generated schema, relative to the proto folder. */
 export interface SchemaFile {
@@ -10,16 +11,47 @@ export interface SchemaFile {
   readonly content: string;
 }
 
+/** Options of {@link schemaFiles}. */
+export interface SchemaFilesOptions {
+  /** The lock file committed so far (see {@link readLockFile}): its numbers are kept. */
+  readonly previousLock?: LockFile | undefined;
+}
+
 /** The protos every generated schema imports, shipped in @blazerpc/tensor's `proto/` folder. */
 export const BLAZERPC_PROTOS = ["blazerpc/v1/options.proto", "blazerpc/v1/tensor.proto"] as const;
 
+/** The path of an app's lock file inside the proto folder: `iris/v1/iris.lock.json`. */
+export function lockFilePath(appName: string): string {
+  return protoFilePath(appName).replace(/\.proto$/, ".lock.json");
+}
+
 /**
- * Every file of an app's schema: the app's `.proto`, and copies of the BlazeRPC protos it
- * imports, so that the proto folder is a complete contract on its own (`buf curl --schema
- * proto`, `grpcurl -import-path proto`, and generators for other languages need nothing else).
+ * Reads the lock file of app `appName` under `protoDir`; undefined when there is none.
+ *
+ * @throws Error when the file exists but is not a lock file.
  */
-export function schemaFiles(app: AppSpec): SchemaFile[] {
-  const files: SchemaFile[] = [{ path: protoFilePath(app.name), content: printProto(app) }];
+export function readLockFile(protoDir: string, appName: string): LockFile | undefined {
+  const file = path.join(protoDir, lockFilePath(appName));
+  if (!fs.existsSync(file)) return undefined;
+  return parseLockFile(fs.readFileSync(file, "utf8"), file);
+}
+
+/**
+ * Every file of an app's schema: the app's `.proto`, its lock file (field numbers, kept
+ * from `previousLock`), and copies of the BlazeRPC protos it imports, so that the proto
+ * folder is a complete contract on its own (`buf curl --schema proto`, `grpcurl
+ * -import-path proto`, and generators for other languages need nothing else).
+ *
+ * @example
+ * const app = extract("models.ts");
+ * writeSchemaFiles(schemaFiles(app, { previousLock: readLockFile("proto", app.name) }), "proto");
+ */
+export function schemaFiles(app: AppSpec, options: SchemaFilesOptions = {}): SchemaFile[] {
+  const lock = assignNumbers(numberingInput(app), options.previousLock);
+  const files: SchemaFile[] = [
+    { path: protoFilePath(app.name), content: printProto(app, lock) },
+    { path: lockFilePath(app.name), content: formatLockFile(lock) },
+  ];
   const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
   for (const p of BLAZERPC_PROTOS) {
     const original = fs.readFileSync(path.join(protoRoot, p), "utf8");

@@ -279,5 +279,9 @@ function abortError(signal: AbortSignal, model: string): { reason: RejectionReas
   if (r instanceof ConnectError && r.code === Code.DeadlineExceeded) {
     return { reason: "deadline", err: deadlineError(model) };
   }
+  if (r instanceof ConnectError && r.code === Code.Unavailable) {
+    // The server's shutdown grace period ran out.
+    return { reason: "shutdown", err: new ConnectError(`the server shut down while the request waited for model "${model}"`, Code.Unavailable) };
+  }
   return { reason: "cancelled", err: new ConnectError(`the request was cancelled while it waited for model "${model}"`, Code.Canceled) };
 }

@@ -35,27 +35,36 @@ export function checkBindings(app: App, services: readonly ModelServiceBinding[]
 }
 
 /**
+ * Checks, before a model is called, that it can serve (e.g. that its loader finished);
+ * throws the ConnectError to answer otherwise.
+ */
+export type ModelGate = (model: string) => void;
+
+/**
  * Registers each binding's service on a Connect router, with an implementation that
  * decodes requests, runs the model through the executor and encodes its results.
  */
-export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor): void {
+export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): void {
   for (const { service, methods } of services) {
     const impl: Record<string, unknown> = {};
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
-      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor) : serverStreaming(binding, executor);
+      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
     }
     router.service(service, impl as never);
   }
 }
 
-function unary(binding: MethodBinding, executor: Executor) {
+function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {
   return async (req: unknown, ctx: HandlerContext) => {
     const args = decode(binding, req);
+    gate(binding.model);
     let result: unknown;
     try {
-      result = await executor.invoke(binding.model, args, ctx);
+      // The call ends when its signal aborts (deadline, client gone, or the server's
+      // shutdown grace ran out), even while the model still computes: its answer is dropped.
+      result = await untilAborted(executor.invoke(binding.model, args, ctx), ctx.signal);
     } catch (err) {
       throw toConnectError(err, "model", binding.model);
     }
@@ -63,9 +72,37 @@ function unary(binding: MethodBinding, executor: Executor) {
   };
 }
 
-function serverStreaming(binding: MethodBinding, executor: Executor) {
+/** `work`, or the signal's reason once it aborts, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined);
+      // A moment later, so that work which ends because of this very signal (a queued
+      // request taken out by its deadline) answers with its own, more precise error.
+      setImmediate(() => reject(signal.reason));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function serverStreaming(binding: MethodBinding, executor: Executor, gate: ModelGate) {
   return async function* (req: unknown, ctx: HandlerContext) {
     const args = decode(binding, req);
+    gate(binding.model);
     const it = executor.stream(binding.model, args, ctx)[Symbol.asyncIterator]();
     // A client that goes away (or a deadline) aborts ctx.signal, but the protocol layer
     // may simply stop pulling from this generator: end the model's iterator ourselves, so

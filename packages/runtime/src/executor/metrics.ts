@@ -1,5 +1,9 @@
-/** Why a request was refused or dropped before the model computed it. */
-export type RejectionReason = "queue_full" | "deadline" | "cancelled";
+/**
+ * Why a request was refused or dropped before the model computed it: its model's queue
+ * was full, its deadline passed, its client went away, or the server's shutdown grace
+ * period ran out while it waited.
+ */
+export type RejectionReason = "queue_full" | "deadline" | "cancelled" | "shutdown";
 
 /**
  * Hooks the executor calls as requests move through it, per model. Every hook is

@@ -1,29 +1,38 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { App } from "../app.js";
+import type { ServingState } from "../health/serving-state.js";
 
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
 export type AnyResponse = ServerResponse | Http2ServerResponse;
 
-/** Serving state the HTTP routes report. */
-export interface ServingState {
-  /** "SERVING" once every model is ready, "NOT_SERVING" while starting or draining. */
-  status(): "SERVING" | "NOT_SERVING";
+export type Route = (req: AnyRequest, res: AnyResponse) => void;
+
+/** The JSON body of `GET /healthz` and `GET /readyz`. */
+export interface HealthBody {
+  /** The whole server, as gRPC health's `""` service reports it. */
+  status: "SERVING" | "NOT_SERVING";
+  /** Each model: LOADING, SERVING, FAILED or NOT_SERVING (shutting down). */
+  models: Record<string, string>;
+  /** Why models failed to load (present only when one did). */
+  errors?: Record<string, string>;
 }
 
-type Route = (req: AnyRequest, res: AnyResponse) => void;
+/** The body both health routes answer, from the state gRPC health reads too. */
+export function healthBody(state: ServingState): HealthBody {
+  const errors = state.errors();
+  return { status: state.status(), models: state.models(), ...(Object.keys(errors).length > 0 ? { errors } : {}) };
+}
 
 /**
  * The plain HTTP GET routes served beside the RPCs on the same port.
- * - `GET /healthz`: liveness; 200 while the process serves requests at all.
- * - `GET /readyz`: readiness; 200 when SERVING, 503 otherwise.
+ * - `GET /healthz`: liveness; 200 while the process answers at all (a Kubernetes
+ *   liveness probe restarts the pod only when this fails).
+ * - `GET /readyz`: readiness; 200 when SERVING, 503 while models load, after one failed
+ *   to load, and while the server shuts down.
  * Both answer JSON: `{ "status": "SERVING", "models": { "iris": "SERVING" } }`.
  */
-export function createHttpRoutes(app: App, state: ServingState): ReadonlyMap<string, Route> {
-  const body = () => {
-    const status = state.status();
-    return { status, models: Object.fromEntries(app.models.map((m) => [m.name, status])) };
-  };
+export function createHttpRoutes(state: ServingState): Map<string, Route> {
+  const body = () => healthBody(state);
   return new Map<string, Route>([
     ["/healthz", (_req, res) => json(res, 200, body())],
     ["/readyz", (_req, res) => {
@@ -33,7 +42,7 @@ export function createHttpRoutes(app: App, state: ServingState): ReadonlyMap<str
   ]);
 }
 
-function json(res: AnyResponse, status: number, value: unknown): void {
+export function json(res: AnyResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value) + "\n";
   (res as ServerResponse).writeHead(status, {
     "content-type": "application/json",

@@ -2,18 +2,31 @@ import type { AnyRequest, AnyResponse } from "../http/routes.js";
 
 type Handler = (req: AnyRequest, res: AnyResponse) => void;
 
+/** Options of {@link createDispatch}. */
+export interface DispatchOptions {
+  /** Called first for every request (connection bookkeeping: timeouts, in-flight counts). */
+  onRequest?: Handler;
+  /** CORS: adds headers; returns true when it answered the request itself (a preflight). */
+  cors?: (req: AnyRequest, res: AnyResponse) => boolean;
+}
+
 /**
  * The server's single protocol dispatch point: every request on every connection
  * (HTTP/1.1 or HTTP/2, plaintext or TLS) passes here, and this decides who answers it.
  *
- * - GET/HEAD on a plain HTTP route (`/healthz`, `/readyz`) → that route.
- * - everything else (gRPC, gRPC-Web, Connect binary and JSON, unknown paths) → the
- *   connect-node handler, the reference implementation of every protocol.
+ * - a CORS preflight (when CORS is on) → answered here.
+ * - GET/HEAD on a plain HTTP route (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`,
+ *   `/docs`) → that route.
+ * - everything else (gRPC, gRPC-Web, Connect binary and JSON, Connect GET, unknown
+ *   paths) → the connect-node handler, the reference implementation of every protocol.
  *
  * A native fast path for `application/grpc` will be decided here, ahead of connect-node.
  */
-export function createDispatch(routes: ReadonlyMap<string, Handler>, rpc: Handler): Handler {
+export function createDispatch(routes: ReadonlyMap<string, Handler>, rpc: Handler, options: DispatchOptions = {}): Handler {
+  const { onRequest, cors } = options;
   return (req, res) => {
+    onRequest?.(req, res);
+    if (cors?.(req, res) === true) return;
     if (req.method === "GET" || req.method === "HEAD") {
       const path = (req.url ?? "/").split("?", 1)[0]!;
       const route = routes.get(path);

@@ -1,14 +1,35 @@
+import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { App } from "../app.js";
 import { checkBindings, registerBindings } from "../binding/connect-routes.js";
 import type { ModelServiceBinding } from "../binding/define-model-service.js";
 import { createExecutor } from "../executor/executor.js";
 import type { ExecutorMetrics } from "../executor/metrics.js";
+import { registerHealth } from "../health/health-service.js";
+import { createServingState, type ServingState } from "../health/serving-state.js";
+import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { sourceInfo as ownSourceInfo } from "../gen/source_info.js";
+import { createCors, type CorsOptions } from "../http/cors.js";
 import { createHttpRoutes, type AnyRequest, type AnyResponse } from "../http/routes.js";
+import { docsPage } from "../openapi/docs-page.js";
+import { createOpenApiDocument } from "../openapi/openapi.js";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { bearerGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
+import { contextValuesFor, observeCalls, rememberResponse, type CallObserver } from "../middleware/call-observer.js";
+import { defaultLogger, requestLog } from "../middleware/logging/request-log.js";
+import { createPrometheusMetrics, type PrometheusOptions } from "../middleware/metrics/prometheus.js";
+import { tracing as createTracing } from "../middleware/tracing/tracing.js";
+import { createFileIndex, type FileIndex } from "../reflection/file-index.js";
+import { registerReflection } from "../reflection/reflection-service.js";
+import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
 import { sniffProtocol } from "./sniff.js";
 
@@ -29,10 +50,55 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   readMaxBytes?: number;
-  /** How long `close()` lets in-flight requests finish before cutting connections. Default 5000 ms. */
+  /**
+   * Graceful shutdown: how long `close()` lets in-flight requests and streams finish
+   * before the rest are ended with UNAVAILABLE and connections are cut. Default 5000 ms.
+   */
   closeGraceMs?: number;
+  /** A connection must send its first request's headers within this time (also the TLS handshake). Default 10 000 ms; 0: no limit. */
+  headersTimeoutMs?: number;
+  /** A connection with no request in flight for this long is closed (HTTP/2: GOAWAY). Default 120 000 ms; 0: no limit. */
+  idleTimeoutMs?: number;
+  /** A request's body must arrive in full within this time of its start. Default 300 000 ms; 0: no limit. */
+  requestTimeoutMs?: number;
+  /** Most connections open at once; more are refused. Default: no limit. */
+  maxConnections?: number;
+  /**
+   * The schema with its comments: a serialized google.protobuf.FileDescriptorSet with
+   * source info, as `buf build proto -o schema.binpb` writes it (`blaze serve` builds it for
+   * you). Reflection and the docs then show the .proto comments; without it they serve the
+   * descriptors embedded in the generated code, which have none. A file that does not
+   * match the generated code's schema is ignored.
+   */
+  descriptorSet?: Uint8Array;
+  /** Serve gRPC server reflection (`grpc.reflection.v1` and `v1alpha`). Default true. */
+  reflection?: boolean;
   /** Hooks called as requests are queued, batched, computed and rejected (per model). */
   metrics?: ExecutorMetrics;
+  /**
+   * Prometheus metrics at `GET /metrics` (see docs/operations.md for every metric). Default
+   * on, in a registry of this server's own; `false` turns the route off.
+   */
+  prometheus?: boolean | PrometheusOptions;
+  /** Structured JSON request logs: `true` for pino on stdout, or your pino logger. Default off. */
+  log?: boolean | Logger;
+  /** OpenTelemetry spans through `@opentelemetry/api` (a no-op until an SDK is registered). Default true. */
+  tracing?: boolean;
+  /**
+   * Bearer-token auth: every call needs `authorization: Bearer <token>` with an accepted
+   * token, else UNAUTHENTICATED (checked before the body is read). Health is exempt by
+   * default (Kubernetes' gRPC probe sends no headers); reflection too when listed in `exempt`.
+   */
+  auth?: BearerAuthOptions;
+  /** CORS for browser clients (gRPC-Web and Connect headers included). Default off. */
+  cors?: CorsOptions;
+  /** Serve `GET /openapi.json` and `GET /docs`. Default true. */
+  docs?: boolean;
+  /**
+   * Connect interceptors around every call (model RPCs, health and reflection alike), in
+   * order, outermost first. The extension point for cross-cutting code; see docs/operations.md.
+   */
+  interceptors?: Interceptor[];
 }
 
 /** One RPC the server answers. */
@@ -45,9 +111,14 @@ export interface RpcInfo {
 
 /** A running (or ready to run) BlazeRPC server. */
 export interface BlazeServer {
-  /** Starts listening; resolves once the port is bound. */
+  /** Starts listening; resolves once the port is bound. Models with a loader start loading then. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting, lets in-flight requests finish (up to `closeGraceMs`), then closes every connection. */
+  /**
+   * Shuts down gracefully: health turns NOT_SERVING at once, the listener stops accepting,
+   * HTTP/2 connections get GOAWAY, in-flight requests and streams finish (up to
+   * `closeGraceMs`; then they are ended with UNAVAILABLE), batch queues drain and
+   * connections close. Resolves when everything is closed; calling it again returns the same promise.
+   */
   close(): Promise<void>;
   /** The bound address; throws before `listen()` resolved. */
   address(): AddressInfo;
@@ -55,7 +126,16 @@ export interface BlazeServer {
   url(): string;
   /** Every RPC served, in the order of the services. */
   readonly rpcs: readonly RpcInfo[];
+  /** The serving state that gRPC health, `/healthz` and `/readyz` report. */
+  readonly health: ServingState;
+  /** Every .proto file of the served schema (what reflection serves). */
+  readonly files: FileIndex;
+  /** The Prometheus registry `/metrics` renders; undefined with `prometheus: false`. */
+  readonly registry: Registry | undefined;
 }
+
+/** Long-lived calls of the server's own services: ended at shutdown once the model calls are done. */
+const isOwnService = (path: string) => path.startsWith("/grpc.health.v1.Health/") || path.startsWith("/grpc.reflection.");
 
 /**
  * Creates a server that answers gRPC (HTTP/2), gRPC-Web and Connect (binary and JSON, over
@@ -78,90 +158,130 @@ export function createServer(options: ServerOptions): BlazeServer {
     tls,
     readMaxBytes = DEFAULT_READ_MAX_BYTES,
     closeGraceMs = 5000,
+    headersTimeoutMs = 10_000,
+    idleTimeoutMs = 120_000,
+    requestTimeoutMs = 300_000,
+    maxConnections,
     metrics,
+    interceptors = [],
+    descriptorSet,
+    reflection = true,
+    prometheus = true,
+    log = false,
+    tracing = true,
+    auth,
+    cors,
+    docs = true,
   } = options;
   checkBindings(app, services);
-  const executor = createExecutor(app, metrics !== undefined ? { metrics } : {});
-  let serving = true;
+  const state = createServingState(
+    app,
+    new Map(services.map(({ service, methods }) => [service.typeName, [...new Set(Object.values(methods).map((m) => m.model))]])),
+  );
+  const prom = prometheus === false ? undefined : createPrometheusMetrics(state, prometheus === true ? {} : prometheus, (model) => executor.queueDepth(model));
+  const executor = createExecutor(app, { metrics: combineMetrics([prom?.executor, metrics]) });
+  const spans = tracing ? createTracing() : undefined;
+  const observers: CallObserver[] = [
+    ...(prom !== undefined ? [prom.calls] : []),
+    ...(spans !== undefined ? [spans.calls] : []),
+    ...(log === false ? [] : [requestLog(log === true ? defaultLogger() : log)]),
+  ];
+  const models = new Map(
+    services.flatMap(({ service, methods }) =>
+      service.methods.flatMap((m) => (methods[m.localName] !== undefined ? [[`${service.typeName}/${m.name}`, methods[m.localName]!.model] as const] : [])),
+    ),
+  );
+  const observe = observeCalls(observers, models);
+  const authenticate = auth !== undefined ? bearerGate(auth) : undefined;
+  const gate = (model: string) => {
+    const status = state.modelStatus(model);
+    if (status === "SERVING") return;
+    const why = status === "LOADING" ? "is still loading" : status === "FAILED" ? `failed to load: ${state.errors()[model]}` : "is not serving: the server is shutting down";
+    throw new ConnectError(`model "${model}" ${why}`, Code.Unavailable);
+  };
+  const files = createFileIndex(
+    [...services.map((s) => s.service.file), file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
+    { sourceInfo: [ownSourceInfo, ...(descriptorSet !== undefined ? [descriptorSet] : [])] },
+  );
+  // Aborted when the shutdown grace period is over: every call still running ends with it.
+  const shutdown = new AbortController();
+  // Every call in flight listens to it.
+  setMaxListeners(0, shutdown.signal);
 
   const rpc = connectNodeAdapter({
-    routes: (router) => registerBindings(router, services, executor),
+    routes: (router) => {
+      registerBindings(router, services, executor, gate);
+      registerHealth(router, state);
+      if (reflection) registerReflection(router, files, services.map((s) => s.service.typeName));
+    },
     readMaxBytes,
     grpc: true,
     grpcWeb: true,
     connect: true,
+    interceptors: [...(spans !== undefined ? [spans.interceptor] : []), ...interceptors],
+    shutdownSignal: shutdown.signal,
+    contextValues: (req) => contextValuesFor(req as AnyRequest),
+    // Runs once a call's headers are in, before its body is read.
+    requestGate: async (ctx) => {
+      observe(ctx);
+      await authenticate?.(ctx);
+    },
   }) as (req: AnyRequest, res: AnyResponse) => void;
-  const dispatch = createDispatch(createHttpRoutes(app, { status: () => (serving ? "SERVING" : "NOT_SERVING") }), rpc);
-
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  };
-  // In-flight requests per HTTP/1.1 socket. http.Server tracks idle connections only when
-  // it listens itself, and ours gets its sockets from the sniffer, so we keep count here.
-  let closing = false;
-  const h1Active = new Map<net.Socket, number>();
-  const http1Sockets = new Set<net.Socket>();
-  const onHttp1Request = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    if (!http1Sockets.has(socket)) {
-      http1Sockets.add(socket);
-      socket.once("close", () => {
-        http1Sockets.delete(socket);
-        h1Active.delete(socket);
-      });
-    }
-    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
-    if (closing) res.setHeader("connection", "close");
-    res.once("close", () => {
-      const left = (h1Active.get(socket) ?? 1) - 1;
-      h1Active.set(socket, left);
-      if (closing && left === 0) socket.destroySoon();
-    });
-  };
-  const closeIdleHttp1 = () => {
-    for (const socket of http1Sockets) {
-      if ((h1Active.get(socket) ?? 0) === 0) socket.destroySoon();
-    }
-  };
+  const routes = createHttpRoutes(state);
+  if (prom !== undefined) routes.set("/metrics", metricsRoute(prom.registry));
+  if (docs) {
+    // Built once, on first request: the document only depends on the schema.
+    let openapi: { json: string; html: string } | undefined;
+    const built = () => {
+      if (openapi === undefined) {
+        const doc = createOpenApiDocument({ title: app.name, services: services.map((s) => s.service), files });
+        openapi = { json: JSON.stringify(doc, null, 2) + "\n", html: docsPage(doc) };
+      }
+      return openapi;
+    };
+    routes.set("/openapi.json", (_req, res) => send(res, "application/json", built().json));
+    routes.set("/docs", (_req, res) => send(res, "text/html; charset=utf-8", built().html));
+  }
+  const tracker = createConnectionTracker({ headersTimeoutMs, idleTimeoutMs, requestTimeoutMs });
+  const dispatch = createDispatch(routes, rpc, {
+    ...(cors !== undefined ? { cors: createCors(cors) } : {}),
+    onRequest(req, res) {
+      tracker.request(req, res);
+      rememberResponse(req, res);
+    },
+  });
 
   let listener: net.Server;
-  let h1: http.Server | undefined;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   if (tls !== undefined) {
-    h2 = http2.createSecureServer({ cert: tls.cert, key: tls.key, allowHTTP1: true }, dispatch);
-    h2.on("secureConnection", track);
-    // With allowHTTP1, HTTP/1.1 requests arrive as "request" events on the same server.
-    h2.on("request", (req: AnyRequest, res: AnyResponse) => {
-      if (req.httpVersionMajor === 1) onHttp1Request(req as http.IncomingMessage, res as http.ServerResponse);
-    });
+    h2 = http2.createSecureServer(
+      { cert: tls.cert, key: tls.key, allowHTTP1: true, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
+      dispatch,
+    );
+    h2.on("secureConnection", tracker.accept);
     listener = h2;
   } else {
     h2 = http2.createServer({}, dispatch);
-    h1 = http.createServer(dispatch);
-    h1.on("request", onHttp1Request);
-    const http1 = h1;
+    const h1 = http.createServer(dispatch);
+    // Our own timers close idle connections; Node's keep-alive timer would close them sooner.
+    h1.keepAliveTimeout = idleTimeoutMs;
     const h2c = h2;
     listener = net.createServer((socket) => {
-      track(socket);
+      tracker.accept(socket);
       sniffProtocol(socket, (protocol) => {
         if (protocol === "h2") {
           // The HTTP/2 session reads the bytes put back from the socket's buffer itself,
           // then reads natively; resuming here would steal data from it.
           h2c.emit("connection", socket);
         } else {
-          http1.emit("connection", socket);
+          h1.emit("connection", socket);
           socket.resume();
         }
       });
     });
   }
-  h2.on("session", (session: http2.ServerHttp2Session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
+  if (maxConnections !== undefined) listener.maxConnections = maxConnections;
+  h2.on("session", tracker.session);
 
   const rpcs: RpcInfo[] = services.flatMap(({ service, methods }) =>
     service.methods.flatMap((m) => {
@@ -171,8 +291,12 @@ export function createServer(options: ServerOptions): BlazeServer {
   );
 
   let bound: AddressInfo | undefined;
-  return {
+  let closed: Promise<void> | undefined;
+  const server: BlazeServer = {
     rpcs,
+    health: state,
+    files,
+    registry: prom?.registry,
     listen() {
       return new Promise((resolve, reject) => {
         const onError = (err: Error) => reject(err);
@@ -180,35 +304,73 @@ export function createServer(options: ServerOptions): BlazeServer {
         listener.listen(port, host, () => {
           listener.off("error", onError);
           bound = listener.address() as AddressInfo;
+          // Models load once the port is bound, so probes see them LOADING meanwhile.
+          void state.load();
           resolve(bound);
         });
       });
     },
-    async close() {
-      serving = false;
-      closing = true;
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      // HTTP/2: GOAWAY, open streams finish. HTTP/1.1: idle keep-alive sockets close now,
-      // busy ones after their response (sent with "connection: close").
-      for (const s of sessions) s.close();
-      closeIdleHttp1();
-      const grace = setTimeout(() => {
-        for (const s of sessions) s.destroy();
-        for (const s of sockets) s.destroy();
-      }, closeGraceMs);
-      grace.unref();
-      await closed;
-      clearTimeout(grace);
-      await executor.close();
+    close() {
+      closed ??= (async () => {
+        // 1. Health turns NOT_SERVING at once (Watch streams are told), no new connections.
+        state.drain();
+        const listenerClosed = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
+        // 2. GOAWAY on HTTP/2; idle HTTP/1.1 connections close, busy ones after their response.
+        tracker.closeGracefully();
+        // 3. Model calls in flight finish, up to the grace period.
+        await tracker.settled(closeGraceMs, (path) => !isOwnService(path));
+        // 4. What is left (health watches, reflection streams, calls past the grace period)
+        //    ends with UNAVAILABLE; a moment for those answers to be written, then cut.
+        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        await tracker.settled(1000);
+        tracker.destroyAll();
+        await listenerClosed;
+        await executor.drain();
+        await executor.close();
+      })();
+      return closed;
     },
     address() {
       if (bound === undefined) throw new Error("the server is not listening — call listen() first");
       return bound;
     },
     url() {
-      const { address, port: p, family } = this.address();
+      const { address, port: p, family } = server.address();
       const hostPart = family === "IPv6" ? `[${address}]` : address;
       return `${tls !== undefined ? "https" : "http"}://${hostPart}:${p}`;
     },
   };
+  return server;
+}
+
+/** One ExecutorMetrics that calls each of `hooks` in turn. */
+function combineMetrics(hooks: readonly (ExecutorMetrics | undefined)[]): ExecutorMetrics {
+  const all = hooks.filter((h): h is ExecutorMetrics => h !== undefined);
+  return {
+    queued: (m, d) => all.forEach((h) => h.queued?.(m, d)),
+    dequeued: (m, w, d) => all.forEach((h) => h.dequeued?.(m, w, d)),
+    computed: (m, s, c, ok) => all.forEach((h) => h.computed?.(m, s, c, ok)),
+    rejected: (m, r) => all.forEach((h) => h.rejected?.(m, r)),
+  };
+}
+
+/** `GET /metrics`: the registry in Prometheus' text format. */
+function metricsRoute(registry: Registry) {
+  return (_req: AnyRequest, res: AnyResponse) => {
+    registry.metrics().then(
+      (text) => {
+        (res as http.ServerResponse).writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
+        (res as http.ServerResponse).end(text);
+      },
+      (err: unknown) => {
+        (res as http.ServerResponse).writeHead(500, { "content-type": "text/plain" });
+        (res as http.ServerResponse).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      },
+    );
+  };
+}
+
+function send(res: AnyResponse, contentType: string, body: string): void {
+  (res as http.ServerResponse).writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body), "cache-control": "no-cache" });
+  (res as http.ServerResponse).end(body);
 }

@@ -13,6 +13,8 @@ import { InferenceService } from "./iris_pb.js";
 
 /**
  * The signature of each model InferenceService serves, as registered with app.model().
+ * An implementation checked against it fails to compile when it no longer matches the schema:
+ * `app.model("name", (async (…) => …) satisfies InferenceServiceModels["name"])`.
  *
  * @generated from service iris.v1.InferenceService
  */

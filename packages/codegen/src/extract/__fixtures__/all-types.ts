@@ -8,7 +8,7 @@ export const app = createApp({ name: "all_types" });
  * Every scalar, unary, with a version.
  * Second line of the doc.
  *
- * @param text ignored by codegen: tags are dropped
+ * @param text becomes the comment of field text
  */
 app.model("scalars", { version: "1.2.0" }, async (text: string, score: number, count: bigint, flag: boolean, blob: Uint8Array): Promise<string> => {
   return `${text}${score}${count}${flag}${blob.length}`;

@@ -1,0 +1,118 @@
+/**
+ * The options of `blaze serve`: every one is a flag and an environment variable (flag
+ * first, then the variable, then the default), so that a container is configured by env
+ * alone. docs/operations.md lists them; a test checks that the two agree.
+ */
+export interface ServeOptionSpec {
+  /** The flag, without `--`. */
+  readonly flag: string;
+  /** The environment variable. */
+  readonly env: string;
+  readonly type: "string" | "integer" | "boolean" | "list";
+  readonly describe: string;
+  /** The default as shown in help (undefined: off / not set). */
+  readonly default?: string | number | boolean;
+  /** Smallest allowed value (integers). */
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
+  { flag: "host", env: "BLAZE_HOST", type: "string", default: "127.0.0.1", describe: "address to listen on (0.0.0.0 or :: for every interface)" },
+  { flag: "port", env: "BLAZE_PORT", type: "integer", default: 50051, min: 0, max: 65535, describe: "port; 0 picks a free one" },
+  { flag: "proto", env: "BLAZE_PROTO", type: "string", describe: "proto folder (default: proto/ beside the entry)" },
+  { flag: "gen", env: "BLAZE_GEN", type: "string", describe: "generated code folder (default: gen/ beside the entry)" },
+  { flag: "tls-cert", env: "BLAZE_TLS_CERT", type: "string", describe: "PEM certificate file; with --tls-key serves TLS (ALPN h2 and http/1.1)" },
+  { flag: "tls-key", env: "BLAZE_TLS_KEY", type: "string", describe: "PEM private key file" },
+  { flag: "max-message-bytes", env: "BLAZE_MAX_MESSAGE_BYTES", type: "integer", default: 67108864, min: 1, describe: "largest request message; larger ones get RESOURCE_EXHAUSTED" },
+  { flag: "shutdown-grace-ms", env: "BLAZE_SHUTDOWN_GRACE_MS", type: "integer", default: 5000, min: 0, describe: "on SIGTERM/SIGINT, how long in-flight requests get to finish before they are ended with UNAVAILABLE" },
+  { flag: "headers-timeout-ms", env: "BLAZE_HEADERS_TIMEOUT_MS", type: "integer", default: 10000, min: 0, describe: "a connection must send its first request's headers (and finish TLS) within this; 0: no limit" },
+  { flag: "idle-timeout-ms", env: "BLAZE_IDLE_TIMEOUT_MS", type: "integer", default: 120000, min: 0, describe: "a connection with no request in flight this long is closed (HTTP/2: GOAWAY); 0: no limit" },
+  { flag: "request-timeout-ms", env: "BLAZE_REQUEST_TIMEOUT_MS", type: "integer", default: 300000, min: 0, describe: "a request's body must arrive in full within this; 0: no limit" },
+  { flag: "max-connections", env: "BLAZE_MAX_CONNECTIONS", type: "integer", min: 1, describe: "most open connections; more are refused (default: no limit)" },
+  { flag: "log-requests", env: "BLAZE_LOG_REQUESTS", type: "boolean", default: false, describe: "a JSON log line per RPC on stdout (pino)" },
+  { flag: "metrics", env: "BLAZE_METRICS", type: "boolean", default: true, describe: "Prometheus metrics at GET /metrics (--no-metrics turns them off)" },
+  { flag: "docs", env: "BLAZE_DOCS", type: "boolean", default: true, describe: "GET /openapi.json and GET /docs (--no-docs turns them off)" },
+  { flag: "auth-token", env: "BLAZE_AUTH_TOKENS", type: "list", describe: "bearer tokens accepted, comma-separated; with any, calls without one get UNAUTHENTICATED" },
+  { flag: "auth-token-file", env: "BLAZE_AUTH_TOKEN_FILE", type: "string", describe: "a file of accepted bearer tokens, one per line (e.g. a mounted secret)" },
+  { flag: "auth-exempt", env: "BLAZE_AUTH_EXEMPT", type: "list", default: "health", describe: "services that need no token: health, reflection, or full service names" },
+  { flag: "cors-origins", env: "BLAZE_CORS_ORIGINS", type: "list", describe: "origins allowed to call from a browser, comma-separated (* for any); CORS is off without it" },
+  { flag: "descriptor-set", env: "BLAZE_DESCRIPTOR_SET", type: "string", describe: "FileDescriptorSet with comments for reflection and docs (`buf build proto --as-file-descriptor-set -o FILE`); built on the fly for a .ts entry" },
+];
+
+/** What {@link resolveServeOptions} returns: each option by its camelCase name. */
+export interface ResolvedServeOptions {
+  host: string;
+  port: number;
+  proto?: string;
+  gen?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxMessageBytes: number;
+  shutdownGraceMs: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxConnections?: number;
+  logRequests: boolean;
+  metrics: boolean;
+  docs: boolean;
+  authToken?: string[];
+  authTokenFile?: string;
+  authExempt: string[];
+  corsOrigins?: string[];
+  descriptorSet?: string;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Each option from the parsed flags (camelCase keys), else its environment variable, else
+ * its default; a value that is not valid throws, naming where it came from.
+ *
+ * @example
+ * resolveServeOptions({ port: undefined }, { BLAZE_PORT: "8080" }).port // 8080
+ */
+export function resolveServeOptions(args: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): ResolvedServeOptions {
+  const out: Record<string, unknown> = {};
+  for (const o of SERVE_OPTIONS) {
+    const key = camel(o.flag);
+    const fromFlag = args[key];
+    const raw = fromFlag !== undefined ? fromFlag : env[o.env] !== undefined && env[o.env] !== "" ? env[o.env] : undefined;
+    const where = fromFlag !== undefined ? `--${o.flag}` : o.env;
+    if (raw === undefined) {
+      if (o.default !== undefined) out[key] = o.type === "list" ? String(o.default).split(",") : o.default;
+      continue;
+    }
+    switch (o.type) {
+      case "string":
+        out[key] = String(raw);
+        break;
+      case "integer": {
+        const n = typeof raw === "number" ? raw : /^\s*-?\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+        const min = o.min ?? -Infinity;
+        const max = o.max ?? Infinity;
+        if (!Number.isInteger(n) || n < min || n > max) {
+          const range = o.max !== undefined ? `from ${min} to ${max}` : `≥ ${min}`;
+          throw new Error(`${where} must be an integer ${range}, got ${JSON.stringify(String(raw))}`);
+        }
+        out[key] = n;
+        break;
+      }
+      case "boolean": {
+        if (typeof raw === "boolean") {
+          out[key] = raw;
+          break;
+        }
+        const s = String(raw).toLowerCase();
+        if (!["true", "false", "1", "0", "yes", "no"].includes(s)) throw new Error(`${where} must be true or false, got ${JSON.stringify(String(raw))}`);
+        out[key] = s === "true" || s === "1" || s === "yes";
+        break;
+      }
+      case "list":
+        out[key] = (Array.isArray(raw) ? raw.map(String) : String(raw).split(",")).map((s) => s.trim()).filter((s) => s !== "");
+        break;
+    }
+  }
+  return out as unknown as ResolvedServeOptions;
+}

@@ -1,0 +1,110 @@
+import type { App } from "../app.js";
+
+/**
+ * A model's state as health reports it:
+ * - `LOADING`: its loader (`app.loader`) has not finished;
+ * - `SERVING`: it answers calls;
+ * - `FAILED`: its loader failed (see {@link ServingState.errors});
+ * - `NOT_SERVING`: the server is shutting down.
+ */
+export type ModelStatus = "LOADING" | "SERVING" | "FAILED" | "NOT_SERVING";
+
+/** The gRPC health protocol's view of a service, or of the whole server (`""`). */
+export type ServiceStatus = "SERVING" | "NOT_SERVING";
+
+/**
+ * The serving state every health surface reads: gRPC `grpc.health.v1.Health` (Check,
+ * List, Watch) and HTTP `GET /healthz` and `/readyz`. One object, so they never disagree.
+ */
+export interface ServingState {
+  /** The whole server: SERVING when every model is SERVING and the server is not draining. */
+  status(): ServiceStatus;
+  /** A service's status (`""` is the server), or undefined for a service this server does not serve. */
+  serviceStatus(service: string): ServiceStatus | undefined;
+  /** Every name health knows: `""` first, then each served service. */
+  services(): readonly string[];
+  /** Each model's status, in registration order. */
+  models(): Record<string, ModelStatus>;
+  /** The status of one model; undefined for a model the app does not register. */
+  modelStatus(model: string): ModelStatus | undefined;
+  /** Why models failed to load, keyed by model (only failed ones). */
+  errors(): Record<string, string>;
+  /** True once `drain()` was called. */
+  readonly draining: boolean;
+  /** Runs every model's loader (once; later calls return the same promise). Resolves when all have settled. */
+  load(): Promise<void>;
+  /** Marks the server as shutting down: everything turns NOT_SERVING at once. */
+  drain(): void;
+  /** Calls `listener` after every change; returns the function that unsubscribes. */
+  subscribe(listener: () => void): () => void;
+}
+
+/**
+ * Creates the serving state of an app whose models are served by `services`
+ * (service type name → the models its methods call).
+ *
+ * @example
+ * const state = createServingState(app, new Map([["iris.v1.InferenceService", ["iris"]]]));
+ * await state.load();
+ * state.status(); // "SERVING"
+ */
+export function createServingState(app: App, services: ReadonlyMap<string, readonly string[]>): ServingState {
+  const statuses = new Map<string, ModelStatus>(app.models.map((m) => [m.name, m.load === undefined ? "SERVING" : "LOADING"]));
+  const errors = new Map<string, string>();
+  const listeners = new Set<() => void>();
+  let draining = false;
+  let loading: Promise<void> | undefined;
+  const notify = () => {
+    for (const l of [...listeners]) l();
+  };
+  const allServing = (models: Iterable<string>) => {
+    if (draining) return false;
+    for (const m of models) if (statuses.get(m) !== "SERVING") return false;
+    return true;
+  };
+  const state: ServingState = {
+    status: () => (allServing(statuses.keys()) ? "SERVING" : "NOT_SERVING"),
+    serviceStatus(service) {
+      if (service === "") return state.status();
+      const models = services.get(service);
+      if (models === undefined) return undefined;
+      return allServing(models) ? "SERVING" : "NOT_SERVING";
+    },
+    services: () => ["", ...services.keys()],
+    models: () => Object.fromEntries([...statuses].map(([m, s]) => [m, draining ? "NOT_SERVING" : s])),
+    modelStatus(model) {
+      const s = statuses.get(model);
+      return s === undefined ? undefined : draining ? "NOT_SERVING" : s;
+    },
+    errors: () => Object.fromEntries(errors),
+    get draining() {
+      return draining;
+    },
+    load() {
+      loading ??= Promise.all(
+        app.models.map(async (m) => {
+          if (m.load === undefined) return;
+          try {
+            await m.load();
+            statuses.set(m.name, "SERVING");
+          } catch (err) {
+            statuses.set(m.name, "FAILED");
+            errors.set(m.name, err instanceof Error ? err.message : String(err));
+          }
+          notify();
+        }),
+      ).then(() => undefined);
+      return loading;
+    },
+    drain() {
+      if (draining) return;
+      draining = true;
+      notify();
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  return state;
+}

@@ -1,0 +1,116 @@
+import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import type { AnyRequest, AnyResponse } from "../http/routes.js";
+
+/** One RPC as the built-in middleware sees it. */
+export interface CallInfo {
+  /** `iris.v1.InferenceService` */
+  readonly service: string;
+  /** `PredictIris` */
+  readonly method: string;
+  /** The model the method serves; `""` for health and reflection. */
+  readonly model: string;
+  /** `grpc`, `grpc-web` or `connect`. */
+  readonly protocol: string;
+  /** `1.1` or `2.0`. */
+  readonly httpVersion: string;
+  /** The request's headers. */
+  readonly header: Headers;
+  /** The client's address, when known. */
+  readonly peer: string | undefined;
+  /** The handler context of the call. */
+  readonly context: HandlerContext;
+}
+
+/** How a call ended. */
+export interface CallOutcome {
+  /** The status code (Code.Ok is 0). */
+  readonly code: Code;
+  /** The error, for a call that failed. */
+  readonly error: ConnectError | undefined;
+  /** From its headers to its last byte written, in milliseconds. */
+  readonly durationMs: number;
+}
+
+/**
+ * Sees every call from the moment its headers arrive to the moment its response is
+ * written — including calls that fail before their message is read or parsed (too large,
+ * malformed, refused by auth), which never reach Connect interceptors. The built-in
+ * metrics, request logs and traces are observers.
+ */
+export interface CallObserver {
+  /** The call's headers arrived. Returns what to call when it ends (or nothing). */
+  start(call: CallInfo): ((outcome: CallOutcome) => void) | void;
+}
+
+const kNode = createContextKey<{ req: AnyRequest; res: AnyResponse } | undefined>(undefined, { description: "blazerpc node request" });
+const responses = new WeakMap<AnyRequest, AnyResponse>();
+
+/** Remembers the response of a request, so that a call's context can find it (see {@link contextValuesFor}). */
+export function rememberResponse(req: AnyRequest, res: AnyResponse): void {
+  responses.set(req, res);
+}
+
+/** The context values connect-node gives each call: the Node request and response. */
+export function contextValuesFor(req: AnyRequest): ContextValues {
+  const values = createContextValues();
+  const res = responses.get(req);
+  if (res !== undefined) values.set(kNode, { req, res });
+  return values;
+}
+
+/** Code names as gRPC writes them: `OK`, `CANCELLED`, `INVALID_ARGUMENT`, … */
+export function codeName(code: Code): string {
+  if ((code as number) === 0) return "OK";
+  if (code === Code.Canceled) return "CANCELLED";
+  return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+/**
+ * The request gate that starts observing each call (connect runs it once the headers are
+ * in, before the body is read). `models` maps `service/method` to the model it serves.
+ */
+export function observeCalls(observers: readonly CallObserver[], models: ReadonlyMap<string, string>): (ctx: HandlerContext) => void {
+  return (ctx) => {
+    if (observers.length === 0) return;
+    const started = performance.now();
+    const node = ctx.values.get(kNode);
+    const call: CallInfo = {
+      service: ctx.service.typeName,
+      method: ctx.method.name,
+      model: models.get(`${ctx.service.typeName}/${ctx.method.name}`) ?? "",
+      protocol: ctx.protocolName,
+      httpVersion: node?.req.httpVersion ?? "",
+      header: ctx.requestHeader,
+      peer: node?.req.socket?.remoteAddress,
+      context: ctx,
+    };
+    const ends = observers.map((o) => o.start(call)).filter((e): e is (outcome: CallOutcome) => void => typeof e === "function");
+    if (ends.length === 0) return;
+    // connect aborts the call's signal when the call ends: with its error when it failed
+    // (or the deadline, the client's reset, the shutdown), without a reason when it succeeded.
+    let error: ConnectError | undefined;
+    const onAbort = () => {
+      const r: unknown = ctx.signal.reason;
+      if (r instanceof ConnectError) error = r;
+      else if (r instanceof Error && r.name !== "AbortError") error = ConnectError.from(r, Code.Internal);
+    };
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      if (!ctx.signal.aborted) ctx.signal.removeEventListener("abort", onAbort);
+      // No error, yet the response was not written to the end: the client went away.
+      const gone = error === undefined && node !== undefined && !node.res.writableFinished;
+      const outcome: CallOutcome = {
+        code: error?.code ?? (gone ? Code.Canceled : (0 as Code)),
+        error: error ?? (gone ? new ConnectError("the client went away", Code.Canceled) : undefined),
+        durationMs: performance.now() - started,
+      };
+      for (const e of ends) e(outcome);
+    };
+    if (node !== undefined) node.res.once("close", end);
+    else ctx.signal.addEventListener("abort", () => queueMicrotask(end), { once: true });
+  };
+}

@@ -1,0 +1,48 @@
+import { Code } from "@connectrpc/connect";
+import { pino, type Logger } from "pino";
+import { codeName, type CallObserver } from "../call-observer.js";
+
+/** Codes that mean the server, not the client, is at fault: logged at `error`. */
+const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Code.DataLoss, Code.Unimplemented]);
+
+/**
+ * A JSON line per RPC through pino, once it has ended:
+ *
+ * ```json
+ * {"level":30,"time":"…","msg":"rpc","service":"iris.v1.InferenceService","method":"PredictIris",
+ *  "model":"iris","protocol":"grpc","http":"2.0","peer":"127.0.0.1","code":"OK","ms":1.84}
+ * ```
+ *
+ * `info` for OK, `warn` for a client's error (INVALID_ARGUMENT, NOT_FOUND, …), `error` for
+ * the server's (INTERNAL, UNAVAILABLE, …), with the error's message as `error`.
+ *
+ * @example
+ * createServer({ app, services, log: pino({ level: "warn" }) }); // only failed calls
+ */
+export function requestLog(logger: Logger): CallObserver {
+  return {
+    start(call) {
+      return (outcome) => {
+        const entry = {
+          service: call.service,
+          method: call.method,
+          model: call.model,
+          protocol: call.protocol,
+          http: call.httpVersion,
+          peer: call.peer,
+          code: codeName(outcome.code),
+          ms: Math.round(outcome.durationMs * 1000) / 1000,
+          ...(outcome.error !== undefined ? { error: outcome.error.rawMessage } : {}),
+        };
+        if ((outcome.code as number) === 0) logger.info(entry, "rpc");
+        else if (SERVER_FAULTS.has(outcome.code)) logger.error(entry, "rpc");
+        else logger.warn(entry, "rpc");
+      };
+    },
+  };
+}
+
+/** The logger `log: true` uses: JSON lines on stdout, ISO times. */
+export function defaultLogger(): Logger {
+  return pino({ base: { name: "blazerpc" }, timestamp: pino.stdTimeFunctions.isoTime });
+}

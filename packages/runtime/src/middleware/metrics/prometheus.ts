@@ -1,0 +1,142 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ExecutorMetrics } from "../../executor/metrics.js";
+import type { ServingState } from "../../health/serving-state.js";
+import { codeName, type CallObserver } from "../call-observer.js";
+
+/** Options of {@link createPrometheusMetrics}. */
+export interface PrometheusOptions {
+  /** Where the metrics are registered. Default: a registry of this server's own. */
+  registry?: Registry;
+  /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
+  processMetrics?: boolean;
+}
+
+/** The Prometheus metrics of one server: the registry `/metrics` renders, and the hooks that feed it. */
+export interface PrometheusMetrics {
+  readonly registry: Registry;
+  /** Feeds the execution engine's metrics (queue time, compute time, batch size, queue depth, rejections). */
+  readonly executor: ExecutorMetrics;
+  /** Feeds the request metrics (count, latency, in flight). */
+  readonly calls: CallObserver;
+}
+
+/** Latency buckets in seconds: 1 ms to 30 s. */
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Batch-size buckets: powers of two up to 1024. */
+const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/**
+ * The server's Prometheus metrics (every name and label is listed in docs/operations.md):
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `blazerpc_requests_total` | counter | service, method, model, protocol, code |
+ * | `blazerpc_request_duration_seconds` | histogram | service, method, model, protocol |
+ * | `blazerpc_requests_in_flight` | gauge | service, method, model, protocol |
+ * | `blazerpc_queue_wait_seconds` | histogram | model |
+ * | `blazerpc_compute_seconds` | histogram | model, outcome |
+ * | `blazerpc_batch_size` | histogram | model |
+ * | `blazerpc_queue_depth` | gauge | model |
+ * | `blazerpc_rejections_total` | counter | model, reason |
+ * | `blazerpc_model_ready` | gauge | model |
+ *
+ * @example
+ * const metrics = createPrometheusMetrics(state, {}, (model) => executor.queueDepth(model));
+ * const executor = createExecutor(app, { metrics: metrics.executor });
+ * await metrics.registry.metrics(); // the text /metrics answers
+ */
+export function createPrometheusMetrics(state: ServingState, options: PrometheusOptions = {}, queueDepthOf: (model: string) => number = () => 0): PrometheusMetrics {
+  const { registry = new Registry(), processMetrics = true } = options;
+  if (processMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const callLabels = ["service", "method", "model", "protocol"] as const;
+  const requests = new Counter({
+    name: "blazerpc_requests_total",
+    help: "RPCs answered, by service, method, model, protocol (grpc, grpc-web, connect) and status code.",
+    labelNames: [...callLabels, "code"],
+    registers,
+  });
+  const duration = new Histogram({
+    name: "blazerpc_request_duration_seconds",
+    help: "Time from an RPC's headers to its last byte written.",
+    labelNames: callLabels,
+    buckets: SECONDS,
+    registers,
+  });
+  const inFlight = new Gauge({ name: "blazerpc_requests_in_flight", help: "RPCs being answered now.", labelNames: callLabels, registers });
+  const queueWait = new Histogram({
+    name: "blazerpc_queue_wait_seconds",
+    help: "Time a request waited in its model's batch queue.",
+    labelNames: ["model"],
+    buckets: SECONDS,
+    registers,
+  });
+  const compute = new Histogram({
+    name: "blazerpc_compute_seconds",
+    help: "Time of one model call (one batch, or one unbatched request); outcome ok or error.",
+    labelNames: ["model", "outcome"],
+    buckets: SECONDS,
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: "blazerpc_batch_size",
+    help: "Rows (tensor batching) or requests (list batching) per model call; 1 for unbatched models.",
+    labelNames: ["model"],
+    buckets: SIZES,
+    registers,
+  });
+  // Read at scrape time: requests also leave the queue by deadline or cancellation.
+  new Gauge({
+    name: "blazerpc_queue_depth",
+    help: "Requests waiting in a model's batch queue.",
+    labelNames: ["model"],
+    registers,
+    collect() {
+      for (const model of Object.keys(state.models())) this.set({ model }, queueDepthOf(model));
+    },
+  });
+  const rejections = new Counter({
+    name: "blazerpc_rejections_total",
+    help: "Requests dropped before compute, by reason: queue_full, deadline, cancelled, shutdown.",
+    labelNames: ["model", "reason"],
+    registers,
+  });
+  new Gauge({
+    name: "blazerpc_model_ready",
+    help: "1 when the model serves (loaded, server not shutting down), else 0.",
+    labelNames: ["model"],
+    registers,
+    collect() {
+      for (const [model, status] of Object.entries(state.models())) this.set({ model }, status === "SERVING" ? 1 : 0);
+    },
+  });
+  // Every model has its series from the start, so rates and absences are meaningful.
+  for (const model of Object.keys(state.models())) {
+    for (const reason of ["queue_full", "deadline", "cancelled", "shutdown"]) rejections.inc({ model, reason }, 0);
+  }
+
+  return {
+    registry,
+    executor: {
+      dequeued(model, waitMs) {
+        queueWait.observe({ model }, waitMs / 1000);
+      },
+      computed(model, size, computeMs, ok) {
+        compute.observe({ model, outcome: ok ? "ok" : "error" }, computeMs / 1000);
+        batchSize.observe({ model }, size);
+      },
+      rejected: (model, reason) => rejections.inc({ model, reason }),
+    },
+    calls: {
+      start(call) {
+        const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
+        inFlight.inc(labels);
+        return (outcome) => {
+          inFlight.dec(labels);
+          requests.inc({ ...labels, code: codeName(outcome.code) });
+          duration.observe(labels, outcome.durationMs / 1000);
+        };
+      },
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type * as http2 from "node:http2";
+import type * as net from "node:net";
+import type { AnyRequest, AnyResponse } from "../http/routes.js";
+
+/** Time limits on connections (see {@link ServerOptions}). 0 turns one off. */
+export interface ConnectionLimits {
+  /** From accepting a connection to the first request's headers. */
+  headersTimeoutMs: number;
+  /** A connection with no request in flight for this long is closed (GOAWAY on HTTP/2). */
+  idleTimeoutMs: number;
+  /** From a request's first byte to the last byte of its body. */
+  requestTimeoutMs: number;
+}
+
+interface Connection {
+  readonly socket: net.Socket;
+  session?: http2.ServerHttp2Session;
+  /** Requests in flight on it. */
+  active: number;
+  timer?: NodeJS.Timeout;
+}
+
+const kConnection = Symbol("blazerpc.connection");
+
+/**
+ * Every connection of a server, with the requests in flight on each and in all: what the
+ * header, idle and request timeouts and the graceful shutdown need.
+ */
+export interface ConnectionTracker {
+  /** A connection was accepted (plaintext: before sniffing; TLS: after the handshake). */
+  accept(socket: net.Socket): void;
+  /** An HTTP/2 session started on an accepted socket. */
+  session(session: http2.ServerHttp2Session): void;
+  /** A request arrived: counts it until its response closes. */
+  request(req: AnyRequest, res: AnyResponse): void;
+  /** Requests in flight; `filter` picks which count. */
+  inFlight(filter?: (path: string) => boolean): number;
+  /** Resolves once no request that `filter` picks is in flight, or after `timeoutMs`; true when it timed out. */
+  settled(timeoutMs: number, filter?: (path: string) => boolean): Promise<boolean>;
+  /** HTTP/2: GOAWAY to every session; HTTP/1.1: idle sockets close now, busy ones after their response. */
+  closeGracefully(): void;
+  /** Destroys every connection still open. */
+  destroyAll(): void;
+  /** Open connections. */
+  readonly size: number;
+}
+
+export function createConnectionTracker(limits: ConnectionLimits): ConnectionTracker {
+  const connections = new Set<Connection>();
+  const requests = new Map<AnyResponse, string>();
+  const listeners = new Set<() => void>();
+  let closing = false;
+
+  const arm = (c: Connection, ms: number) => {
+    clearTimeout(c.timer);
+    c.timer = undefined;
+    if (ms <= 0) return;
+    c.timer = setTimeout(() => {
+      c.timer = undefined;
+      if (c.active > 0) return;
+      if (c.session !== undefined && !c.session.destroyed) {
+        // GOAWAY: the client learns not to send more on it, and reconnects when it needs to.
+        c.session.close();
+        const last = setTimeout(() => c.socket.destroy(), 1000);
+        last.unref();
+      } else {
+        c.socket.destroy();
+      }
+    }, ms);
+    c.timer.unref();
+  };
+  const closeIfIdle = (c: Connection) => {
+    if (c.active > 0) return;
+    if (c.session !== undefined) c.session.close();
+    else c.socket.destroySoon();
+  };
+  const connectionOf = (req: AnyRequest): Connection | undefined =>
+    // HTTP/2 requests see their session's socket through a proxy, which forwards this read.
+    (req.socket as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection];
+
+  const inFlight = (filter?: (path: string) => boolean) => {
+    let n = 0;
+    for (const path of requests.values()) if (filter === undefined || filter(path)) n++;
+    return n;
+  };
+  return {
+    accept(socket) {
+      const c: Connection = { socket, active: 0 };
+      (socket as unknown as Record<symbol, Connection>)[kConnection] = c;
+      connections.add(c);
+      arm(c, limits.headersTimeoutMs);
+      socket.once("close", () => {
+        clearTimeout(c.timer);
+        connections.delete(c);
+      });
+    },
+    session(session) {
+      const c = (session.socket as unknown as Record<symbol, Connection | undefined>)[kConnection];
+      if (c === undefined) return;
+      c.session = session;
+      if (closing) session.close();
+    },
+    request(req, res) {
+      const c = connectionOf(req);
+      const path = (req.url ?? "/").split("?", 1)[0]!;
+      requests.set(res, path);
+      if (c !== undefined) {
+        c.active++;
+        clearTimeout(c.timer);
+      }
+      // HTTP/1.1 while shutting down: this is the socket's last response.
+      if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
+      let bodyTimer: NodeJS.Timeout | undefined;
+      if (limits.requestTimeoutMs > 0 && !req.readableEnded) {
+        bodyTimer = setTimeout(() => {
+          // The client did not send its whole request in time: drop it.
+          if (!req.readableEnded) req.destroy();
+        }, limits.requestTimeoutMs);
+        bodyTimer.unref();
+        req.once("end", () => clearTimeout(bodyTimer));
+      }
+      res.once("close", () => {
+        clearTimeout(bodyTimer);
+        requests.delete(res);
+        if (c !== undefined) {
+          c.active--;
+          if (closing) closeIfIdle(c);
+          else if (c.active === 0) arm(c, limits.idleTimeoutMs);
+        }
+        for (const l of [...listeners]) l();
+      });
+    },
+    inFlight,
+    settled(timeoutMs, filter) {
+      return new Promise<boolean>((resolve) => {
+        const check = () => {
+          if (inFlight(filter) > 0) return;
+          done(false);
+        };
+        const timer = setTimeout(() => done(true), timeoutMs);
+        const done = (timedOut: boolean) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve(timedOut);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    closeGracefully() {
+      closing = true;
+      for (const c of connections) closeIfIdle(c);
+      for (const c of connections) if (c.session !== undefined) c.session.close();
+    },
+    destroyAll() {
+      for (const c of connections) {
+        c.session?.destroy();
+        c.socket.destroy();
+      }
+    },
+    get size() {
+      return connections.size;
+    },
+  };
+}
