@@ -23,6 +23,12 @@ export interface ModelOptions {
   version?: string;
   /** Declares a streaming model; must agree with the function (an async generator). */
   streaming?: boolean;
+  /**
+   * Declares the model free of side effects: code generation marks its method
+   * `idempotency_level = NO_SIDE_EFFECTS`, so Connect clients may call it with HTTP GET.
+   * (The JSDoc tag `@pure` on the registration does the same.)
+   */
+  pure?: boolean;
   /** Adaptive batching (see {@link BatchOptions}). */
   batch?: BatchOptions;
   /**

@@ -245,6 +245,23 @@ describe("extract: every row of the type mapping (examples/types)", () => {
     expect("listBatched" in model("search")).toBe(false);
   });
 
+  it("marks a model registered with the option pure: true (typed by ModelOptions)", () => {
+    const file = path.join(__dirname, "__fixtures__", `tmp-pure-${process.pid}.ts`);
+    fs.writeFileSync(file, [
+      'import { createApp } from "@blazerpc/runtime";',
+      'export const app = createApp({ name: "p" });',
+      'app.model("double", { pure: true }, async (x: number): Promise<number> => 2 * x);',
+      'app.model("log", { pure: false }, async (x: string): Promise<string> => x);',
+      "",
+    ].join("\n"));
+    try {
+      const spec = extract(file);
+      expect(spec.models.map((m) => [m.name, m.pure === true])).toEqual([["double", true], ["log", false]]);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   it("streams objects, marks @pure models, and reads a function registered by name from another file", () => {
     expect(model("count")).toMatchObject({ streaming: true, objectResult: true, params: [{ name: "to", type: scalar("int32") }] });
     expect(model("count").results.map((f) => f.type)).toEqual([scalar("int32"), scalar("int64")]);
