@@ -397,6 +397,25 @@ function busyNote({ before, after }) {
     : "";
 }
 
+const START = "<!-- grpc-bench:start -->";
+const END = "<!-- grpc-bench:end -->";
+
+/**
+ * docs/benchmarks.md holds other benchmarks' sections too (codegen, engine), each between
+ * its own markers: replace only this benchmark's, or the text before the first marker when
+ * the file has none of ours yet.
+ */
+function withSection(text) {
+  const section = `${START}\n${text.trimEnd()}\n${END}\n`;
+  if (!fs.existsSync(DOC)) return section;
+  const old = fs.readFileSync(DOC, "utf8");
+  const start = old.indexOf(START);
+  const end = old.indexOf(END);
+  if (start >= 0 && end > start) return old.slice(0, start) + section + old.slice(end + END.length + 1);
+  const firstOther = old.indexOf("<!-- ");
+  return section + (firstOther >= 0 ? "\n" + old.slice(firstOther) : "");
+}
+
 function docText(table, m) {
   const pinning = m.pinned
     ? `Each server runs alone (one after the other) in its own Node.js process, pinned to core
@@ -561,7 +580,7 @@ async function main() {
     console.error("bench: --quick run, docs/benchmarks.md left as it was");
   } else {
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
-    fs.writeFileSync(DOC, docText(table, machine));
+    fs.writeFileSync(DOC, withSection(docText(table, machine)));
     console.error(`bench: wrote ${path.relative(ROOT, DOC)}`);
   }
 }
