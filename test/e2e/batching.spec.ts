@@ -119,6 +119,36 @@ describe("batching through the server", () => {
   });
 });
 
+describe("a batched model that returns the wrong row count", () => {
+  it("fails every request of that batch with INTERNAL saying so, and the server keeps serving", async () => {
+    const app = createApp({ name: "iris" });
+    let calls = 0;
+    app.model("iris", { batch: { maxBatchSize: 8, maxDelayMs: 30 } }, async (features: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
+      calls++;
+      const rows = calls === 1 ? features.shape[0]! - 1 : features.shape[0]!; // one row short, the first time
+      return { dtype: "float32", shape: [rows, 3], data: new Float32Array(rows * 3) };
+    });
+    app.model("generate", async function* (): AsyncGenerator<string> {
+      yield "x";
+    });
+    const server = createServer({ app, services: [InferenceServiceBinding], port: 0 });
+    await server.listen();
+    const client = new grpc.Client(`127.0.0.1:${server.address().port}`, grpc.credentials.createInsecure());
+    const h = { server, client } as unknown as Harness;
+    try {
+      const [a, b] = await Promise.all([statusOf(call(h, 1)), statusOf(call(h, 2))]);
+      const message = 'model "iris" returned a result that does not fit its batch: model "iris"\'s result has 1 rows (shape [1, 3]) for a batch of 2 rows';
+      expect(a).toEqual({ code: grpc.status.INTERNAL, message });
+      expect(b).toEqual({ code: grpc.status.INTERNAL, message });
+      expect(await statusOf(call(h, 3))).toEqual({ code: grpc.status.OK, message: "" });
+      expect(calls).toBe(2);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});
+
 describe("deadlines, cancellation and backpressure over gRPC", () => {
   it("a request whose deadline passes while it is queued gets DEADLINE_EXCEEDED and is never computed", async () => {
     let release!: () => void;
