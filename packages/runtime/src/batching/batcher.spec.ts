@@ -188,6 +188,48 @@ describe("deadlines, cancellation, backpressure", () => {
     expect(rejected).toEqual(["deadline"]);
   });
 
+  it("drops a request that cannot be answered before its deadline, judging by the model's recent compute time", async () => {
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
+      await new Promise((r) => setTimeout(r, 60));
+      return x;
+    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    await batcher.submit([rows([[1]])], never()); // teaches the batcher a batch takes ~60 ms
+    const busy = batcher.submit([rows([[2]])], never());
+    const started = Date.now();
+    const tight = errorOf(batcher.submit([rows([[3]])], { signal: new AbortController().signal, timeoutMs: () => 80 - (Date.now() - started) }));
+    const roomy = batcher.submit([rows([[4]])], { signal: new AbortController().signal, timeoutMs: () => 10_000 });
+    const err = await tight;
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(err.rawMessage).toMatch(/^the deadline would pass before model "m" could answer \(\d+\.\d ms left, a batch takes about \d+\.\d ms\)$/);
+    await Promise.all([busy, roomy]);
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [4]]);
+    expect(rejected).toEqual(["deadline"]);
+  });
+
+  it("keeps its accounting when requests leave from the middle of a long queue", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, calls } = setup(async (x: Tensor) => {
+      await gate;
+      return x;
+    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    const busy = batcher.submit([rows([[0]])], never());
+    const controllers = Array.from({ length: 2000 }, () => new AbortController());
+    const all = controllers.map((c, i) => batcher.submit([rows([[i + 1]])], { signal: c.signal }).catch((e: ConnectError) => e.code));
+    expect(batcher.depth).toBe(2000);
+    controllers.forEach((c, i) => {
+      if (i !== 10 && i !== 1500) c.abort();
+    });
+    expect(batcher.depth).toBe(2);
+    release();
+    await busy;
+    const results = await Promise.all(all);
+    expect(results.filter((r) => r === Code.Canceled)).toHaveLength(1998);
+    expect(calls.map((c) => (c[0] as Tensor).shape[0])).toEqual([1, 2]);
+    expect(valuesOf(calls[1]![0])).toEqual([11, 1501]);
+    expect(batcher.depth).toBe(0);
+  });
+
   it("removes a request whose client went away: CANCELLED, never computed", async () => {
     const { batcher, calls, rejected } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 50 });
     const gone = new AbortController();

@@ -37,6 +37,8 @@ interface Pending {
   readonly signal: AbortSignal;
   readonly timeoutMs: (() => number | undefined) | undefined;
   readonly onAbort: () => void;
+  /** False once the call left the queue (taken into a batch, or rejected). */
+  queued: boolean;
   resolve(value: unknown): void;
   reject(reason: unknown): void;
 }
@@ -58,6 +60,9 @@ interface Pending {
  * A batch is dispatched at once when `maxBatchSize` rows are queued or a preferred size is
  * reached, otherwise when the oldest call has waited `maxDelayMs`. One batch runs at a
  * time; the next one collects while it computes and is dispatched as soon as it ends.
+ * When a batch is formed, calls whose deadline has passed — or will pass before the model
+ * can answer, judging by its recent compute times — are answered DEADLINE_EXCEEDED and
+ * never computed, so an overloaded model spends its time on calls that can still succeed.
  */
 export function createBatcher(
   record: ModelRecord,
@@ -68,28 +73,51 @@ export function createBatcher(
   const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
-  const queue: Pending[] = [];
+  // The queue, oldest first, from `start`. Calls that leave it are only marked (O(1) for an
+  // abort, however long the queue); the array is compacted as `start` moves on.
+  let queue: Pending[] = [];
+  let start = 0;
+  let live = 0;
+  /** Queued rows per stacking key. */
+  const rowsByKey = new Map<string, number>();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = 0;
+  /** Recent compute time of one batch, in ms (exponentially weighted); 0 before the first. */
+  let computeEstimate = 0;
   const idleWaiters: (() => void)[] = [];
 
+  const leave = (p: Pending) => {
+    p.queued = false;
+    live--;
+    const left = (rowsByKey.get(p.key) ?? 0) - p.rows;
+    if (left > 0) rowsByKey.set(p.key, left);
+    else rowsByKey.delete(p.key);
+  };
   const reject = (p: Pending, reason: RejectionReason, err: unknown) => {
     metrics.rejected?.(model, reason);
     p.reject(err);
   };
+  const head = (): Pending | undefined => {
+    while (start < queue.length && !queue[start]!.queued) start++;
+    if (start > 1024 && start * 2 > queue.length) {
+      queue = queue.slice(start);
+      start = 0;
+    }
+    return queue[start];
+  };
 
-  function submit(args: readonly unknown[], call: QueuedCall): Promise<unknown> {
-    const { signal } = call;
+  function submit(args: readonly unknown[], callInfo: QueuedCall): Promise<unknown> {
+    const { signal } = callInfo;
     if (signal.aborted) {
       const { reason, err } = abortError(signal, model);
       metrics.rejected?.(model, reason);
       return Promise.reject(err);
     }
-    if (queue.length >= queueCapacity) {
+    if (live >= queueCapacity) {
       metrics.rejected?.(model, "queue_full");
       return Promise.reject(
-        new ConnectError(`model "${model}" is at capacity: ${queue.length} requests queued (queueCapacity ${queueCapacity}) — retry later`, Code.ResourceExhausted),
+        cheapError(`model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`, Code.ResourceExhausted),
       );
     }
     let shape: { mode: "tensor" | "list"; key: string; rows: number };
@@ -104,11 +132,11 @@ export function createBatcher(
         ...shape,
         enqueuedAt: performance.now(),
         signal,
-        timeoutMs: call.timeoutMs?.bind(call),
+        timeoutMs: callInfo.timeoutMs?.bind(callInfo),
+        queued: true,
         onAbort: () => {
-          const i = queue.indexOf(pending);
-          if (i < 0) return; // already in a batch: its result is simply not delivered
-          queue.splice(i, 1);
+          if (!pending.queued) return; // already in a batch: its result is simply not delivered
+          leave(pending);
           const { reason, err } = abortError(signal, model);
           reject(pending, reason, err);
           schedule();
@@ -118,25 +146,26 @@ export function createBatcher(
       };
       signal.addEventListener("abort", pending.onAbort, { once: true });
       queue.push(pending);
-      metrics.queued?.(model, queue.length);
+      live++;
+      rowsByKey.set(shape.key, (rowsByKey.get(shape.key) ?? 0) + shape.rows);
+      metrics.queued?.(model, live);
       schedule();
     });
   }
 
   function schedule(): void {
     if (running) return; // the batch that runs calls schedule() when it ends
-    if (queue.length === 0) {
+    const first = head();
+    if (first === undefined) {
       clearTimer();
       for (const w of idleWaiters.splice(0)) w();
       return;
     }
-    const head = queue[0]!;
-    let rows = 0;
-    for (const p of queue) if (p.key === head.key) rows += p.rows;
+    const rows = rowsByKey.get(first.key) ?? 0;
     if (rows >= maxBatchSize) return dispatch(maxBatchSize);
     const reached = preferred.find((size) => size <= rows);
     if (reached !== undefined) return dispatch(reached);
-    const due = head.enqueuedAt + maxDelayMs;
+    const due = first.enqueuedAt + maxDelayMs;
     const wait = due - performance.now();
     if (wait <= 0) return dispatch(maxBatchSize);
     if (timer === undefined || timerAt !== due) {
@@ -149,50 +178,40 @@ export function createBatcher(
     }
   }
 
-  /**
-   * Takes out calls whose deadline has passed but whose timer has not fired yet (timers
-   * run late on a busy event loop, which is when queues are long): they are answered
-   * DEADLINE_EXCEEDED and never computed.
-   */
-  function dropExpired(): void {
-    for (let i = queue.length - 1; i >= 0; i--) {
-      const p = queue[i]!;
-      const left = p.timeoutMs?.();
-      if (left !== undefined && left <= 0) {
-        queue.splice(i, 1);
-        p.signal.removeEventListener("abort", p.onAbort);
-        reject(p, "deadline", deadlineError(model));
-      }
-    }
-  }
-
   function clearTimer(): void {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
   }
 
+  /** True (and the call is answered DEADLINE_EXCEEDED) when it cannot be answered in time. */
+  function expired(p: Pending): boolean {
+    const left = p.timeoutMs?.();
+    if (left === undefined || left > computeEstimate) return false;
+    leave(p);
+    p.signal.removeEventListener("abort", p.onAbort);
+    reject(p, "deadline", left <= 0 ? deadlineError(model) : tooLateError(model, left, computeEstimate));
+    return true;
+  }
+
   function dispatch(limit: number): void {
     clearTimer();
-    dropExpired();
-    if (queue.length === 0) return schedule();
-    const head = queue[0]!;
     const batch: Pending[] = [];
     let rows = 0;
-    for (let i = 0; i < queue.length; ) {
+    let key: string | undefined;
+    for (let i = start; i < queue.length && rows < limit; i++) {
       const p = queue[i]!;
-      if (p.key === head.key && (batch.length === 0 || rows + p.rows <= limit)) {
-        batch.push(p);
-        rows += p.rows;
-        queue.splice(i, 1);
-        if (rows >= limit) break;
-      } else {
-        i++;
-      }
+      if (!p.queued || expired(p)) continue;
+      key ??= p.key;
+      if (p.key !== key || (batch.length > 0 && rows + p.rows > limit)) continue;
+      leave(p);
+      batch.push(p);
+      rows += p.rows;
     }
+    if (batch.length === 0) return schedule();
     const now = performance.now();
     for (const p of batch) {
       p.signal.removeEventListener("abort", p.onAbort);
-      metrics.dequeued?.(model, now - p.enqueuedAt, queue.length);
+      metrics.dequeued?.(model, now - p.enqueuedAt, live);
     }
     running = true;
     void run(batch, rows).finally(() => {
@@ -215,7 +234,9 @@ export function createBatcher(
       for (const p of batch) p.reject(err);
       return;
     }
-    metrics.computed?.(model, rows, performance.now() - started, true);
+    const took = performance.now() - started;
+    computeEstimate = computeEstimate === 0 ? took : 0.8 * computeEstimate + 0.2 * took;
+    metrics.computed?.(model, rows, took, true);
     let parts: unknown[];
     try {
       parts = mode === "tensor" ? splitResult(result, batch.map((p) => p.rows), model) : checkList(result, batch.length, model);
@@ -234,10 +255,10 @@ export function createBatcher(
   return {
     submit,
     get depth() {
-      return queue.length;
+      return live;
     },
     drain() {
-      if (!running && queue.length === 0) return Promise.resolve();
+      if (!running && live === 0) return Promise.resolve();
       return new Promise<void>((resolve) => idleWaiters.push(resolve));
     },
   };
@@ -270,8 +291,29 @@ function checkList(result: unknown, n: number, model: string): unknown[] {
   return result;
 }
 
+/**
+ * A ConnectError without a stack trace. Refusals are expected under overload, and capturing
+ * a stack for each one costs more than the refusal itself.
+ */
+function cheapError(message: string, code: Code): ConnectError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new ConnectError(message, code);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 function deadlineError(model: string): ConnectError {
-  return new ConnectError(`the deadline passed while the request waited for model "${model}"`, Code.DeadlineExceeded);
+  return cheapError(`the deadline passed while the request waited for model "${model}"`, Code.DeadlineExceeded);
+}
+
+function tooLateError(model: string, leftMs: number, computeMs: number): ConnectError {
+  return cheapError(
+    `the deadline would pass before model "${model}" could answer (${leftMs.toFixed(1)} ms left, a batch takes about ${computeMs.toFixed(1)} ms)`,
+    Code.DeadlineExceeded,
+  );
 }
 
 function abortError(signal: AbortSignal, model: string): { reason: RejectionReason; err: ConnectError } {
@@ -281,7 +323,7 @@ function abortError(signal: AbortSignal, model: string): { reason: RejectionReas
   }
   if (r instanceof ConnectError && r.code === Code.Unavailable) {
     // The server's shutdown grace period ran out.
-    return { reason: "shutdown", err: new ConnectError(`the server shut down while the request waited for model "${model}"`, Code.Unavailable) };
+    return { reason: "shutdown", err: cheapError(`the server shut down while the request waited for model "${model}"`, Code.Unavailable) };
   }
-  return { reason: "cancelled", err: new ConnectError(`the request was cancelled while it waited for model "${model}"`, Code.Canceled) };
+  return { reason: "cancelled", err: cheapError(`the request was cancelled while it waited for model "${model}"`, Code.Canceled) };
 }

@@ -1,9 +1,8 @@
-import { setMaxListeners } from "node:events";
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { App } from "../app.js";
 import { checkBindings, registerBindings } from "../binding/connect-routes.js";
@@ -203,10 +202,16 @@ export function createServer(options: ServerOptions): BlazeServer {
     [...services.map((s) => s.service.file), file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
     { sourceInfo: [ownSourceInfo, ...(descriptorSet !== undefined ? [descriptorSet] : [])] },
   );
-  // Aborted when the shutdown grace period is over: every call still running ends with it.
-  const shutdown = new AbortController();
-  // Every call in flight listens to it.
-  setMaxListeners(0, shutdown.signal);
+  // Calls in flight, ended with UNAVAILABLE when the shutdown grace period is over. Not
+  // connect-node's `shutdownSignal`: that adds a listener per call to one shared signal, and
+  // an EventTarget's add/remove walks all its listeners, so under load every call costs
+  // O(calls in flight) — measured as a livelock at twice the sustainable rate.
+  const inflight = new Set<HandlerContext>();
+  const track = (ctx: HandlerContext) => {
+    inflight.add(ctx);
+    // connect-node aborts a call's own signal when the call ends, whatever the outcome.
+    ctx.signal.addEventListener("abort", () => inflight.delete(ctx), { once: true });
+  };
 
   const rpc = connectNodeAdapter({
     routes: (router) => {
@@ -219,10 +224,10 @@ export function createServer(options: ServerOptions): BlazeServer {
     grpcWeb: true,
     connect: true,
     interceptors: [...(spans !== undefined ? [spans.interceptor] : []), ...interceptors],
-    shutdownSignal: shutdown.signal,
     contextValues: (req) => contextValuesFor(req as AnyRequest),
     // Runs once a call's headers are in, before its body is read.
     requestGate: async (ctx) => {
+      track(ctx);
       observe(ctx);
       await authenticate?.(ctx);
     },
@@ -321,7 +326,8 @@ export function createServer(options: ServerOptions): BlazeServer {
         await tracker.settled(closeGraceMs, (path) => !isOwnService(path));
         // 4. What is left (health watches, reflection streams, calls past the grace period)
         //    ends with UNAVAILABLE; a moment for those answers to be written, then cut.
-        shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+        const reason = new ConnectError("the server is shutting down", Code.Unavailable);
+        for (const ctx of inflight) abortCall(ctx, reason);
         await tracker.settled(1000);
         tracker.destroyAll();
         await listenerClosed;
@@ -373,4 +379,15 @@ function metricsRoute(registry: Registry) {
 function send(res: AnyResponse, contentType: string, body: string): void {
   (res as http.ServerResponse).writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body), "cache-control": "no-cache" });
   (res as http.ServerResponse).end(body);
+}
+
+/**
+ * Ends a call with `reason`. connect-node's handler contexts carry an `abort` method (from
+ * `createHandlerContext`) that its public type does not name; @connectrpc/connect is pinned,
+ * and the shutdown tests (a call past the grace period ends UNAVAILABLE) hold it to that.
+ */
+function abortCall(ctx: HandlerContext, reason: ConnectError): void {
+  const abort = (ctx as HandlerContext & { abort?: (reason?: unknown) => void }).abort;
+  if (typeof abort !== "function") throw new Error("@connectrpc/connect's handler context has no abort(): check the pinned version");
+  abort.call(ctx, reason);
 }
