@@ -32,6 +32,9 @@ import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
 import { sniffProtocol } from "./sniff.js";
 
+/** Default HTTP/2 connection receive window: 16 MiB. */
+export const DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
+
 /** Default cap on one message's size: 64 MiB (connect-node's own default is about 4 GiB). */
 export const DEFAULT_READ_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -49,6 +52,12 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   readMaxBytes?: number;
+  /**
+   * Each HTTP/2 connection's receive window, in bytes. Default 16 MiB. Node's default is
+   * 64 KiB: under load, request bodies then wait in flow control while their deadlines
+   * (which start with the headers) already run, and many expire unanswered.
+   */
+  http2ConnectionWindowBytes?: number;
   /**
    * Graceful shutdown: how long `close()` lets in-flight requests and streams finish
    * before the rest are ended with UNAVAILABLE and connections are cut. Default 5000 ms.
@@ -156,6 +165,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     port = 50051,
     tls,
     readMaxBytes = DEFAULT_READ_MAX_BYTES,
+    http2ConnectionWindowBytes = DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
     closeGraceMs = 5000,
     headersTimeoutMs = 10_000,
     idleTimeoutMs = 120_000,
@@ -287,6 +297,12 @@ export function createServer(options: ServerOptions): BlazeServer {
   }
   if (maxConnections !== undefined) listener.maxConnections = maxConnections;
   h2.on("session", tracker.session);
+  h2.on("session", (session: http2.ServerHttp2Session) => {
+    // The window can be set once the session's own settings are in place.
+    session.once("localSettings", () => {
+      if (!session.destroyed) session.setLocalWindowSize(http2ConnectionWindowBytes);
+    });
+  });
 
   const rpcs: RpcInfo[] = services.flatMap(({ service, methods }) =>
     service.methods.flatMap((m) => {
