@@ -733,43 +733,32 @@ function analysis(r) {
   waits (p50 as with batching off), and under load batches still form from the requests that
   arrive while the model computes (docs/batching.md): the better choice for closed-loop
   clients, and what the light-load target asks for ("no waiting when there is nothing to wait for").
-- **Overload, in-process (e): the batcher's queue policy.** With an unbounded queue the engine
-  collapses to ${pct(io.on.goodputPerSec / io.on.sustainable)} of R. The queue is FIFO, so under sustained overload its head is always
-  the request about to expire: batches are formed from requests with almost no time left,
-  whose deadline then passes during the ${num(ideal32.msPerRun, 1)} ms the batch takes (${num(io.on.counts.okLate)} answers came after
-  their deadline). And every expired request costs the core a timer, an abort event, a linear
-  search and splice of the queue (\`onAbort\`) and a new \`ConnectError\` with its stack trace: at
-  twice the model's rate that rejection work takes more CPU than the model (rows computed:
-  ${num(io.on.computedRows)} of ${num(io.on.counts.sent)} sent). Some requests even enter a batch already expired
-  (${num(io.on.expiredAtDispatch)}; ${num(io.on.computedExpiredAtModelCall)} rows expired by the time the model function ran): \`dropExpired\`
-  walks the queue from the tail to the head, rejecting as it goes, so a request near the head
-  that was checked early can expire while the expired ones are being rejected (each
-  rejection builds an error and splices the array). With \`queueCapacity: ${QUEUE_CAPACITY}\` no request waits
-  more than ~${num((QUEUE_CAPACITY / r.engine.itemsPerSec) * 1000, 0)} ms, every computed row is answered in time, and the excess is refused at
-  once (RESOURCE_EXHAUSTED): goodput ${pct(io.capped.goodputPerSec / io.capped.sustainable)} of R; what is missing is the core's time
-  spent refusing ${num(io.capped.offeredPerSec - io.capped.goodputPerSec)} requests a second (a \`ConnectError\` each again).
+- **Overload, in-process (e): the batcher's queue policy.** With an unbounded queue the
+  engine keeps ${pct(io.on.goodputPerSec / io.on.sustainable)} of R as goodput (${num(io.on.expiredAtDispatch)} requests taken into a batch already
+  expired; ${num(io.on.counts.okLate)} answers came after their deadline). The queue is FIFO, so under
+  sustained overload its head is the oldest request, the one with the least time left; the
+  batcher therefore drops, when it forms a batch, every request whose deadline has passed or
+  will pass before a batch can finish (its estimate: a weighted average of recent compute
+  times), so batches hold requests that can still be answered in time. Leaving the queue is
+  O(1) (requests are marked, not spliced out) and refusals carry no stack trace, so refusing
+  stays much cheaper than computing. What is still lost goes to the core's time spent
+  receiving and refusing twice the model's rate. With \`queueCapacity: ${QUEUE_CAPACITY}\` no request
+  waits more than ~${num((QUEUE_CAPACITY / r.engine.itemsPerSec) * 1000, 0)} ms and the excess is refused at once (RESOURCE_EXHAUSTED):
+  goodput ${pct(io.capped.goodputPerSec / io.capped.sustainable)} of R.
 - **Overload over gRPC (e): the server never catches up.** At 2 × R the client had sent
   ${num(go.on.client.total.sent)} requests; the executor saw ${num(go.on.server.rowsComputed + Object.values(go.on.server.rejected).reduce((a, b) => a + b, 0))} of them (${num(go.on.server.rowsComputed)} computed, ${JSON.stringify(go.on.server.rejected)} refused), and
   ${num(go.on.client.counts.unanswered + go.on.client.counts.noStatus)} of the measured ones had no answer at all when the client gave up, 3 s after the window:
   goodput ${pct(go.on.client.goodputPerSec / go.on.sustainable)} of R, and queueCapacity cannot help (${pct(go.capped.client.goodputPerSec / go.capped.sustainable)}) since the queue never fills.
-  The core (${pct(go.on.server.cpuBusy)} busy) goes to connect-node accepting calls that are all in flight at
-  once. A CPU profile of the server in this state (\`BENCH_CPU_PROF=<dir> node bench/engine.cjs\`)
-  shows ~20% garbage collection and ~15% in \`addEventListener\` and connect-node's \`onAbort\`:
-  the runtime gives connect-node one server-wide \`shutdownSignal\`
-  (packages/runtime/src/server/server.ts), connect-node links every call to it
-  (\`createLinkedAbortController\`: an \`addEventListener\` per call, a \`removeEventListener\` when
-  it ends), and Node's \`EventTarget\` walks its whole listener list on each: with N calls in
-  flight every call costs O(N), so an open-loop backlog makes each call slower — receive
-  livelock. Refusing a call (read it, start its deadline timer, answer DEADLINE_EXCEEDED) costs
-  about as much as serving it, so nothing drains the backlog. At R / 2, where the core has time
-  to spare, ${half(gh.on)} of the requests got an OK answer in time (${num(gh.on.client.counts.byStatus["4"] ?? 0)} DEADLINE_EXCEEDED); with the
-  HTTP/2 connection receive window raised from Node's default 64 KB to 16 MB (a diagnostic
-  patch in bench/servers/mlp.cjs), ${half(gh.window)} (${num(gh.window.client.counts.byStatus["4"] ?? 0)}): with 2 KB requests 64 KB holds ~30 request
-  bodies, and the HEADERS that start the server's deadline are not flow-controlled while the
-  bodies are. Goodput under overload over gRPC needs the runtime to keep the calls in flight
-  bounded (HTTP/2 \`maxConcurrentStreams\`; shedding load before connect-node parses a call,
-  e.g. trailers-only RESOURCE_EXHAUSTED when the model's queue is full), no per-call listener on
-  a shared signal, a larger connection window, and the cheaper native gRPC path.
+  The core (${pct(go.on.server.cpuBusy)} busy) goes to connect-node accepting calls that are all in flight
+  at once: reading a call, starting its deadline and answering DEADLINE_EXCEEDED costs about as
+  much as serving it, so an open-loop backlog never drains (receive livelock). Two causes found
+  by profiling are fixed in the runtime since the first run: the per-call listener on one
+  shared shutdown signal (O(calls in flight) per call; calls are now tracked in a set) and
+  Node's 64 KB HTTP/2 connection window, which held ~30 request bodies while their deadlines
+  already ran (now 16 MiB by default; at R / 2, ${half(gh.on)} of the requests got an OK answer in
+  time, ${num(gh.on.client.counts.byStatus["4"] ?? 0)} DEADLINE_EXCEEDED). What remains needs the calls in flight bounded before
+  connect-node parses them (HTTP/2 \`maxConcurrentStreams\`, or shedding in the native gRPC
+  path of the "gRPC at native speed" issue, whose cost per call is a fraction of connect-node's).
 - **The model call waits for a turn of the event loop.** onnxruntime-node 1.30's
   \`session.run\` defers its (synchronous) computation to \`setImmediate\`: after the batcher
   dispatches a batch, everything already pending on the event loop (in a server: reading and
