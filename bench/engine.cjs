@@ -21,7 +21,7 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const h = require("./engine/harness.cjs");
+const h = require("./harness.cjs");
 const { RPC_PATH, fixture, expectedOutput, verifyCall } = require("./engine/mlp.cjs");
 
 const QUICK = process.argv.includes("--quick");

@@ -8,10 +8,9 @@
 //
 // Raw results go to .bench-out/ as JSON. See docs/benchmarks.md for what is measured and how.
 "use strict";
-const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
-const os = require("node:os");
 const path = require("node:path");
+const h = require("./harness.cjs");
 const { ROOT, RPC_PATH, fixture, grpcFrame, loadIrisPb, fromBinary } = require("./iris.cjs");
 
 const QUICK = process.argv.includes("--quick");
@@ -19,8 +18,7 @@ const WARMUP_S = QUICK ? 1 : 2;
 const DURATION_S = QUICK ? 1 : 8;
 /** Concurrent streams on one HTTP/2 connection (h2load -c1 -m<N>). */
 const CONCURRENCY = [1, 16, 64];
-const SERVER_CORE = 0;
-const LOADGEN_CORE = 1;
+const { SERVER_CORE, LOADGEN_CORE } = h;
 
 const SERVERS = [
   { name: "blazerpc", script: "servers/blazerpc.cjs" },
@@ -33,208 +31,16 @@ const CONNECT = "connect-node (bare)";
 const OUT_DIR = path.join(ROOT, ".bench-out");
 const DOC = path.join(ROOT, "docs", "benchmarks.md");
 
-// ---------------------------------------------------------------------------------------
-// Child processes: every one is tracked so that any way out of this script (error, Ctrl-C,
-// SIGTERM) kills it. The servers also exit by themselves when their stdin closes, which
-// covers this script being SIGKILLed.
-
-const children = new Set();
-/** Temporary files (request body, h2load logs), removed on every way out too. */
-let tmpDir;
-
-function track(child) {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-function killAll() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-}
-
-function removeTmp() {
-  if (tmpDir !== undefined) fs.rmSync(tmpDir, { recursive: true, force: true });
-  tmpDir = undefined;
-}
-
-/** Kills every child and waits (briefly) until they have exited, so none is left behind. */
-async function cleanUp() {
-  const exited = [...children].map((child) => new Promise((resolve) => child.once("exit", resolve)));
-  killAll();
-  await Promise.race([Promise.all(exited), new Promise((resolve) => setTimeout(resolve, 2000))]);
-  removeTmp();
-}
-
-// The last resort: 'exit' handlers run synchronously, so only the SIGKILLs and the rm.
-process.on("exit", () => {
-  killAll();
-  removeTmp();
-});
 let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\nbench: ${signal}, stopping`);
-    cleanUp().finally(() => process.exit(130));
-  });
-}
+h.installExitHandlers((signal) => {
+  interrupted = true;
+  console.error(`\nbench: ${signal}, stopping`);
+});
+const { track, cleanUp, spawnOnCore, ensureH2load, parseH2load, readLog, percentile, checkRun, cpuBusyCores, PIN } = h;
 
-function hasCommand(name) {
-  return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
-}
-
-function commandOutput(cmd, args) {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
-
-// One core for the server and another for h2load, so the load generator never steals the
-// server's CPU (and the server gets exactly one core, like a single Node.js process would).
-const PIN = hasCommand("taskset") && os.availableParallelism() >= 2;
-
-function spawnOnCore(core, cmd, args, options) {
-  return PIN ? spawn("taskset", ["-c", String(core), cmd, ...args], options) : spawn(cmd, args, options);
-}
-
-// ---------------------------------------------------------------------------------------
-// h2load
-
-function ensureH2load() {
-  if (hasCommand("h2load")) return;
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!root || !hasCommand("apt-get")) {
-    throw new Error("h2load is not installed: install nghttp2-client (Debian/Ubuntu: `sudo apt-get install nghttp2-client`)");
-  }
-  console.error("bench: installing h2load (apt-get install nghttp2-client)");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update"], ["install", "-y", "nghttp2-client"]]) {
-    const r = spawnSync("apt-get", args, { stdio: "inherit", env });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${r.status})`);
-  }
-  if (!hasCommand("h2load")) throw new Error("nghttp2-client was installed but h2load is still not on PATH");
-}
-
-/** Runs h2load once against `port` with `streams` concurrent streams; resolves to its parsed result. */
+/** Runs h2load once against `port` with `streams` concurrent streams on one connection. */
 function runH2load(port, streams, payloadFile, logFile) {
-  const args = [
-    "-c1",
-    `-m${streams}`,
-    "-t1",
-    "-D",
-    String(DURATION_S),
-    `--warm-up-time=${WARMUP_S}`,
-    "-d",
-    payloadFile,
-    "-H",
-    "content-type: application/grpc",
-    "-H",
-    "te: trailers",
-    `--log-file=${logFile}`,
-    `http://127.0.0.1:${port}${RPC_PATH}`,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = track(spawnOnCore(LOADGEN_CORE, "h2load", args, { stdio: ["ignore", "pipe", "pipe"] }));
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    // h2load sticks around if the server stops answering; give it generous slack, no more.
-    const timer = setTimeout(() => child.kill("SIGKILL"), (WARMUP_S + DURATION_S + 30) * 1000);
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`h2load ${args.join(" ")} exited with ${signal ?? code}:\n${out}`));
-      } else {
-        resolve({ args, stdout: out });
-      }
-    });
-  });
-}
-
-/** h2load prints durations as e.g. `856us`, `4.07ms`, `1.2s`. */
-function toMs(text) {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
-  if (m === null) throw new Error(`cannot parse h2load duration "${text}"`);
-  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3 }[m[2]];
-}
-
-function parseH2load(stdout) {
-  const need = (re, what) => {
-    const m = re.exec(stdout);
-    if (m === null) throw new Error(`h2load output has no ${what} line:\n${stdout}`);
-    return m;
-  };
-  const fin = need(/finished in ([\d.]+)s, ([\d.]+) req\/s/, "'finished in'");
-  const req = need(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/, "requests");
-  const codes = need(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/, "status codes");
-  const data = need(/\((\d+)\) data/, "traffic");
-  const time = need(/time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/, "'time for request'");
-  const [done, succeeded, failed, errored, timeout] = [3, 4, 5, 6, 7].map((i) => Number(req[i]));
-  return {
-    reqPerSec: Number(fin[2]),
-    done,
-    succeeded,
-    failed,
-    errored,
-    timeout,
-    status: { "2xx": Number(codes[1]), "3xx": Number(codes[2]), "4xx": Number(codes[3]), "5xx": Number(codes[4]) },
-    dataBytes: Number(data[1]),
-    timeForRequestMs: { min: toMs(time[1]), max: toMs(time[2]), mean: toMs(time[3]), sd: toMs(time[4]) },
-  };
-}
-
-/**
- * Reads h2load's --log-file: one row per request finished in the measured phase, as
- * `start µs <TAB> HTTP status <TAB> µs to end of response`.
- */
-function readLog(logFile) {
-  const rows = [];
-  for (const line of fs.readFileSync(logFile, "utf8").split("\n")) {
-    if (line === "") continue;
-    const [, status, micros] = line.split("\t");
-    rows.push({ status: Number(status), ms: Number(micros) / 1000 });
-  }
-  return rows;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted, p) {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/**
- * Fails unless every request h2load measured succeeded. HTTP-level: no failures, errors,
- * timeouts or non-2xx. gRPC errors are HTTP 200 with grpc-status in a trailers-only reply
- * (no DATA), so also require at least one response message's worth of DATA per request;
- * h2load's DATA counter includes the warm-up, making this a lower bound, not an equality.
- */
-function checkRun(label, streams, parsed, rows, responseFrameBytes) {
-  const problems = [];
-  if (parsed.done === 0) problems.push("no request finished");
-  if (parsed.failed + parsed.errored + parsed.timeout > 0) {
-    problems.push(`${parsed.failed} failed, ${parsed.errored} errored, ${parsed.timeout} timed out`);
-  }
-  const { "3xx": s3, "4xx": s4, "5xx": s5 } = parsed.status;
-  if (s3 + s4 + s5 > 0) problems.push(`non-2xx statuses: ${s3} 3xx, ${s4} 4xx, ${s5} 5xx`);
-  if (rows.length !== parsed.done) problems.push(`log has ${rows.length} rows for ${parsed.done} requests`);
-  // Requests whose response headers arrived during the warm-up but that ended after it are
-  // logged with status 0; there can be at most one per stream, right at the start.
-  const odd = rows.filter((r) => r.status !== 200);
-  if (odd.some((r) => r.status !== 0) || odd.length > streams) {
-    problems.push(`log has ${odd.length} rows with a status other than 200`);
-  }
-  if (parsed.dataBytes < (parsed.done - streams) * responseFrameBytes) {
-    problems.push(`only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseFrameBytes} bytes: some calls failed`);
-  }
-  if (problems.length > 0) throw new Error(`${label}: h2load run is not clean: ${problems.join("; ")}`);
+  return h.runH2load({ port, rpcPath: RPC_PATH, streams, warmupS: WARMUP_S, durationS: DURATION_S, payloadFile, logFile });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,35 +133,10 @@ async function verifyCall(name, port, fx) {
 // ---------------------------------------------------------------------------------------
 // Report
 
-/**
- * How busy the CPUs are right now, in cores (from /proc/stat over one
- * second). Other work on the machine skews every figure, so it is reported, not hidden.
- */
-async function cpuBusyCores() {
-  const sample = () => {
-    const f = /^cpu\s+(.+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))[1].split(/\s+/).map(Number);
-    const idle = f[3] + (f[4] ?? 0);
-    return { idle, total: f.reduce((a, b) => a + b, 0) };
-  };
-  if (!fs.existsSync("/proc/stat")) return undefined;
-  const a = sample();
-  await new Promise((r) => setTimeout(r, 1000));
-  const b = sample();
-  return (1 - (b.idle - a.idle) / (b.total - a.total)) * os.availableParallelism();
-}
-
 function machineInfo() {
-  const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
-  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
   const devDeps = require(path.join(ROOT, "package.json")).devDependencies;
   return {
-    nproc: Number(commandOutput("nproc", []) ?? os.availableParallelism()),
-    cpu: model.trim(),
-    node: process.version,
-    h2load: commandOutput("h2load", ["--version"])?.split("\n")[0] ?? "unknown",
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    date: new Date().toISOString(),
-    pinned: PIN,
+    ...h.machineInfo(),
     packages: {
       "@grpc/grpc-js": devDeps["@grpc/grpc-js"],
       "@connectrpc/connect-node": devDeps["@connectrpc/connect-node"],
@@ -511,8 +292,7 @@ async function main() {
   }
 
   const fx = fixture();
-  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "blazerpc-bench-"));
-  const tmp = tmpDir;
+  const tmp = h.makeTmpDir("blazerpc-bench-");
   const payloadFile = path.join(tmp, "request.grpc");
   fs.writeFileSync(payloadFile, grpcFrame(fx.request));
   const responseFrameBytes = 5 + fx.response.length;
@@ -556,7 +336,7 @@ async function main() {
       }
     }
   } finally {
-    removeTmp();
+    h.removeTmp();
   }
 
   // Other work that started during the run skews it just as much; look again.

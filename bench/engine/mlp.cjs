@@ -4,7 +4,7 @@
 "use strict";
 const path = require("node:path");
 const { createRequire } = require("node:module");
-const { ROOT } = require("./harness.cjs");
+const { ROOT } = require("../harness.cjs");
 
 const MLP_DIR = path.join(ROOT, "examples", "mlp");
 const MLP_DIST = path.join(MLP_DIR, "dist");

@@ -1,14 +1,13 @@
-// The engine benchmark's plumbing (bench/engine.cjs): child processes that are all killed
-// on any way out, CPU pinning, h2load (install, run, parse, per-request log, checks),
-// percentiles, and how busy the machine is. The same helpers as bench/run.cjs, made
-// reusable (run.cjs keeps its own copy for now).
+// The benchmarks' plumbing (bench/run.cjs, bench/engine.cjs): child processes that are all
+// killed on any way out, CPU pinning, h2load (install, run, parse, per-request log, checks),
+// percentiles, and how busy the machine is.
 "use strict";
 const { spawn, spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-const ROOT = path.resolve(__dirname, "..", "..");
+const ROOT = path.resolve(__dirname, "..");
 const SERVER_CORE = 0;
 const LOADGEN_CORE = 1;
 
@@ -358,6 +357,7 @@ module.exports = {
   removeTmp,
   installExitHandlers,
   hasCommand,
+  commandOutput,
   spawnOnCore,
   runJsonChild,
   ensureH2load,
