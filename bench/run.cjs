@@ -262,11 +262,19 @@ as this machine's only.
 
 ${table}
 
-## Where the time goes (first look, before any optimisation)
+## Where the time goes
 
-- BlazeRPC adds little to connect-node (0.85–0.96× of the bare handler here): protocol
-  sniffing, the dispatch point, the generated tensor decode/encode and the executor are not
-  where the time is.
+- When the server was only protocol sniffing, the dispatch point, the generated tensor
+  decode/encode and the executor, BlazeRPC ran at 0.85–0.96× of the bare connect-node handler.
+  The operating surface added since (per-call health gate, connection tracking, Prometheus
+  metrics, the call observer behind logs and traces, the abort race around each model call)
+  costs about 400 µs of CPU per call on top of connect-node's: a profile of the server under
+  this load (\`node --cpu-prof bench/servers/blazerpc.cjs\`, then h2load -c1 -m64) puts ~10% of
+  its busy time in those layers and ~19% in garbage collection, much of it their
+  per-call objects (closures, promises, listeners, label maps). Compare the ratios to
+  connect-node in the table. Trimming that per-call work (allocating once per server, not
+  per call, and skipping the tracing interceptor when no OpenTelemetry SDK is installed)
+  belongs with the native path below, which rebuilds this hot path.
 - connect-node itself is 3–5× slower than a bare grpc-js server: at about 2,000–2,500 req/s
   it uses a whole core, roughly 400–500 µs of CPU per call. A CPU profile
   (\`node --cpu-prof bench/servers/connect-node.cjs\`) shows much of it in garbage collection
@@ -274,9 +282,8 @@ ${table}
   per-request objects mostly survive young-generation collection: scavenges take 15–20 ms,
   a full collection runs about once a second and the heap grows about 10 MB/s, which is also
   why p99 at one stream is about 8 ms (grpc-js: 0.3 ms, with scavenges of about 1 ms).
-- So the way past grpc-js is not to trim BlazeRPC's layers but to take \`application/grpc\`
-  traffic off connect-node: the native HTTP/2 path of the "gRPC at native speed" issue, at
-  the server's dispatch point.
+- So the way past grpc-js is to take \`application/grpc\` traffic off connect-node: the
+  native HTTP/2 path of the "gRPC at native speed" issue, at the server's dispatch point.
 `;
 }
 
