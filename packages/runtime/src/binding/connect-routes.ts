@@ -1,3 +1,4 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { App } from "../app.js";
 import { toConnectError } from "../errors.js";
@@ -50,10 +51,41 @@ export function registerBindings(router: ConnectRouter, services: readonly Model
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
-      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
+      impl[method.localName] = implementationOf(binding, executor, gate);
     }
     router.service(service, impl as never);
   }
+}
+
+/** One model RPC's implementation, as connect's router and the native gRPC path both call it. */
+export type ModelRpc =
+  | { readonly kind: "unary"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => Promise<unknown> }
+  | { readonly kind: "server_streaming"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => AsyncGenerator<unknown> };
+
+/**
+ * Every bound method's implementation by URL path (`/iris.v1.InferenceService/PredictIris`):
+ * the very functions {@link registerBindings} gives connect, for the native gRPC path.
+ */
+export function modelRpcs(services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): Map<string, ModelRpc> {
+  const rpcs = new Map<string, ModelRpc>();
+  for (const { service, methods } of services) {
+    for (const method of service.methods) {
+      const binding = methods[method.localName];
+      if (binding === undefined) continue;
+      const path = `/${service.typeName}/${method.name}`;
+      rpcs.set(
+        path,
+        binding.kind === "unary"
+          ? { kind: "unary", method, model: binding.model, impl: unary(binding, executor, gate) }
+          : { kind: "server_streaming", method, model: binding.model, impl: serverStreaming(binding, executor, gate) },
+      );
+    }
+  }
+  return rpcs;
+}
+
+function implementationOf(binding: MethodBinding, executor: Executor, gate: ModelGate) {
+  return binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
 }
 
 function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {

@@ -65,27 +65,69 @@ export function codeName(code: Code): string {
   return (Code[code] ?? "UNKNOWN").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+/** What a transport knows of a call beyond its handler context. */
+export interface CallTransport {
+  readonly httpVersion: string;
+  readonly peer: string | undefined;
+}
+
 /**
- * The request gate that starts observing each call (connect runs it once the headers are
- * in, before the body is read). `models` maps `service/method` to the model it serves.
+ * Starts observing one call: returns what to call, once, when it has ended (with the
+ * error it failed with, or undefined), or nothing when no observer wants to know.
+ * `models` maps `service/method` to the model it serves.
  */
-export function observeCalls(observers: readonly CallObserver[], models: ReadonlyMap<string, string>): (ctx: HandlerContext) => void {
-  return (ctx) => {
-    if (observers.length === 0) return;
+export function callObservers(
+  observers: readonly CallObserver[],
+  models: ReadonlyMap<string, string>,
+): (ctx: HandlerContext, transport: CallTransport) => ((error: ConnectError | undefined) => void) | undefined {
+  // Per method, not per call.
+  const modelOf = new Map<unknown, string>();
+  return (ctx, transport) => {
+    if (observers.length === 0) return undefined;
     const started = performance.now();
-    const node = ctx.values.get(kNode);
+    let model = modelOf.get(ctx.method);
+    if (model === undefined) {
+      model = models.get(`${ctx.service.typeName}/${ctx.method.name}`) ?? "";
+      modelOf.set(ctx.method, model);
+    }
     const call: CallInfo = {
       service: ctx.service.typeName,
       method: ctx.method.name,
-      model: models.get(`${ctx.service.typeName}/${ctx.method.name}`) ?? "",
+      model,
       protocol: ctx.protocolName,
-      httpVersion: node?.req.httpVersion ?? "",
-      header: ctx.requestHeader,
-      peer: node?.req.socket?.remoteAddress,
+      httpVersion: transport.httpVersion,
+      get header() {
+        return ctx.requestHeader;
+      },
+      peer: transport.peer,
       context: ctx,
     };
-    const ends = observers.map((o) => o.start(call)).filter((e): e is (outcome: CallOutcome) => void => typeof e === "function");
-    if (ends.length === 0) return;
+    let ends: ((outcome: CallOutcome) => void)[] | undefined;
+    for (const o of observers) {
+      const e = o.start(call);
+      if (typeof e === "function") (ends ??= []).push(e);
+    }
+    if (ends === undefined) return undefined;
+    let ended = false;
+    return (error) => {
+      if (ended) return;
+      ended = true;
+      const outcome: CallOutcome = { code: error?.code ?? (0 as Code), error, durationMs: performance.now() - started };
+      for (const e of ends) e(outcome);
+    };
+  };
+}
+
+/**
+ * The request gate that starts observing each call of connect-node (connect runs it once
+ * the headers are in, before the body is read). `models` maps `service/method` to the model it serves.
+ */
+export function observeCalls(observers: readonly CallObserver[], models: ReadonlyMap<string, string>): (ctx: HandlerContext) => void {
+  const start = callObservers(observers, models);
+  return (ctx) => {
+    const node = ctx.values.get(kNode);
+    const end = start(ctx, { httpVersion: node?.req.httpVersion ?? "", peer: node?.req.socket?.remoteAddress });
+    if (end === undefined) return;
     // connect aborts the call's signal when the call ends: with its error when it failed
     // (or the deadline, the client's reset, the shutdown), without a reason when it succeeded.
     let error: ConnectError | undefined;
@@ -96,21 +138,13 @@ export function observeCalls(observers: readonly CallObserver[], models: Readonl
     };
     if (ctx.signal.aborted) onAbort();
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
+    const finish = () => {
       if (!ctx.signal.aborted) ctx.signal.removeEventListener("abort", onAbort);
       // No error, yet the response was not written to the end: the client went away.
       const gone = error === undefined && node !== undefined && !node.res.writableFinished;
-      const outcome: CallOutcome = {
-        code: error?.code ?? (gone ? Code.Canceled : (0 as Code)),
-        error: error ?? (gone ? new ConnectError("the client went away", Code.Canceled) : undefined),
-        durationMs: performance.now() - started,
-      };
-      for (const e of ends) e(outcome);
+      end(error ?? (gone ? new ConnectError("the client went away", Code.Canceled) : undefined));
     };
-    if (node !== undefined) node.res.once("close", end);
-    else ctx.signal.addEventListener("abort", () => queueMicrotask(end), { once: true });
+    if (node !== undefined) node.res.once("close", finish);
+    else ctx.signal.addEventListener("abort", () => queueMicrotask(finish), { once: true });
   };
 }

@@ -33,6 +33,8 @@ export interface ConnectionTracker {
   session(session: http2.ServerHttp2Session): void;
   /** A request arrived: counts it until its response closes. */
   request(req: AnyRequest, res: AnyResponse): void;
+  /** An HTTP/2 stream the native gRPC path answers: counts it until it closes. */
+  stream(stream: http2.ServerHttp2Stream, path: string): void;
   /** Requests in flight; `filter` picks which count. */
   inFlight(filter?: (path: string) => boolean): number;
   /** Resolves once no request that `filter` picks is in flight, or after `timeoutMs`; true when it timed out. */
@@ -47,7 +49,7 @@ export interface ConnectionTracker {
 
 export function createConnectionTracker(limits: ConnectionLimits): ConnectionTracker {
   const connections = new Set<Connection>();
-  const requests = new Map<AnyResponse, string>();
+  const requests = new Map<object, string>();
   const listeners = new Set<() => void>();
   let closing = false;
 
@@ -78,6 +80,15 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     // HTTP/2 requests see their session's socket through a proxy, which forwards this read.
     (req.socket as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection];
 
+  const finished = (key: object, c: Connection | undefined) => {
+    requests.delete(key);
+    if (c !== undefined) {
+      c.active--;
+      if (closing) closeIfIdle(c);
+      else if (c.active === 0) arm(c, limits.idleTimeoutMs);
+    }
+    if (listeners.size > 0) for (const l of [...listeners]) l();
+  };
   const inFlight = (filter?: (path: string) => boolean) => {
     let n = 0;
     for (const path of requests.values()) if (filter === undefined || filter(path)) n++;
@@ -98,6 +109,7 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       const c = (session.socket as unknown as Record<symbol, Connection | undefined>)[kConnection];
       if (c === undefined) return;
       c.session = session;
+      (session as unknown as Record<symbol, Connection>)[kConnection] = c;
       if (closing) session.close();
     },
     request(req, res) {
@@ -121,13 +133,27 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       }
       res.once("close", () => {
         clearTimeout(bodyTimer);
-        requests.delete(res);
-        if (c !== undefined) {
-          c.active--;
-          if (closing) closeIfIdle(c);
-          else if (c.active === 0) arm(c, limits.idleTimeoutMs);
-        }
-        for (const l of [...listeners]) l();
+        finished(res, c);
+      });
+    },
+    stream(stream, path) {
+      const c = (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection];
+      requests.set(stream, path);
+      if (c !== undefined) {
+        c.active++;
+        clearTimeout(c.timer);
+      }
+      let bodyTimer: NodeJS.Timeout | undefined;
+      if (limits.requestTimeoutMs > 0 && !stream.readableEnded) {
+        bodyTimer = setTimeout(() => {
+          if (!stream.readableEnded) stream.destroy();
+        }, limits.requestTimeoutMs);
+        bodyTimer.unref();
+        stream.once("end", () => clearTimeout(bodyTimer));
+      }
+      stream.once("close", () => {
+        clearTimeout(bodyTimer);
+        finished(stream, c);
       });
     },
     inFlight,

@@ -2,10 +2,10 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { App } from "../app.js";
-import { checkBindings, registerBindings } from "../binding/connect-routes.js";
+import { checkBindings, modelRpcs, registerBindings } from "../binding/connect-routes.js";
 import type { ModelServiceBinding } from "../binding/define-model-service.js";
 import { createExecutor } from "../executor/executor.js";
 import type { ExecutorMetrics } from "../executor/metrics.js";
@@ -22,7 +22,7 @@ import { createOpenApiDocument } from "../openapi/openapi.js";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { bearerGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
-import { contextValuesFor, observeCalls, rememberResponse, type CallObserver } from "../middleware/call-observer.js";
+import { callObservers, contextValuesFor, observeCalls, rememberResponse, type CallObserver } from "../middleware/call-observer.js";
 import { defaultLogger, requestLog } from "../middleware/logging/request-log.js";
 import { createPrometheusMetrics, type PrometheusOptions } from "../middleware/metrics/prometheus.js";
 import { tracing as createTracing } from "../middleware/tracing/tracing.js";
@@ -30,6 +30,7 @@ import { createFileIndex, type FileIndex } from "../reflection/file-index.js";
 import { registerReflection } from "../reflection/reflection-service.js";
 import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
+import { createNativeGrpc } from "./grpc-native.js";
 import { sniffProtocol } from "./sniff.js";
 
 /** Default HTTP/2 connection receive window: 16 MiB. */
@@ -107,6 +108,12 @@ export interface ServerOptions {
    * order, outermost first. The extension point for cross-cutting code; see docs/operations.md.
    */
   interceptors?: Interceptor[];
+  /**
+   * Serve gRPC (`application/grpc`, `application/grpc+proto` over HTTP/2, unary and server
+   * streaming model RPCs) on the native fast path, written directly on `node:http2` streams.
+   * `false` sends everything through connect-node, the reference implementation. Default true.
+   */
+  fastPath?: boolean;
 }
 
 /** One RPC the server answers. */
@@ -181,6 +188,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     auth,
     cors,
     docs = true,
+    fastPath = true,
   } = options;
   checkBindings(app, services);
   const state = createServingState(
@@ -201,6 +209,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     ),
   );
   const observe = observeCalls(observers, models);
+  const startObserving = callObservers(observers, models);
   const authenticate = auth !== undefined ? bearerGate(auth) : undefined;
   const gate = (model: string) => {
     const status = state.modelStatus(model);
@@ -216,7 +225,7 @@ export function createServer(options: ServerOptions): BlazeServer {
   // connect-node's `shutdownSignal`: that adds a listener per call to one shared signal, and
   // an EventTarget's add/remove walks all its listeners, so under load every call costs
   // O(calls in flight) — measured as a livelock at twice the sustainable rate.
-  const inflight = new Set<HandlerContext>();
+  const inflight = new Set<HandlerContext & { abort?(reason?: unknown): void }>();
   const track = (ctx: HandlerContext) => {
     inflight.add(ctx);
     // connect-node aborts a call's own signal when the call ends, whatever the outcome.
@@ -242,6 +251,30 @@ export function createServer(options: ServerOptions): BlazeServer {
       await authenticate?.(ctx);
     },
   }) as (req: AnyRequest, res: AnyResponse) => void;
+  const native = fastPath
+    ? createNativeGrpc({
+        rpcs: modelRpcs(services, executor, gate),
+        readMaxBytes,
+        interceptors,
+        ...(spans !== undefined ? { around: spans.around } : {}),
+        onCall(ctx, stream) {
+          inflight.add(ctx);
+          const end = startObserving(ctx, {
+            httpVersion: "2.0",
+            get peer() {
+              return stream.session?.socket?.remoteAddress;
+            },
+          });
+          return (error) => {
+            inflight.delete(ctx);
+            end?.(error);
+          };
+        },
+        ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
+        contextValues: createContextValues,
+        scheme: tls !== undefined ? "https" : "http",
+      })
+    : undefined;
   const routes = createHttpRoutes(state);
   if (prom !== undefined) routes.set("/metrics", metricsRoute(prom.registry));
   if (docs) {
@@ -293,6 +326,18 @@ export function createServer(options: ServerOptions): BlazeServer {
           socket.resume();
         }
       });
+    });
+  }
+  if (native !== undefined) {
+    // The dispatch point for HTTP/2: the native path takes the gRPC calls it serves straight
+    // from the stream; every other stream goes on to Node's compatibility layer (the
+    // listener that `createServer`'s request handler installed) and from there to dispatch.
+    const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+    if (compat.length !== 1) throw new Error(`expected Node's HTTP/2 compatibility 'stream' listener, found ${compat.length}`);
+    h2.removeAllListeners("stream");
+    h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (native(stream, headers)) tracker.stream(stream, headers[":path"]!);
+      else compat[0]!.call(h2, stream, headers, flags, rawHeaders);
     });
   }
   if (maxConnections !== undefined) listener.maxConnections = maxConnections;

@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { ExecutorMetrics } from "../../executor/metrics.js";
 import type { ServingState } from "../../health/serving-state.js";
 import { codeName, type CallObserver } from "../call-observer.js";
+import type { Code } from "@connectrpc/connect";
 
 /** Options of {@link createPrometheusMetrics}. */
 export interface PrometheusOptions {
@@ -115,6 +116,7 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     for (const reason of ["queue_full", "deadline", "cancelled", "shutdown"]) rejections.inc({ model, reason }, 0);
   }
 
+  const series = new Map<string, Map<string, { inFlight: Gauge.Internal<string>; duration: Histogram.Internal<string>; requests: (code: Code) => Counter.Internal }>>();
   return {
     registry,
     executor: {
@@ -129,12 +131,31 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     },
     calls: {
       start(call) {
-        const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
-        inFlight.inc(labels);
+        // The labelled series of a method and protocol, looked up once, not hashed per call.
+        const key = `${call.service}/${call.method}`;
+        let byProtocol = series.get(key);
+        if (byProtocol === undefined) series.set(key, (byProtocol = new Map()));
+        let s = byProtocol.get(call.protocol);
+        if (s === undefined) {
+          const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
+          const codes = new Map<Code, Counter.Internal>();
+          s = {
+            inFlight: inFlight.labels(labels),
+            duration: duration.labels(labels),
+            requests: (code) => {
+              let c = codes.get(code);
+              if (c === undefined) codes.set(code, (c = requests.labels({ ...labels, code: codeName(code) })));
+              return c;
+            },
+          };
+          byProtocol.set(call.protocol, s);
+        }
+        const { inFlight: gauge, duration: histogram, requests: counter } = s;
+        gauge.inc();
         return (outcome) => {
-          inFlight.dec(labels);
-          requests.inc({ ...labels, code: codeName(outcome.code) });
-          duration.observe(labels, outcome.durationMs / 1000);
+          gauge.dec();
+          counter(outcome.code).inc();
+          histogram.observe(outcome.durationMs / 1000);
         };
       },
     },

@@ -1,5 +1,5 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
-import { createContextKey, type Interceptor } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { codeName, type CallObserver } from "../call-observer.js";
 
 const kSpan = createContextKey<Span | undefined>(undefined, { description: "blazerpc span" });
@@ -21,11 +21,13 @@ const headerGetter: TextMapGetter<Headers> = {
  * // tracing.ts, loaded first: register an SDK, e.g. @opentelemetry/sdk-node's NodeSDK.
  * createServer({ app, services }); // spans are on by default
  */
-export function tracing(): { calls: CallObserver; interceptor: Interceptor } {
+export function tracing(): { calls: CallObserver; interceptor: Interceptor; around: <T>(ctx: HandlerContext, fn: () => T) => T } {
   const tracer = trace.getTracer("@blazerpc/runtime");
   return {
     calls: {
       start(call) {
+        // No SDK registered (checked per call: one may be registered later): no span at all.
+        if (!sdkRegistered()) return;
         const parent = propagation.extract(context.active(), call.header, headerGetter);
         const span = tracer.startSpan(
           `${call.service}/${call.method}`,
@@ -50,10 +52,26 @@ export function tracing(): { calls: CallObserver; interceptor: Interceptor } {
         };
       },
     },
+    // The same, for the native gRPC path.
+    around: (ctx, fn) => {
+      if (!sdkRegistered()) return fn();
+      const span = ctx.values.get(kSpan);
+      return span === undefined ? fn() : context.with(trace.setSpan(context.active(), span), fn);
+    },
     // Makes the call's span the active one around the implementation.
     interceptor: (next) => (req) => {
       const span = req.contextValues.get(kSpan);
       return span === undefined ? next(req) : context.with(trace.setSpan(context.active(), span), () => next(req));
     },
   };
+}
+
+/**
+ * Whether an OpenTelemetry SDK is registered: the global tracer provider is a proxy whose
+ * delegate stays the API's no-op provider until one is.
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => object };
+  const delegate = provider.getDelegate?.() ?? provider;
+  return delegate.constructor.name !== "NoopTracerProvider";
 }
