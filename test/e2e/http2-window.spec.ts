@@ -1,7 +1,7 @@
 // The HTTP/2 connection receive window the server grants: 16 MiB by default (Node's own is
 // 64 KiB, which makes request bodies wait in flow control while their deadlines run).
 import * as http2 from "node:http2";
-import { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, type BlazeServer } from "@blazerpc/runtime";
+import { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, DEFAULT_HTTP2_MAX_FRAME_BYTES, DEFAULT_HTTP2_STREAM_WINDOW_BYTES, type BlazeServer } from "@blazerpc/runtime";
 import { app } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
 
@@ -41,6 +41,47 @@ describe("HTTP/2 connection window", () => {
     await server.listen();
     try {
       expect(await grantedWindow(server)).toBe(4 * 1024 * 1024);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** The SETTINGS the server announces to a real HTTP/2 client. */
+async function announced(server: BlazeServer): Promise<http2.Settings> {
+  const session = http2.connect(server.url());
+  try {
+    return await new Promise<http2.Settings>((resolve, reject) => {
+      session.once("remoteSettings", resolve);
+      session.once("error", reject);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe("HTTP/2 stream window and frame size (large tensors)", () => {
+  it("announce a 4 MiB stream window and 64 KiB frames by default", async () => {
+    const server = createServer({ app, services: [InferenceServiceBinding], port: 0 });
+    await server.listen();
+    try {
+      expect(DEFAULT_HTTP2_STREAM_WINDOW_BYTES).toBe(4 * 1024 * 1024);
+      expect(DEFAULT_HTTP2_MAX_FRAME_BYTES).toBe(64 * 1024);
+      const s = await announced(server);
+      expect(s.initialWindowSize).toBe(DEFAULT_HTTP2_STREAM_WINDOW_BYTES);
+      expect(s.maxFrameSize).toBe(DEFAULT_HTTP2_MAX_FRAME_BYTES);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("follow http2StreamWindowBytes and http2MaxFrameBytes", async () => {
+    const server = createServer({ app, services: [InferenceServiceBinding], port: 0, http2StreamWindowBytes: 1 << 20, http2MaxFrameBytes: 1 << 18 });
+    await server.listen();
+    try {
+      const s = await announced(server);
+      expect(s.initialWindowSize).toBe(1 << 20);
+      expect(s.maxFrameSize).toBe(1 << 18);
     } finally {
       await server.close();
     }

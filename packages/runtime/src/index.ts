@@ -8,7 +8,7 @@ export type { WorkerOptions } from "./worker/worker-pool.js";
 export { createExecutor } from "./executor/executor.js";
 export { toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
-export { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, DEFAULT_READ_MAX_BYTES } from "./server/server.js";
+export { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, DEFAULT_HTTP2_MAX_FRAME_BYTES, DEFAULT_HTTP2_STREAM_WINDOW_BYTES, DEFAULT_READ_MAX_BYTES } from "./server/server.js";
 export type { Dim, DType, Tensor } from "@blazerpc/tensor";
 export type { ExactScalar, Float32, Float64, Int32, Int64, Scalar, Uint32, Uint64 } from "./scalars.js";
 export type { ModelStatus, ServiceStatus, ServingState } from "./health/serving-state.js";

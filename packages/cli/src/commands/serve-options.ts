@@ -33,6 +33,7 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
   { flag: "log-requests", env: "BLAZE_LOG_REQUESTS", type: "boolean", default: false, describe: "a JSON log line per RPC on stdout (pino)" },
   { flag: "metrics", env: "BLAZE_METRICS", type: "boolean", default: true, describe: "Prometheus metrics at GET /metrics (--no-metrics turns them off)" },
   { flag: "docs", env: "BLAZE_DOCS", type: "boolean", default: true, describe: "GET /openapi.json and GET /docs (--no-docs turns them off)" },
+  { flag: "fast-path", env: "BLAZE_FAST_PATH", type: "boolean", default: true, describe: "serve gRPC on the native HTTP/2 path (--no-fast-path sends everything through connect-node)" },
   { flag: "auth-token", env: "BLAZE_AUTH_TOKENS", type: "list", describe: "bearer tokens accepted, comma-separated; with any, calls without one get UNAUTHENTICATED" },
   { flag: "auth-token-file", env: "BLAZE_AUTH_TOKEN_FILE", type: "string", describe: "a file of accepted bearer tokens, one per line (e.g. a mounted secret)" },
   { flag: "auth-exempt", env: "BLAZE_AUTH_EXEMPT", type: "list", default: "health", describe: "services that need no token: health, reflection, or full service names" },
@@ -57,6 +58,7 @@ export interface ResolvedServeOptions {
   logRequests: boolean;
   metrics: boolean;
   docs: boolean;
+  fastPath: boolean;
   authToken?: string[];
   authTokenFile?: string;
   authExempt: string[];

@@ -63,6 +63,7 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
     ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
     ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
+    ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
     ...(auth !== undefined ? { auth } : {}),
     ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0 ? { cors: { origins: flags.corsOrigins } } : {}),
   });

@@ -35,6 +35,8 @@ export interface NativeGrpcOptions {
   readonly rpcs: ReadonlyMap<string, ModelRpc>;
   /** Largest message accepted, in bytes (the same limit connect-node applies). */
   readonly readMaxBytes: number;
+  /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
+  readonly compressMinBytes: number;
   /** Connect interceptors, outermost first: the same ones connect-node runs. */
   readonly interceptors: readonly Interceptor[];
   /**
@@ -68,8 +70,6 @@ export interface NativeCallContext extends HandlerContext {
 export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
 const ACCEPT: readonly Compression[] = [compressionGzip, compressionBrotli];
-/** connect's default: smaller messages are sent uncompressed even when compression was negotiated. */
-const COMPRESS_MIN_BYTES = 1024;
 const CONTENT_TYPE = "application/grpc+proto";
 const kStatusOk = "0";
 /** Messages from this size on are written as prefix + bytes rather than copied into one buffer. */
@@ -79,14 +79,14 @@ const SPLIT_FRAME_BYTES = 64 * 1024;
 type Frame = Uint8Array | [Buffer, Uint8Array];
 
 export function createNativeGrpc(options: NativeGrpcOptions): NativeGrpc {
-  const { rpcs, readMaxBytes, interceptors, requestGate, onCall, contextValues, scheme, around } = options;
+  const { rpcs, readMaxBytes, compressMinBytes, interceptors, requestGate, onCall, contextValues, scheme, around } = options;
   return (stream, headers) => {
     if (headers[":method"] !== "POST") return false;
     const type = headers["content-type"];
     if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const rpc = rpcs.get(headers[":path"]!);
     if (rpc === undefined) return false;
-    const call = new NativeCall(stream, headers, rpc, scheme, contextValues, around);
+    const call = new NativeCall(stream, headers, rpc, scheme, contextValues, around, compressMinBytes);
     void call.run(readMaxBytes, interceptors, requestGate, onCall);
     return true;
   };
@@ -119,6 +119,7 @@ class NativeCall implements NativeCallContext {
     private readonly scheme: string,
     private readonly initialValues: (() => ContextValues) | undefined,
     private readonly around: (<T>(ctx: HandlerContext, fn: () => T) => T) | undefined,
+    private readonly compressMinBytes: number,
   ) {
     this.method = rpc.method;
     this.signal = this.controller.signal;
@@ -298,7 +299,7 @@ class NativeCall implements NativeCallContext {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
     let flags = 0;
-    if (this.compression !== null && data.byteLength >= COMPRESS_MIN_BYTES) {
+    if (this.compression !== null && data.byteLength >= this.compressMinBytes) {
       data = await this.compression.compress(data);
       flags = 1;
     }

@@ -36,6 +36,12 @@ import { sniffProtocol } from "./sniff.js";
 /** Default HTTP/2 connection receive window: 16 MiB. */
 export const DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
+/** Default HTTP/2 stream receive window: 4 MiB. */
+export const DEFAULT_HTTP2_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** Default largest HTTP/2 frame accepted: 64 KiB. */
+export const DEFAULT_HTTP2_MAX_FRAME_BYTES = 64 * 1024;
+
 /** Default cap on one message's size: 64 MiB (connect-node's own default is about 4 GiB). */
 export const DEFAULT_READ_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -54,11 +60,27 @@ export interface ServerOptions {
   /** Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   readMaxBytes?: number;
   /**
+   * Responses to a client that accepts gzip or br (`grpc-accept-encoding`; gRPC clients such
+   * as @grpc/grpc-js always send it) are compressed from this size on. Default 1024 (connect's).
+   * Tensors of floats barely compress and gzip costs far more CPU than sending them: for
+   * tensor traffic, raise it (e.g. `Infinity`, never) — see docs/operations.md.
+   */
+  compressMinBytes?: number;
+  /**
    * Each HTTP/2 connection's receive window, in bytes. Default 16 MiB. Node's default is
    * 64 KiB: under load, request bodies then wait in flow control while their deadlines
    * (which start with the headers) already run, and many expire unanswered.
    */
   http2ConnectionWindowBytes?: number;
+  /**
+   * Each HTTP/2 stream's initial receive window (the SETTINGS_INITIAL_WINDOW_SIZE we
+   * announce), in bytes. Default 4 MiB: a large tensor then arrives in a few round trips
+   * instead of one per 64 KiB (Node's default). The connection window still caps what all
+   * streams of a connection may have unread at once.
+   */
+  http2StreamWindowBytes?: number;
+  /** Largest HTTP/2 frame we accept (SETTINGS_MAX_FRAME_SIZE), in bytes, 16 KiB to 16 MiB − 1. Default 64 KiB (Node's: 16 KiB). */
+  http2MaxFrameBytes?: number;
   /**
    * Graceful shutdown: how long `close()` lets in-flight requests and streams finish
    * before the rest are ended with UNAVAILABLE and connections are cut. Default 5000 ms.
@@ -172,7 +194,10 @@ export function createServer(options: ServerOptions): BlazeServer {
     port = 50051,
     tls,
     readMaxBytes = DEFAULT_READ_MAX_BYTES,
+    compressMinBytes = 1024,
     http2ConnectionWindowBytes = DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
+    http2StreamWindowBytes = DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
+    http2MaxFrameBytes = DEFAULT_HTTP2_MAX_FRAME_BYTES,
     closeGraceMs = 5000,
     headersTimeoutMs = 10_000,
     idleTimeoutMs = 120_000,
@@ -239,6 +264,7 @@ export function createServer(options: ServerOptions): BlazeServer {
       if (reflection) registerReflection(router, files, services.map((s) => s.service.typeName));
     },
     readMaxBytes,
+    compressMinBytes,
     grpc: true,
     grpcWeb: true,
     connect: true,
@@ -255,6 +281,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     ? createNativeGrpc({
         rpcs: modelRpcs(services, executor, gate),
         readMaxBytes,
+        compressMinBytes,
         interceptors,
         ...(spans !== undefined ? { around: spans.around } : {}),
         onCall(ctx, stream) {
@@ -299,17 +326,18 @@ export function createServer(options: ServerOptions): BlazeServer {
     },
   });
 
+  const settings: http2.Settings = { initialWindowSize: http2StreamWindowBytes, maxFrameSize: http2MaxFrameBytes };
   let listener: net.Server;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   if (tls !== undefined) {
     h2 = http2.createSecureServer(
-      { cert: tls.cert, key: tls.key, allowHTTP1: true, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
+      { cert: tls.cert, key: tls.key, allowHTTP1: true, settings, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
       dispatch,
     );
     h2.on("secureConnection", tracker.accept);
     listener = h2;
   } else {
-    h2 = http2.createServer({}, dispatch);
+    h2 = http2.createServer({ settings }, dispatch);
     const h1 = http.createServer(dispatch);
     // Our own timers close idle connections; Node's keep-alive timer would close them sooner.
     h1.keepAliveTimeout = idleTimeoutMs;
