@@ -172,7 +172,9 @@ class NativeCall implements NativeCallContext {
       // A call answered in full ends without touching its signal (connect's contexts abort it
       // with no reason, which costs a DOMException per call); one cut short aborts it.
       if (!this.done) {
-        this.error ??= resetError(stream.rstCode) ?? new ConnectError("the client went away", Code.Canceled);
+        // What ended the call first: its deadline (or the shutdown), else the client's reset.
+        const reason: unknown = this.signal.aborted ? this.signal.reason : undefined;
+        this.error ??= reason instanceof ConnectError ? reason : (resetError(stream.rstCode) ?? new ConnectError("the client went away", Code.Canceled));
         if (!this.signal.aborted) this.abort(this.error);
       }
       ended?.(this.error);

@@ -116,16 +116,32 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     for (const reason of ["queue_full", "deadline", "cancelled", "shutdown"]) rejections.inc({ model, reason }, 0);
   }
 
+  // Each model's labelled series, looked up once rather than hashed per request.
+  const models = new Map<string, { queueWait: Histogram.Internal<string>; computeOk: Histogram.Internal<string>; computeError: Histogram.Internal<string>; batchSize: Histogram.Internal<string> }>();
+  const perModel = (model: string) => {
+    let m = models.get(model);
+    if (m === undefined) {
+      m = {
+        queueWait: queueWait.labels({ model }),
+        computeOk: compute.labels({ model, outcome: "ok" }),
+        computeError: compute.labels({ model, outcome: "error" }),
+        batchSize: batchSize.labels({ model }),
+      };
+      models.set(model, m);
+    }
+    return m;
+  };
   const series = new Map<string, Map<string, { inFlight: Gauge.Internal<string>; duration: Histogram.Internal<string>; requests: (code: Code) => Counter.Internal }>>();
   return {
     registry,
     executor: {
       dequeued(model, waitMs) {
-        queueWait.observe({ model }, waitMs / 1000);
+        perModel(model).queueWait.observe(waitMs / 1000);
       },
       computed(model, size, computeMs, ok) {
-        compute.observe({ model, outcome: ok ? "ok" : "error" }, computeMs / 1000);
-        batchSize.observe({ model }, size);
+        const m = perModel(model);
+        (ok ? m.computeOk : m.computeError).observe(computeMs / 1000);
+        m.batchSize.observe(size);
       },
       rejected: (model, reason) => rejections.inc({ model, reason }),
     },
