@@ -130,12 +130,18 @@ function ensureH2load() {
   if (!hasCommand("h2load")) throw new Error("nghttp2-client was installed but h2load is still not on PATH");
 }
 
+/** The request headers of a gRPC call. */
+const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
+
 /**
- * Runs h2load once (gRPC unary over h2c, one connection with `streams` concurrent streams),
- * pinned to the load generator's core; resolves to `{ args, stdout }`.
+ * Runs h2load once (by default gRPC over h2c, `connections` connections with `streams`
+ * concurrent streams each), pinned to the load generator's core; resolves to
+ * `{ args, stdout }`. `h1`: HTTP/1.1 instead, `streams` then being the requests pipelined
+ * on each connection. `headers`: the request headers (default: gRPC's).
  */
-function runH2load({ port, rpcPath, streams, connections = 1, warmupS, durationS, payloadFile, logFile }) {
+function runH2load({ port, rpcPath, streams, connections = 1, warmupS, durationS, payloadFile, logFile, headers = GRPC_HEADERS, h1 = false }) {
   const args = [
+    ...(h1 ? ["--h1"] : []),
     `-c${connections}`,
     `-m${streams}`,
     "-t1",
@@ -144,10 +150,7 @@ function runH2load({ port, rpcPath, streams, connections = 1, warmupS, durationS
     `--warm-up-time=${warmupS}`,
     "-d",
     payloadFile,
-    "-H",
-    "content-type: application/grpc",
-    "-H",
-    "te: trailers",
+    ...headers.flatMap((header) => ["-H", header]),
     `--log-file=${logFile}`,
     `http://127.0.0.1:${port}${rpcPath}`,
   ];
@@ -188,6 +191,7 @@ function parseH2load(stdout) {
   const [done, succeeded, failed, errored, timeout] = [3, 4, 5, 6, 7].map((i) => Number(req[i]));
   return {
     reqPerSec: Number(fin[2]),
+    started: Number(req[2]),
     done,
     succeeded,
     failed,
@@ -361,6 +365,7 @@ module.exports = {
   spawnOnCore,
   runJsonChild,
   ensureH2load,
+  GRPC_HEADERS,
   runH2load,
   parseH2load,
   readLog,

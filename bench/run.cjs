@@ -1,32 +1,55 @@
 #!/usr/bin/env node
-// Side-by-side benchmark: BlazeRPC's server vs a bare connect-node handler vs a bare grpc-js
-// server, all answering the same iris gRPC unary call, driven by h2load over h2c.
+// Side-by-side gRPC benchmark: BlazeRPC's server (fast path on, and off) vs a bare
+// connect-node handler, a bare grpc-js server and a raw node:http2 floor, driven by h2load.
+// Four scenarios, the targets of the "gRPC at native speed" issue:
 //
-//   npm run bench            builds, runs everything (~2 minutes), rewrites docs/benchmarks.md
+//   unary     iris, gRPC over h2c, 1/16/64 streams on one connection
+//   echo      a 1 MiB float32 tensor sent and sent back (examples/bench), 16 streams
+//   stream    server streaming, 100 small messages per call (examples/bench), 16 streams
+//   connect   Connect unary with JSON over HTTP/1.1 (iris), 8 connections × 8 pipelined
+//
+//   npm run bench            builds, runs everything (~5 minutes), rewrites docs/benchmarks.md
 //   node bench/run.cjs       the same without the build step (run `tsc -b` first)
 //   node bench/run.cjs --quick   1-second runs to try the harness; docs/benchmarks.md untouched
 //
 // Raw results go to .bench-out/ as JSON. See docs/benchmarks.md for what is measured and how.
 "use strict";
 const fs = require("node:fs");
+const http = require("node:http");
 const path = require("node:path");
 const h = require("./harness.cjs");
 const { ROOT, RPC_PATH, fixture, grpcFrame, loadIrisPb, fromBinary } = require("./iris.cjs");
+const { ECHO_PATH, TICKS_PATH, ECHO_FLOATS, TICKS, loadBenchPb, benchFixture } = require("./payloads.cjs");
+const { toJsonString, fromJsonString } = require("@bufbuild/protobuf");
 
 const QUICK = process.argv.includes("--quick");
 const WARMUP_S = QUICK ? 1 : 2;
 const DURATION_S = QUICK ? 1 : 8;
-/** Concurrent streams on one HTTP/2 connection (h2load -c1 -m<N>). */
-const CONCURRENCY = [1, 16, 64];
 const { SERVER_CORE, LOADGEN_CORE } = h;
 
-const SERVERS = [
-  { name: "blazerpc", script: "servers/blazerpc.cjs" },
-  { name: "connect-node (bare)", script: "servers/connect-node.cjs" },
-  { name: "grpc-js (bare)", script: "servers/grpc-js.cjs" },
-];
-const GRPC_JS = "grpc-js (bare)";
+// The servers, by the names the tables use. Each scenario starts its own process of each
+// (`args`: which example app, and the variant).
+const BLAZE = "blazerpc";
+const BLAZE_NO_FAST = "blazerpc (no fast path)";
 const CONNECT = "connect-node (bare)";
+const GRPC_JS = "grpc-js (bare)";
+const RAW = "raw node:http2";
+
+function serverOf(name, app, { h1 = false } = {}) {
+  switch (name) {
+    case BLAZE:
+      return { name, script: "servers/blazerpc.cjs", args: [app] };
+    case BLAZE_NO_FAST:
+      return { name, script: "servers/blazerpc.cjs", args: [app, "--no-fast-path"] };
+    case CONNECT:
+      return { name, script: "servers/connect-node.cjs", args: h1 ? [app, "--h1"] : [app] };
+    case GRPC_JS:
+      return { name, script: "servers/grpc-js.cjs", args: [app] };
+    case RAW:
+      return { name, script: "servers/raw-http2.cjs", args: [app] };
+  }
+  throw new Error(`unknown server ${name}`);
+}
 
 const OUT_DIR = path.join(ROOT, ".bench-out");
 const DOC = path.join(ROOT, "docs", "benchmarks.md");
@@ -38,11 +61,6 @@ h.installExitHandlers((signal) => {
 });
 const { track, cleanUp, spawnOnCore, ensureH2load, parseH2load, readLog, percentile, checkRun, cpuBusyCores, PIN } = h;
 
-/** Runs h2load once against `port` with `streams` concurrent streams on one connection. */
-function runH2load(port, streams, payloadFile, logFile) {
-  return h.runH2load({ port, rpcPath: RPC_PATH, streams, warmupS: WARMUP_S, durationS: DURATION_S, payloadFile, logFile });
-}
-
 // ---------------------------------------------------------------------------------------
 // Servers
 
@@ -50,7 +68,7 @@ function runH2load(port, streams, payloadFile, logFile) {
 function startServer(server) {
   return new Promise((resolve, reject) => {
     const child = track(
-      spawnOnCore(SERVER_CORE, process.execPath, [path.join(__dirname, server.script)], {
+      spawnOnCore(SERVER_CORE, process.execPath, [path.join(__dirname, server.script), ...server.args], {
         cwd: ROOT,
         stdio: ["pipe", "pipe", "inherit"],
       }),
@@ -94,40 +112,297 @@ function stopServer(child) {
   });
 }
 
-/**
- * One real gRPC call through @grpc/grpc-js's client, sending the very bytes h2load sends:
- * checks grpc-status OK and the probabilities against the reference math. Returns whether
- * the answer was bit-identical to the reference.
- */
-async function verifyCall(name, port, fx) {
+// ---------------------------------------------------------------------------------------
+// Verification: one real call per server before and after its runs, each sending the very
+// bytes h2load sends. Each returns facts for the results (or nothing) and throws when the
+// answer is wrong.
+
+/** One gRPC unary call through @grpc/grpc-js's client; resolves to the decoded response. */
+async function grpcUnary(port, rpcPath, request, responseSchema) {
   const grpc = require("@grpc/grpc-js");
-  const { PredictIrisResponseSchema } = loadIrisPb();
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   try {
-    const res = await new Promise((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       client.makeUnaryRequest(
-        RPC_PATH,
-        () => Buffer.from(fx.request),
-        (buf) => fromBinary(PredictIrisResponseSchema, buf),
-        null,
-        { deadline: Date.now() + 5000 },
+        rpcPath,
+        () => Buffer.from(request),
+        (buf) => fromBinary(responseSchema, buf),
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 10_000 },
         (err, value) => (err ? reject(err) : resolve(value)),
       );
     });
-    const t = res.result;
-    if (t === undefined || t.dtype !== "float32" || t.shape.join(",") !== "1,3" || t.data.byteLength !== 12) {
-      throw new Error(`unexpected tensor: ${JSON.stringify(t, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
-    }
-    // A copy, aligned: grpc-js hands over a Buffer, and Buffer#slice() would not copy.
-    const got = new Float32Array(new Uint8Array(t.data).buffer);
-    const maxDiff = Math.max(...got.map((v, i) => Math.abs(v - fx.probs[i])));
-    if (!(maxDiff < 1e-6)) throw new Error(`probabilities ${[...got]} differ from expected ${[...fx.probs]}`);
-    return got.every((v, i) => v === fx.probs[i]);
-  } catch (err) {
-    throw new Error(`${name}: the verification call failed: ${err.message}`);
   } finally {
     client.close();
   }
+}
+
+/** The probabilities of an iris response's tensor, checked against the reference math; whether bit-identical. */
+function checkIrisResult(t, fx) {
+  if (t === undefined || t.dtype !== "float32" || t.shape.join(",") !== "1,3" || t.data.byteLength !== 12) {
+    throw new Error(`unexpected tensor: ${JSON.stringify(t, (_, v) => (typeof v === "bigint" ? Number(v) : v))}`);
+  }
+  // A copy, aligned: grpc-js hands over a Buffer, and Buffer#slice() would not copy.
+  const got = new Float32Array(new Uint8Array(t.data).buffer);
+  const maxDiff = Math.max(...got.map((v, i) => Math.abs(v - fx.probs[i])));
+  if (!(maxDiff < 1e-6)) throw new Error(`probabilities ${[...got]} differ from expected ${[...fx.probs]}`);
+  return got.every((v, i) => v === fx.probs[i]);
+}
+
+/** iris over gRPC: grpc-status OK, probabilities as expected. */
+async function verifyIris(port, { fx }) {
+  const res = await grpcUnary(port, RPC_PATH, fx.request, loadIrisPb().PredictIrisResponseSchema);
+  return { bitExactAnswer: checkIrisResult(res.result, fx) };
+}
+
+/** echo over gRPC: the same 1 MiB tensor back, byte for byte. */
+async function verifyEcho(port, { bx }) {
+  const res = await grpcUnary(port, ECHO_PATH, bx.echoRequest, loadBenchPb().PredictEchoResponseSchema);
+  const t = res.result;
+  if (t === undefined || t.dtype !== "float32" || t.shape.join(",") !== `1,${ECHO_FLOATS}`) {
+    throw new Error(`unexpected tensor: dtype ${t?.dtype}, shape [${t?.shape}]`);
+  }
+  if (Buffer.compare(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), Buffer.from(bx.echoData.buffer)) !== 0) {
+    throw new Error(`the tensor came back different (${t.data.byteLength} bytes)`);
+  }
+}
+
+/** ticks over gRPC: exactly TICKS messages, index i and value i/2, then grpc-status OK. */
+async function verifyTicks(port, { bx }) {
+  const grpc = require("@grpc/grpc-js");
+  const { PredictTicksResponseSchema } = loadBenchPb();
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    const messages = await new Promise((resolve, reject) => {
+      const got = [];
+      const call = client.makeServerStreamRequest(
+        TICKS_PATH,
+        () => Buffer.from(bx.ticksRequest),
+        (buf) => fromBinary(PredictTicksResponseSchema, buf),
+        bx.ticksRequest,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 10_000 },
+      );
+      call.on("data", (m) => got.push(m));
+      call.on("error", reject);
+      call.on("status", (s) => (s.code === grpc.status.OK ? resolve(got) : reject(new Error(`grpc-status ${s.code}: ${s.details}`))));
+    });
+    if (messages.length !== TICKS) throw new Error(`${messages.length} messages, expected ${TICKS}`);
+    messages.forEach((m, i) => {
+      if (m.index !== i || m.value !== i / 2) throw new Error(`message ${i} is {index: ${m.index}, value: ${m.value}}`);
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * iris as a Connect unary call with JSON over HTTP/1.1 (node:http, the very body h2load
+ * sends): status 200, a JSON response with the expected probabilities. Returns the
+ * response body's length, the DATA each h2load request must at least get.
+ */
+async function verifyConnectJson(port, { fx, irisJson }) {
+  const { status, body } = await new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, method: "POST", path: RPC_PATH, headers: { "content-type": "application/json" }, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode, body: text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.end(irisJson);
+  });
+  if (status !== 200) throw new Error(`HTTP ${status}: ${body}`);
+  const res = fromJsonString(loadIrisPb().PredictIrisResponseSchema, body);
+  return { bitExactAnswer: checkIrisResult(res.result, fx), responseBodyBytes: Buffer.byteLength(body) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+/**
+ * Checks a run's DATA count against its requests: every finished request got at least
+ * `responseBytes` (a gRPC error is an HTTP 200 with no message), and no started one got
+ * more (every scenario's response has a fixed size: this catches a stream with a message
+ * too many). Also fails on any failed, errored or timed-out request or non-2xx status
+ * (checkRun checks these again for a measured run, along with its per-request log).
+ */
+function checkData(label, parsed, responseBytes, stdout) {
+  const problems = [];
+  if (parsed.done === 0) problems.push("no request finished");
+  if (parsed.failed + parsed.errored + parsed.timeout > 0) {
+    problems.push(`${parsed.failed} failed, ${parsed.errored} errored, ${parsed.timeout} timed out`);
+  }
+  if (parsed.status["2xx"] < parsed.done) problems.push(`${parsed.done} requests done but ${parsed.status["2xx"]} 2xx statuses`);
+  if (parsed.dataBytes < parsed.done * responseBytes) {
+    problems.push(`only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseBytes} bytes: some calls failed`);
+  }
+  if (parsed.dataBytes > parsed.started * responseBytes) {
+    problems.push(`${parsed.dataBytes} DATA bytes for ${parsed.started} responses of ${responseBytes} bytes: some answered too much`);
+  }
+  if (problems.length > 0) {
+    const summary = stdout
+      .split("\n")
+      .filter((line) => !/^(progress:|spawning|starting|Warm-up|Main benchmark)/.test(line))
+      .join("\n");
+    throw new Error(`${label}: h2load run is not clean: ${problems.join("; ")}\n${summary}`);
+  }
+}
+
+/** h2load's per-request figures. */
+function runStats(parsed, rows) {
+  const ms = Float64Array.from(rows.filter((r) => r.status === 200).map((r) => r.ms)).sort();
+  return { reqPerSec: parsed.reqPerSec, p50Ms: percentile(ms, 50), p90Ms: percentile(ms, 90), p99Ms: percentile(ms, 99), p999Ms: percentile(ms, 99.9) };
+}
+
+/**
+ * The four scenarios. Per scenario: the servers (in table order), the request, the load
+ * (`concurrency`: requests in flight in all, over `connections` connections), the check
+ * of each run's DATA, and a throughput figure besides calls/s (`rate`).
+ */
+function scenarios({ fx, bx, irisJson }) {
+  const irisFrame = grpcFrame(fx.request);
+  const echoFrame = grpcFrame(bx.echoRequest);
+  const echoResponseBytes = 5 + bx.echoResponse.length;
+  return [
+    {
+      id: "unary",
+      title: "Unary iris (gRPC, HTTP/2)",
+      app: "iris",
+      servers: [BLAZE, BLAZE_NO_FAST, CONNECT, GRPC_JS, RAW],
+      ratioTo: [GRPC_JS, CONNECT, RAW],
+      rpcPath: RPC_PATH,
+      payload: irisFrame,
+      connections: 1,
+      concurrency: [1, 16, 64],
+      verify: verifyIris,
+      responseBytes: () => 5 + fx.response.length,
+    },
+    {
+      id: "echo",
+      title: "Tensor echo, 1 MiB (gRPC, HTTP/2)",
+      app: "bench",
+      servers: [BLAZE, BLAZE_NO_FAST, CONNECT, GRPC_JS, RAW],
+      ratioTo: [GRPC_JS, CONNECT, RAW],
+      rpcPath: ECHO_PATH,
+      payload: echoFrame,
+      connections: 1,
+      concurrency: [16],
+      verify: verifyEcho,
+      responseBytes: () => echoResponseBytes,
+      // Request and response gRPC frames (the tensor both ways, plus ~30 bytes), in MiB.
+      rate: { label: "MiB/s (in + out)", perCall: (echoFrame.length + echoResponseBytes) / 2 ** 20, digits: 1 },
+    },
+    {
+      id: "stream",
+      title: `Server streaming, ${TICKS} messages per call (gRPC, HTTP/2)`,
+      app: "bench",
+      servers: [BLAZE, BLAZE_NO_FAST, CONNECT, GRPC_JS, RAW],
+      ratioTo: [GRPC_JS, CONNECT, RAW],
+      rpcPath: TICKS_PATH,
+      payload: grpcFrame(bx.ticksRequest),
+      connections: 1,
+      concurrency: [16],
+      verify: verifyTicks,
+      responseBytes: () => bx.ticksResponseBytes,
+      rate: { label: "msg/s", perCall: TICKS, digits: 0 },
+    },
+    {
+      id: "connect",
+      title: "Connect unary with JSON (HTTP/1.1)",
+      app: "iris",
+      h1: true,
+      servers: [BLAZE, BLAZE_NO_FAST, CONNECT],
+      ratioTo: [CONNECT],
+      rpcPath: RPC_PATH,
+      payload: Buffer.from(irisJson),
+      headers: ["content-type: application/json"],
+      connections: 8,
+      concurrency: [64],
+      verify: verifyConnectJson,
+      // The body of the verified response: connect-node's JSON, the same for every server.
+      responseBytes: (facts) => facts.responseBodyBytes,
+    },
+  ];
+}
+
+/** Runs one scenario's servers one after the other; returns its results. */
+async function runScenario(sc, ctx, tmp) {
+  const results = [];
+  const payloadFile = path.join(tmp, `${sc.id}.body`);
+  fs.writeFileSync(payloadFile, sc.payload);
+  console.error(`bench: ${sc.title}`);
+  for (const name of sc.servers) {
+    if (interrupted) throw new Error("interrupted");
+    const server = serverOf(name, sc.app, { h1: sc.h1 });
+    const { child, port } = await startServer(server);
+    try {
+      const verified = async (when) => {
+        try {
+          return (await sc.verify(port, ctx)) ?? {};
+        } catch (err) {
+          throw new Error(`${sc.id}: ${name}: the verification call ${when} the runs failed: ${err.message}`);
+        }
+      };
+      const facts = await verified("before");
+      const responseBytes = sc.responseBytes(facts);
+      for (const c of sc.concurrency) {
+        const label = `${sc.id}: ${name} c=${c}`;
+        const base = `${sc.id}-${server.script.replace(/\W/g, "_")}-${server.args.join("_").replace(/\W/g, "_")}-${c}`;
+        const load = (durationS, logFile) =>
+          h.runH2load({
+            port,
+            rpcPath: sc.rpcPath,
+            streams: c / sc.connections,
+            connections: sc.connections,
+            warmupS: 0,
+            durationS,
+            payloadFile,
+            logFile,
+            h1: sc.h1 === true,
+            ...(sc.headers !== undefined ? { headers: sc.headers } : {}),
+          });
+        // The warm-up is a run of its own (its connections closed after it), not h2load's
+        // --warm-up-time: h2load's DATA count would include the warm-up's, and then the
+        // measured run's could not be checked exactly.
+        const warm = await load(WARMUP_S, path.join(tmp, `${base}-warmup.log`));
+        checkData(`${label} (warm-up)`, parseH2load(warm.stdout), responseBytes, warm.stdout);
+        const logFile = path.join(tmp, `${base}.log`);
+        const run = await load(DURATION_S, logFile);
+        const parsed = parseH2load(run.stdout);
+        const rows = readLog(logFile);
+        checkRun(label, c, parsed, rows, responseBytes);
+        checkData(label, parsed, responseBytes, run.stdout);
+        const result = {
+          scenario: sc.id,
+          server: name,
+          concurrency: c,
+          connections: sc.connections,
+          ...runStats(parsed, rows),
+          ...(sc.rate !== undefined ? { rate: parsed.reqPerSec * sc.rate.perCall, rateUnit: sc.rate.label } : {}),
+          ...facts,
+          h2load: { ...parsed, args: run.args, stdout: run.stdout },
+        };
+        results.push(result);
+        console.error(
+          `  ${name.padEnd(24)} c=${String(c).padEnd(2)}  ${result.reqPerSec.toFixed(0).padStart(6)} req/s  ` +
+            (sc.rate !== undefined ? `${result.rate.toFixed(sc.rate.digits)} ${sc.rate.label}  ` : "") +
+            `p50 ${result.p50Ms.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(3)} ms`,
+        );
+      }
+      // Still answering correctly after the load, not just before it.
+      await verified("after");
+    } finally {
+      await stopServer(child);
+    }
+  }
+  return results;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -145,29 +420,66 @@ function machineInfo() {
   };
 }
 
-function addRatios(results) {
-  const rps = (name, c) => results.find((r) => r.server === name && r.concurrency === c)?.reqPerSec;
+const find = (results, scenario, server, c) => results.find((r) => r.scenario === scenario && r.server === server && r.concurrency === c);
+
+/** ratios[peer] = this row's calls/s ÷ the peer's at the same scenario and concurrency. */
+function addRatios(results, list) {
   for (const r of results) {
-    r.ratioToGrpcJs = r.reqPerSec / rps(GRPC_JS, r.concurrency);
-    r.ratioToConnectNode = r.reqPerSec / rps(CONNECT, r.concurrency);
+    const sc = list.find((s) => s.id === r.scenario);
+    r.ratios = {};
+    for (const peer of sc.ratioTo) r.ratios[peer] = r.reqPerSec / find(results, r.scenario, peer, r.concurrency)?.reqPerSec;
   }
 }
 
-function markdownTable(results) {
-  const num = (v, digits) => v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-  const lines = [
-    "| server | concurrency | req/s | p50 ms | p99 ms | ratio to grpc-js | ratio to connect-node |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
-  // Grouped by concurrency so the three servers sit next to each other.
-  for (const c of CONCURRENCY) {
-    for (const r of results.filter((x) => x.concurrency === c)) {
-      lines.push(
-        `| ${r.server} | ${c} | ${num(r.reqPerSec, 0)} | ${num(r.p50Ms, 3)} | ${num(r.p99Ms, 3)} | ` +
-          `${num(r.ratioToGrpcJs, 2)}× | ${num(r.ratioToConnectNode, 2)}× |`,
-      );
+const num = (v, digits) =>
+  Number.isFinite(v) ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "—";
+const shortName = (peer) => ({ [GRPC_JS]: "grpc-js", [CONNECT]: "connect-node", [RAW]: "raw http2" })[peer] ?? peer;
+
+function scenarioTable(sc, results) {
+  const rows = results.filter((r) => r.scenario === sc.id);
+  const head = ["server", "concurrency", "calls/s", ...(sc.rate ? [sc.rate.label] : []), "p50 ms", "p99 ms", ...sc.ratioTo.map((p) => `ratio to ${shortName(p)}`)];
+  const lines = [`| ${head.join(" | ")} |`, `| --- | ${head.slice(1).map(() => "---:").join(" | ")} |`];
+  // Grouped by concurrency so the servers sit next to each other.
+  for (const c of sc.concurrency) {
+    for (const r of rows.filter((x) => x.concurrency === c)) {
+      const cells = [
+        r.server,
+        sc.connections > 1 ? `${c} (${sc.connections} × ${c / sc.connections})` : String(c),
+        num(r.reqPerSec, 0),
+        ...(sc.rate ? [num(r.rate, sc.rate.digits)] : []),
+        num(r.p50Ms, 3),
+        num(r.p99Ms, 3),
+        ...sc.ratioTo.map((p) => `${num(r.ratios[p], 2)}×`),
+      ];
+      lines.push(`| ${cells.join(" | ")} |`);
     }
   }
+  return lines.join("\n");
+}
+
+/** The issue's targets, each with what this run measured. */
+function targets(results) {
+  const ratio = (scenario, c, peer) => find(results, scenario, BLAZE, c)?.ratios[peer];
+  const atLeast = (want, got, what) => ({ measured: `${num(got, 2)}× ${what}`, met: Number.isFinite(got) ? got >= want : undefined });
+  const b1 = find(results, "unary", BLAZE, 1)?.p50Ms;
+  const g1 = find(results, "unary", GRPC_JS, 1)?.p50Ms;
+  return [
+    { target: "Unary iris, c=64: blazerpc ≥ 1.3× grpc-js (req/s)", ...atLeast(1.3, ratio("unary", 64, GRPC_JS), "grpc-js") },
+    { target: "Unary iris, c=64: blazerpc ≥ 0.6× raw node:http2 (req/s)", ...atLeast(0.6, ratio("unary", 64, RAW), "raw http2") },
+    {
+      target: "Unary iris, c=1: blazerpc p50 ≤ grpc-js p50",
+      measured: `${num(b1, 3)} ms vs ${num(g1, 3)} ms`,
+      met: Number.isFinite(b1) && Number.isFinite(g1) ? b1 <= g1 : undefined,
+    },
+    { target: "Tensor echo 1 MiB, c=16: blazerpc ≥ 2× grpc-js (MiB/s)", ...atLeast(2, ratio("echo", 16, GRPC_JS), "grpc-js") },
+    { target: `Server streaming ${TICKS} messages, c=16: blazerpc ≥ 1.2× grpc-js (msg/s)`, ...atLeast(1.2, ratio("stream", 16, GRPC_JS), "grpc-js") },
+    { target: "Connect JSON over HTTP/1.1, c=64: blazerpc ≥ 2× bare connect-node (req/s)", ...atLeast(2, ratio("connect", 64, CONNECT), "connect-node") },
+  ];
+}
+
+function targetsTable(list) {
+  const lines = ["| target | measured | met? |", "| --- | ---: | :---: |"];
+  for (const t of list) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`);
   return lines.join("\n");
 }
 
@@ -197,23 +509,34 @@ function withSection(text) {
   return section + (firstOther >= 0 ? "\n" + old.slice(firstOther) : "");
 }
 
-function docText(table, m) {
+function docText(list, results, m, { bx, targetList }) {
+  const echoFrameBytes = 5 + bx.echoRequest.length;
   const pinning = m.pinned
-    ? `Each server runs alone (one after the other) in its own Node.js process, pinned to core
+    ? `Each server runs alone (one after the other, a fresh process per scenario), pinned to core
   ${SERVER_CORE} with \`taskset -c ${SERVER_CORE}\`; h2load is pinned to core ${LOADGEN_CORE} (\`taskset -c ${LOADGEN_CORE}\`), so the load generator
   never takes the server's CPU.`
-    : `Each server runs alone (one after the other) in its own Node.js process. taskset or a second
-  core was missing, so the server and h2load ran unpinned and shared the CPUs: these figures
-  are less trustworthy than a pinned run's.`;
+    : `Each server runs alone (one after the other, a fresh process per scenario). taskset or a
+  second core was missing, so the server and h2load ran unpinned and shared the CPUs: these
+  figures are less trustworthy than a pinned run's.`;
+  const sections = list.map((sc, i) => `### ${i + 1}. ${sc.title}\n\n${scenarioTable(sc, results)}`).join("\n\n");
   return `# Benchmarks
 
-BlazeRPC's server side by side with two bare Node.js gRPC servers, all three doing the same
-work: the iris model of [\`examples/iris/models.ts\`](../examples/iris/models.ts) — a float32
-tensor \`[1, 4]\` in, a linear layer 4 → 3 and a softmax, a float32 tensor \`[1, 3]\` out — as the
-gRPC unary call \`${RPC_PATH}\`.
+BlazeRPC's server side by side with bare Node.js servers doing the same work, in four
+scenarios — the targets of the "gRPC at native speed" issue:
+
+1. **Unary iris** — the iris model of [\`examples/iris/models.ts\`](../examples/iris/models.ts) (a
+   float32 tensor \`[1, 4]\` in, a linear layer 4 → 3 and a softmax, a float32 tensor \`[1, 3]\`
+   out) as the gRPC unary call \`${RPC_PATH}\`, with 1, 16 or 64 calls in flight.
+2. **Tensor echo** — \`echo\` of [\`examples/bench/models.ts\`](../examples/bench/models.ts): a float32
+   tensor \`[1, ${ECHO_FLOATS}]\` (1 MiB) in, the same tensor out, as \`${ECHO_PATH}\`, 16 calls
+   in flight.
+3. **Server streaming** — \`ticks\` of \`examples/bench\`: \`n = ${TICKS}\` in, a stream of ${TICKS} small messages
+   (\`{ index: int32, value: float }\`) out, as \`${TICKS_PATH}\`, 16 calls in flight.
+4. **Connect over HTTP/1.1** — the iris call as a Connect unary request with JSON (\`POST\`,
+   \`content-type: application/json\`), 64 in flight over 8 connections.
 
 Run it with one command (it builds first, installs h2load from Debian's \`nghttp2-client\` if it
-is missing, takes about two minutes, and rewrites this file; raw JSON goes to \`.bench-out/\`):
+is missing, takes about five minutes, and rewrites this section; raw JSON goes to \`.bench-out/\`):
 
 \`\`\`sh
 npm run bench
@@ -221,33 +544,69 @@ npm run bench
 
 ## The servers
 
-- **blazerpc** — this project: \`createServer({ app, services: [InferenceServiceBinding] })\` with
-  the iris example's app and generated binding (what \`examples/iris/server.ts\` runs): protocol
-  sniffing on one port, HTTP routes, the generated tensor decode/encode, the executor.
+- **blazerpc** — this project, as an app serves itself: \`createServer({ app, services: [InferenceServiceBinding] })\`
+  with the example's app and generated binding (what \`examples/iris/server.ts\` runs) and default
+  options: protocol sniffing on one port, HTTP routes, the generated tensor decode/encode, the
+  executor, and gRPC on the native fast path (\`fastPath\`, default on).
+- **blazerpc (no fast path)** — the same with \`fastPath: false\`: every protocol through
+  connect-node, as before the fast path.
 - **connect-node (bare)** — a bare \`@connectrpc/connect-node\` ${m.packages["@connectrpc/connect-node"]} handler
-  (\`connectNodeAdapter\` on \`http2.createServer\`) implementing the same generated service: the stack
-  BlazeRPC is built on, with nothing of BlazeRPC around it.
-- **grpc-js (bare)** — a bare \`@grpc/grpc-js\` ${m.packages["@grpc/grpc-js"]} server for the same path, (de)serializing
-  with \`@bufbuild/protobuf\` ${m.packages["@bufbuild/protobuf"]} and the generated schemas.
+  (\`connectNodeAdapter\` on \`http2.createServer\`; in the HTTP/1.1 scenario on \`http.createServer\`)
+  implementing the same generated service: the stack BlazeRPC is built on, with nothing of
+  BlazeRPC around it.
+- **grpc-js (bare)** — a bare \`@grpc/grpc-js\` ${m.packages["@grpc/grpc-js"]} server for the same paths, (de)serializing
+  with \`@bufbuild/protobuf\` ${m.packages["@bufbuild/protobuf"]} and the generated schemas; the stream is written with
+  \`call.write()\` in a loop.
+- **raw node:http2** — the floor: \`http2.createServer\` and its \`stream\` event (not the
+  compatibility request/response API). It reads each request body and answers precomputed
+  bytes — response headers, the gRPC message frame(s), trailers with \`grpc-status: 0\` — with
+  no protobuf decoding or encoding, no validation and no model: what HTTP/2 itself costs in
+  Node.js. For the echo it writes the request's bytes back (the response message is
+  byte-identical to the request: both are a \`TensorProto\` in field 1); for the stream, the ${TICKS}
+  reference messages, one write each, whatever \`n\` says. Like blazerpc, it raises each
+  connection's receive window to 16 MiB, and like grpc-js it lifts Node's per-session memory
+  cap (\`maxSessionMemory\`, 10 MB by default, past which Node.js refuses new streams: 16 echoes
+  of 1 MiB in flight reach it). Otherwise the bare servers keep their defaults.
 
-The two bare servers decode the \`TensorProto\` into a \`Float32Array\` with the same checks the
-BlazeRPC binding makes, run the same arithmetic (a copy of the model function, in
-\`bench/iris.cjs\`) and encode the result; every server's answer is checked against it.
+The bare connect-node and grpc-js servers decode the \`TensorProto\` into a \`Float32Array\` with
+the same checks the BlazeRPC binding makes (dtype, shape, byte length), run the same
+arithmetic (a copy of the iris model function in \`bench/iris.cjs\`; echo and ticks in
+\`bench/payloads.cjs\`) and encode the result; every server's answer is checked.
 
 ## How it is measured
 
-- Load: [h2load](https://nghttp2.org/documentation/h2load-howto.html) over h2c (HTTP/2 without
-  TLS) on 127.0.0.1, one connection with 1, 16 or 64 concurrent streams (\`-c1 -m<N>\`), each for
-  ${DURATION_S} s after a ${WARMUP_S} s warm-up. The body is a gRPC-framed \`PredictIrisRequest\` (one row), sent with
-  \`content-type: application/grpc\` and \`te: trailers\`.
+- Load: [h2load](https://nghttp2.org/documentation/h2load-howto.html) on 127.0.0.1: for each
+  server and concurrency, a ${WARMUP_S} s warm-up run, then the measured ${DURATION_S} s run on fresh connections
+  (two h2load runs, not \`--warm-up-time\`, whose DATA count would include the warm-up's and
+  so could not be checked exactly).
+  - Scenarios 1–3: h2c (HTTP/2 without TLS), one connection with \`c\` concurrent streams
+    (\`-c1 -m<c>\`). The body is the gRPC-framed request message, sent with
+    \`content-type: application/grpc\` and \`te: trailers\`.
+  - Scenario 4: \`h2load --h1 -c8 -m8\`: 8 HTTP/1.1 keep-alive connections with 8 requests
+    pipelined on each. The body is the request as JSON (protobuf-es's \`toJsonString\`), sent with
+    \`content-type: application/json\`. h2load rather than a Node.js load generator such as
+    autocannon: h2load pipelines HTTP/1.1 requests (\`-m\`), Node.js's HTTP server takes
+    pipelined requests (it handles them concurrently and answers in order), and so the same
+    native tool, pinning, per-request log and checks serve all four scenarios, with no new
+    dependency and no JavaScript load generator competing for its core's cache and GC. A
+    pipelined request's latency includes waiting behind the ones ahead of it on its
+    connection, as HTTP/1.1 has it.
 - ${pinning}
-- req/s is h2load's figure for the measured ${DURATION_S} s; p50 and p99 are computed from h2load's
-  per-request log (\`--log-file\`), time from request start to end of response.
-- Correctness: before and after its runs, each server answers one real call from a
-  \`@grpc/grpc-js\` client (grpc-status OK, probabilities as expected). Each h2load run must
-  report no failed, errored or timed-out requests and only 2xx statuses, and — since a gRPC error
-  is an HTTP 200 with no message — at least one response message's worth of DATA per request.
-- ratio = this row's req/s ÷ that server's req/s at the same concurrency (above 1 is faster).
+- calls/s is h2load's req/s for the measured ${DURATION_S} s. MiB/s (echo) = calls/s × the request's and
+  the response's gRPC frames (${num(echoFrameBytes, 0)} bytes each: the tensor both ways) ÷ 2²⁰.
+  msg/s (streaming) = calls/s × ${TICKS}. p50 and p99 are computed from h2load's per-request log
+  (\`--log-file\`): time from request start to end of response (for the stream, of all of it).
+- Correctness: before and after its runs, each server answers one real call — over gRPC from a
+  \`@grpc/grpc-js\` client (iris: grpc-status OK, probabilities as expected; echo: the tensor back
+  byte for byte; streaming: exactly ${TICKS} messages with the expected values, then grpc-status OK),
+  over Connect from \`node:http\` (status 200, JSON with the expected probabilities). Each
+  h2load run (warm-up included) must report no failed, errored or timed-out requests and only
+  2xx statuses, and — since a gRPC error is an HTTP 200 with no message — a DATA count of at
+  least one whole response per finished request and at most one per started request (for
+  the stream, all ${TICKS} messages: ${num(bx.ticksResponseBytes, 0)} bytes; for Connect, the JSON body).
+- ratio = this row's calls/s ÷ that server's calls/s in the same scenario at the same
+  concurrency (above 1 is faster). For the echo and the stream, the same as the ratio of MiB/s
+  or msg/s.
 
 ## Results
 
@@ -260,9 +619,20 @@ as this machine's only.
 - Node.js ${m.node}, ${m.h2load}
 - Date: ${m.date}${busyNote(m.busyCores)}
 
-${table}
+${sections}
 
-## Where the time goes
+### Targets
+
+The issue's targets, from the tables above (blazerpc with its defaults):
+
+${targetsTable(targetList)}
+
+${whereTheTimeGoes()}`;
+}
+
+/** The analysis: written by hand, kept as is from run to run. */
+function whereTheTimeGoes() {
+  return `## Where the time goes
 
 - When the server was only protocol sniffing, the dispatch point, the generated tensor
   decode/encode and the executor, BlazeRPC ran at 0.85–0.96× of the bare connect-node handler.
@@ -299,52 +669,21 @@ async function main() {
   }
 
   const fx = fixture();
+  const bx = benchFixture();
+  const { PredictIrisRequestSchema } = loadIrisPb();
+  const irisJson = toJsonString(PredictIrisRequestSchema, fromBinary(PredictIrisRequestSchema, fx.request));
+  const ctx = { fx, bx, irisJson };
+  const list = scenarios(ctx);
   const tmp = h.makeTmpDir("blazerpc-bench-");
-  const payloadFile = path.join(tmp, "request.grpc");
-  fs.writeFileSync(payloadFile, grpcFrame(fx.request));
-  const responseFrameBytes = 5 + fx.response.length;
 
   const results = [];
+  const began = Date.now();
   try {
-    for (const server of SERVERS) {
-      console.error(`bench: ${server.name}`);
-      const { child, port } = await startServer(server);
-      try {
-        const bitExact = await verifyCall(server.name, port, fx);
-        for (const streams of CONCURRENCY) {
-          const label = `${server.name} c=${streams}`;
-          const logFile = path.join(tmp, `${server.script.replace(/\W/g, "_")}-${streams}.log`);
-          const run = await runH2load(port, streams, payloadFile, logFile);
-          const parsed = parseH2load(run.stdout);
-          const rows = readLog(logFile);
-          checkRun(label, streams, parsed, rows, responseFrameBytes);
-          const ms = Float64Array.from(rows.filter((r) => r.status === 200).map((r) => r.ms)).sort();
-          const result = {
-            server: server.name,
-            concurrency: streams,
-            reqPerSec: parsed.reqPerSec,
-            p50Ms: percentile(ms, 50),
-            p90Ms: percentile(ms, 90),
-            p99Ms: percentile(ms, 99),
-            p999Ms: percentile(ms, 99.9),
-            h2load: { ...parsed, args: run.args, stdout: run.stdout },
-          };
-          results.push(result);
-          console.error(
-            `  c=${String(streams).padEnd(2)}  ${result.reqPerSec.toFixed(0).padStart(6)} req/s  ` +
-              `p50 ${result.p50Ms.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(3)} ms`,
-          );
-        }
-        // Still answering correctly after the load, not just before it.
-        await verifyCall(server.name, port, fx);
-        results.filter((r) => r.server === server.name).forEach((r) => (r.bitExactAnswer = bitExact));
-      } finally {
-        await stopServer(child);
-      }
-    }
+    for (const sc of list) results.push(...(await runScenario(sc, ctx, tmp)));
   } finally {
     h.removeTmp();
   }
+  console.error(`bench: all scenarios in ${((Date.now() - began) / 1000).toFixed(0)} s`);
 
   // Other work that started during the run skews it just as much; look again.
   const busyAfter = await cpuBusyCores();
@@ -352,22 +691,37 @@ async function main() {
     console.error(`bench: WARNING: the machine is busy (${busyAfter.toFixed(2)} cores in use after the run); figures will be noisy`);
   }
 
-  addRatios(results);
+  addRatios(results, list);
+  const targetList = targets(results);
   const machine = { ...machineInfo(), busyCores: { before: busy, after: busyAfter } };
-  const table = markdownTable(results);
-  console.log(`\n${table}\n`);
+  for (const [i, sc] of list.entries()) console.log(`\n${i + 1}. ${sc.title}\n\n${scenarioTable(sc, results)}`);
+  console.log(`\nTargets\n\n${targetsTable(targetList)}\n`);
 
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const stamp = machine.date.replace(/[:.]/g, "-");
   const jsonFile = path.join(OUT_DIR, `bench-${stamp}${QUICK ? "-quick" : ""}.json`);
-  const config = { quick: QUICK, warmupS: WARMUP_S, durationS: DURATION_S, concurrency: CONCURRENCY, connections: 1 };
-  fs.writeFileSync(jsonFile, JSON.stringify({ machine, config, results }, null, 2) + "\n");
+  const config = {
+    quick: QUICK,
+    warmupS: WARMUP_S,
+    durationS: DURATION_S,
+    scenarios: list.map((sc) => ({
+      id: sc.id,
+      title: sc.title,
+      rpcPath: sc.rpcPath,
+      servers: sc.servers,
+      concurrency: sc.concurrency,
+      connections: sc.connections,
+      http: sc.h1 ? "1.1" : "2",
+      requestBodyBytes: sc.payload.length,
+    })),
+  };
+  fs.writeFileSync(jsonFile, JSON.stringify({ machine, config, targets: targetList, results }, null, 2) + "\n");
   console.error(`bench: raw results in ${path.relative(ROOT, jsonFile)}`);
   if (QUICK) {
     console.error("bench: --quick run, docs/benchmarks.md left as it was");
   } else {
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
-    fs.writeFileSync(DOC, withSection(docText(table, machine)));
+    fs.writeFileSync(DOC, withSection(docText(list, results, machine, { bx, targetList })));
     console.error(`bench: wrote ${path.relative(ROOT, DOC)}`);
   }
 }
