@@ -380,6 +380,7 @@ class BodyReader {
   private size = 0;
   private ended = false;
   private dropping = false;
+  private oversize = false;
   private error: ConnectError | undefined;
   private waiter: (() => void) | undefined;
   private checked = false;
@@ -398,6 +399,7 @@ class BodyReader {
         if (length > readMaxBytes) {
           // Read no further: the rest of the body stays in flow control, as on connect-node.
           this.dropping = true;
+          this.oversize = true;
           stream.pause();
           this.fail(new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
         }
@@ -466,11 +468,10 @@ class BodyReader {
   discard(): void {
     this.dropping = true;
     this.chunks = [];
-    // What was not read stays unread, as on connect-node: the stream is not reset.
-    if (!this.ended) {
-      this.stream.removeAllListeners("data");
-      this.stream.pause();
-    }
+    // The rest of a body is read and dropped, so the stream completes (connect-node, through
+    // Node's compatibility layer, reads it too) — except after an oversize prefix, where it
+    // is left unread in flow control, as there.
+    if (!this.ended && !this.oversize) this.stream.resume();
   }
 }
 

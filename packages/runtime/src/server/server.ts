@@ -327,22 +327,27 @@ export function createServer(options: ServerOptions): BlazeServer {
   });
 
   const settings: http2.Settings = { initialWindowSize: http2StreamWindowBytes, maxFrameSize: http2MaxFrameBytes };
+  // Node refuses new streams once a session holds more than maxSessionMemory (default 10 MB)
+  // of unsent and unread data; with a 16 MiB window one large tensor can be that much.
+  const maxSessionMemory = Math.max(10, Math.ceil((2 * http2ConnectionWindowBytes + readMaxBytes) / (1024 * 1024)));
   let listener: net.Server;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   if (tls !== undefined) {
     h2 = http2.createSecureServer(
-      { cert: tls.cert, key: tls.key, allowHTTP1: true, settings, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
+      { cert: tls.cert, key: tls.key, allowHTTP1: true, settings, maxSessionMemory, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
       dispatch,
     );
     h2.on("secureConnection", tracker.accept);
     listener = h2;
   } else {
-    h2 = http2.createServer({ settings }, dispatch);
+    h2 = http2.createServer({ settings, maxSessionMemory }, dispatch);
     const h1 = http.createServer(dispatch);
     // Our own timers close idle connections; Node's keep-alive timer would close them sooner.
     h1.keepAliveTimeout = idleTimeoutMs;
     const h2c = h2;
-    listener = net.createServer((socket) => {
+    // noDelay: Nagle off, as http.createServer does for its own sockets (small gRPC
+    // responses would otherwise wait for the ACK of the previous segment).
+    listener = net.createServer({ noDelay: true }, (socket) => {
       tracker.accept(socket);
       sniffProtocol(socket, (protocol) => {
         if (protocol === "h2") {
