@@ -10,6 +10,7 @@
 //
 //   npm run bench            builds, runs everything (~5 minutes), rewrites docs/benchmarks.md
 //   node bench/run.cjs       the same without the build step (run `tsc -b` first)
+//   node bench/run.cjs --only unary,connect   some scenarios only; docs/benchmarks.md untouched
 //   node bench/run.cjs --quick   1-second runs to try the harness; docs/benchmarks.md untouched
 //
 // Raw results go to .bench-out/ as JSON. See docs/benchmarks.md for what is measured and how.
@@ -23,6 +24,11 @@ const { ECHO_PATH, TICKS_PATH, ECHO_FLOATS, TICKS, loadBenchPb, benchFixture } =
 const { toJsonString, fromJsonString } = require("@bufbuild/protobuf");
 
 const QUICK = process.argv.includes("--quick");
+/** `--only <id>[,<id>…]`: run only those scenarios (unary, echo, stream, connect); docs/benchmarks.md untouched. */
+const ONLY = (() => {
+  const i = process.argv.indexOf("--only");
+  return i >= 0 ? new Set(String(process.argv[i + 1] ?? "").split(",")) : undefined;
+})();
 const WARMUP_S = QUICK ? 1 : 2;
 const DURATION_S = QUICK ? 1 : 8;
 const { SERVER_CORE, LOADGEN_CORE } = h;
@@ -673,7 +679,7 @@ async function main() {
   const { PredictIrisRequestSchema } = loadIrisPb();
   const irisJson = toJsonString(PredictIrisRequestSchema, fromBinary(PredictIrisRequestSchema, fx.request));
   const ctx = { fx, bx, irisJson };
-  const list = scenarios(ctx);
+  const list = scenarios(ctx).filter((sc) => ONLY === undefined || ONLY.has(sc.id));
   const tmp = h.makeTmpDir("blazerpc-bench-");
 
   const results = [];
@@ -717,8 +723,8 @@ async function main() {
   };
   fs.writeFileSync(jsonFile, JSON.stringify({ machine, config, targets: targetList, results }, null, 2) + "\n");
   console.error(`bench: raw results in ${path.relative(ROOT, jsonFile)}`);
-  if (QUICK) {
-    console.error("bench: --quick run, docs/benchmarks.md left as it was");
+  if (QUICK || ONLY !== undefined) {
+    console.error(`bench: ${QUICK ? "--quick" : "--only"} run, docs/benchmarks.md left as it was`);
   } else {
     fs.mkdirSync(path.dirname(DOC), { recursive: true });
     fs.writeFileSync(DOC, withSection(docText(list, results, machine, { bx, targetList })));

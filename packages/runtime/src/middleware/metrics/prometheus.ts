@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { ExecutorMetrics } from "../../executor/metrics.js";
 import type { ServingState } from "../../health/serving-state.js";
 import { codeName, type CallObserver } from "../call-observer.js";
+import { counterSeries, gaugeSeries, histogramSeries, type CounterHandle, type GaugeHandle, type HistogramHandle } from "./fast-series.js";
 import type { Code } from "@connectrpc/connect";
 
 /** Options of {@link createPrometheusMetrics}. */
@@ -117,21 +118,21 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
   }
 
   // Each model's labelled series, looked up once rather than hashed per request.
-  const models = new Map<string, { queueWait: Histogram.Internal<string>; computeOk: Histogram.Internal<string>; computeError: Histogram.Internal<string>; batchSize: Histogram.Internal<string> }>();
+  const models = new Map<string, { queueWait: HistogramHandle; computeOk: HistogramHandle; computeError: HistogramHandle; batchSize: HistogramHandle }>();
   const perModel = (model: string) => {
     let m = models.get(model);
     if (m === undefined) {
       m = {
-        queueWait: queueWait.labels({ model }),
-        computeOk: compute.labels({ model, outcome: "ok" }),
-        computeError: compute.labels({ model, outcome: "error" }),
-        batchSize: batchSize.labels({ model }),
+        queueWait: histogramSeries(queueWait, { model }),
+        computeOk: histogramSeries(compute, { model, outcome: "ok" }),
+        computeError: histogramSeries(compute, { model, outcome: "error" }),
+        batchSize: histogramSeries(batchSize, { model }),
       };
       models.set(model, m);
     }
     return m;
   };
-  const series = new Map<string, Map<string, { inFlight: Gauge.Internal<string>; duration: Histogram.Internal<string>; requests: (code: Code) => Counter.Internal }>>();
+  const series = new Map<string, Map<string, { inFlight: GaugeHandle; duration: HistogramHandle; requests: (code: Code) => CounterHandle }>>();
   return {
     registry,
     executor: {
@@ -154,13 +155,13 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
         let s = byProtocol.get(call.protocol);
         if (s === undefined) {
           const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
-          const codes = new Map<Code, Counter.Internal>();
+          const codes = new Map<Code, CounterHandle>();
           s = {
-            inFlight: inFlight.labels(labels),
-            duration: duration.labels(labels),
+            inFlight: gaugeSeries(inFlight, labels),
+            duration: histogramSeries(duration, labels),
             requests: (code) => {
               let c = codes.get(code);
-              if (c === undefined) codes.set(code, (c = requests.labels({ ...labels, code: codeName(code) })));
+              if (c === undefined) codes.set(code, (c = counterSeries(requests, { ...labels, code: codeName(code) })));
               return c;
             },
           };
