@@ -640,26 +640,46 @@ ${whereTheTimeGoes()}`;
 function whereTheTimeGoes() {
   return `## Where the time goes
 
-- When the server was only protocol sniffing, the dispatch point, the generated tensor
-  decode/encode and the executor, BlazeRPC ran at 0.85–0.96× of the bare connect-node handler.
-  The operating surface added since (per-call health gate, connection tracking, Prometheus
-  metrics, the call observer behind logs and traces, the abort race around each model call)
-  costs about 400 µs of CPU per call on top of connect-node's: a profile of the server under
-  this load (\`node --cpu-prof bench/servers/blazerpc.cjs\`, then h2load -c1 -m64) puts ~10% of
-  its busy time in those layers and ~19% in garbage collection, much of it their
-  per-call objects (closures, promises, listeners, label maps). Compare the ratios to
-  connect-node in the table. Trimming that per-call work (allocating once per server, not
-  per call, and skipping the tracing interceptor when no OpenTelemetry SDK is installed)
-  belongs with the native path below, which rebuilds this hot path.
-- connect-node itself is 3–5× slower than a bare grpc-js server: at about 2,000–2,500 req/s
-  it uses a whole core, roughly 400–500 µs of CPU per call. A CPU profile
-  (\`node --cpu-prof bench/servers/connect-node.cjs\`) shows much of it in garbage collection
-  and in per-request abort-signal and async-iterator machinery. With \`--trace-gc\`, its
-  per-request objects mostly survive young-generation collection: scavenges take 15–20 ms,
-  a full collection runs about once a second and the heap grows about 10 MB/s, which is also
-  why p99 at one stream is about 8 ms (grpc-js: 0.3 ms, with scavenges of about 1 ms).
-- So the way past grpc-js is to take \`application/grpc\` traffic off connect-node: the
-  native HTTP/2 path of the "gRPC at native speed" issue, at the server's dispatch point.
+Profiles: \`node --cpu-prof bench/servers/blazerpc.cjs\` pinned to one core, h2load -c1 -m64
+on the other, then the self and inclusive time per function of the \`.cpuprofile\`.
+
+- **Before the native path** (fast path off, the "no fast path" rows): connect-node itself
+  is 3–5× slower than a bare grpc-js server — at about 2,000 req/s it uses a whole core,
+  400–500 µs of CPU per call, much of it in garbage collection and in per-request
+  abort-signal and async-iterator machinery; its per-request objects survive young-generation
+  collection, so full collections run about once a second. BlazeRPC's operating surface
+  (call observers, Prometheus, connection tracking, the abort race around each model call)
+  added about 400 µs per call on top.
+- **The native path** takes \`application/grpc\` model calls straight from the HTTP/2
+  stream: no compatibility request/response objects (measured alone: a \`stream\` handler
+  answers ~25,000 req/s where the same handler on the compatibility API answers ~16,000),
+  no async-iterator pipeline, headers objects built only when something reads them, no
+  DOMException per call (a call answered in full never aborts its signal). That took the
+  iris call from ~1,450 (no fast path) to ~6,000–8,000 req/s at c=64 on this machine.
+- **Prometheus** was then the largest single cost: prom-client hashes a series' labels on
+  every observe and inc, four or five times per call (~25–30% of the CPU under this load).
+  The server now finds each series once and updates it in place
+  (\`src/middleware/metrics/fast-series.ts\`); with and without metrics now measure the same.
+- **What still stands between BlazeRPC and the 1.3× grpc-js target** on this benchmark is
+  mostly the iris example's adaptive batcher: with the same server and the model registered
+  without \`batch\`, the unary call runs at about 0.95–1.0× grpc-js at c=64 (9,700 vs
+  9,800 req/s in one run) and ~30 µs behind it at c=1. The batcher's per-request queue entry,
+  abort listener, promise and row concatenation/splitting cost ~25% for a model that does
+  almost no work — batching pays for real models (see the engine benchmark), not for a 4×3
+  linear layer. The rest is spread thin: HTTP/2 \`respond\` and header encoding (~6%, the
+  same work grpc-js does), garbage collection (~13%: 64 calls in flight keep their objects
+  alive across scavenges, so many are promoted and old-space collections run every second),
+  the AbortController per call (~3%), protobuf-es decode/encode (~5%).
+- **1 MiB echo**: the stream window (4 MiB, Node's default 64 KiB) and frame size (64 KiB)
+  settings and writing large frames as prefix + bytes (no copy into one buffer) give the
+  native path its lead over grpc-js; the floor server (raw http2) shows what copying bytes
+  alone costs. protobuf-es's \`toBinary\` still copies the tensor once into its writer.
+- **Connect over HTTP/1.1** goes through connect-node on both settings: BlazeRPC's layers
+  (one-port sniffing, connection tracking, observers, batching) cost it against a bare
+  connect-node handler. Turning Nagle off on the sniffed sockets (\`noDelay\`, which
+  \`http.createServer\` does for its own sockets but a plain \`net.Server\` does not) took
+  it from 0.40× to about 0.6×; a lean Connect unary path, like the gRPC one, is what the
+  2× target needs and is not built yet.
 `;
 }
 
