@@ -749,16 +749,17 @@ function analysis(r) {
   ${num(go.on.client.total.sent)} requests; the executor saw ${num(go.on.server.rowsComputed + Object.values(go.on.server.rejected).reduce((a, b) => a + b, 0))} of them (${num(go.on.server.rowsComputed)} computed, ${JSON.stringify(go.on.server.rejected)} refused), and
   ${num(go.on.client.counts.unanswered + go.on.client.counts.noStatus)} of the measured ones had no answer at all when the client gave up, 3 s after the window:
   goodput ${pct(go.on.client.goodputPerSec / go.on.sustainable)} of R, and queueCapacity cannot help (${pct(go.capped.client.goodputPerSec / go.capped.sustainable)}) since the queue never fills.
-  The core (${pct(go.on.server.cpuBusy)} busy) goes to connect-node accepting calls that are all in flight
+  The core (${pct(go.on.server.cpuBusy)} busy) goes to accepting calls (on the native gRPC path now) that are all in flight
   at once: reading a call, starting its deadline and answering DEADLINE_EXCEEDED costs about as
   much as serving it, so an open-loop backlog never drains (receive livelock). Two causes found
   by profiling are fixed in the runtime since the first run: the per-call listener on one
   shared shutdown signal (O(calls in flight) per call; calls are now tracked in a set) and
   Node's 64 KB HTTP/2 connection window, which held ~30 request bodies while their deadlines
   already ran (now 16 MiB by default; at R / 2, ${half(gh.on)} of the requests got an OK answer in
-  time, ${num(gh.on.client.counts.byStatus["4"] ?? 0)} DEADLINE_EXCEEDED). What remains needs the calls in flight bounded before
-  connect-node parses them (HTTP/2 \`maxConcurrentStreams\`, or shedding in the native gRPC
-  path of the "gRPC at native speed" issue, whose cost per call is a fraction of connect-node's).
+  time, ${num(gh.on.client.counts.byStatus["4"] ?? 0)} DEADLINE_EXCEEDED). The native gRPC path raised R about 2.7× (it costs a
+  fraction of connect-node per call), yet the open-loop backlog at 2 × R still does not drain:
+  what remains needs the calls in flight bounded before they are read (HTTP/2
+  \`maxConcurrentStreams\`, or shedding at the native path's entry).
 - **The model call waits for a turn of the event loop.** onnxruntime-node 1.30's
   \`session.run\` defers its (synchronous) computation to \`setImmediate\`: after the batcher
   dispatches a batch, everything already pending on the event loop (in a server: reading and
