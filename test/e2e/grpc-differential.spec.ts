@@ -685,6 +685,25 @@ describe("concurrent calls on one connection", () => {
 
 // ---------------------------------------------------------------------------------------
 
+describe("response compression threshold (compressMinBytes)", () => {
+  const data = Buffer.from("blazerpc ".repeat(600));
+  const request = { path: ECHO, headers: { "grpc-accept-encoding": "gzip" }, body: frame(echoReq(data)), timeoutMs: 10_000 };
+
+  it("compresses a 5 KiB response by default (1024) and never with compressMinBytes: Infinity", async () => {
+    const never = await startPair({ ...base, compressMinBytes: Infinity });
+    try {
+      const byDefault = await sameRaw(main, "default threshold", request);
+      expect(parseFrames(byDefault.results.fast.body).map((f) => f.flags)).toEqual([1]);
+      const off = await sameRaw(never, "compressMinBytes: Infinity", request);
+      const frames = parseFrames(off.results.fast.body);
+      expect(frames.map((f) => f.flags)).toEqual([0]);
+      expect(Buffer.from(fromBinary(PredictEchoResponseSchema, frames[0]!.data).result).equals(data)).toBe(true);
+    } finally {
+      await closePair(never);
+    }
+  }, T);
+});
+
 describe("message size limit (readMaxBytes: 1024)", () => {
   /** A PredictEchoRequest of exactly `total` bytes (1 tag byte, the length's varint, the data). */
   const sized = (total: number) => {

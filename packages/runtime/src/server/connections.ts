@@ -80,6 +80,30 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     // HTTP/2 requests see their session's socket through a proxy, which forwards this read.
     (req.socket as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection];
 
+  /**
+   * Counts a request in flight until `key` (its response, or its HTTP/2 stream) closes, and
+   * drops it when its body (`body`) has not fully arrived within the request timeout.
+   */
+  const started = (key: AnyResponse | http2.ServerHttp2Stream, path: string, c: Connection | undefined, body: { readonly readableEnded: boolean; destroy(): void; once(event: "end", fn: () => void): unknown }) => {
+    requests.set(key, path);
+    if (c !== undefined) {
+      c.active++;
+      clearTimeout(c.timer);
+    }
+    let bodyTimer: NodeJS.Timeout | undefined;
+    if (limits.requestTimeoutMs > 0 && !body.readableEnded) {
+      bodyTimer = setTimeout(() => {
+        // The client did not send its whole request in time: drop it.
+        if (!body.readableEnded) body.destroy();
+      }, limits.requestTimeoutMs);
+      bodyTimer.unref();
+      body.once("end", () => clearTimeout(bodyTimer));
+    }
+    key.once("close", () => {
+      clearTimeout(bodyTimer);
+      finished(key, c);
+    });
+  };
   const finished = (key: object, c: Connection | undefined) => {
     requests.delete(key);
     if (c !== undefined) {
@@ -114,47 +138,12 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     },
     request(req, res) {
       const c = connectionOf(req);
-      const path = (req.url ?? "/").split("?", 1)[0]!;
-      requests.set(res, path);
-      if (c !== undefined) {
-        c.active++;
-        clearTimeout(c.timer);
-      }
       // HTTP/1.1 while shutting down: this is the socket's last response.
       if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
-      let bodyTimer: NodeJS.Timeout | undefined;
-      if (limits.requestTimeoutMs > 0 && !req.readableEnded) {
-        bodyTimer = setTimeout(() => {
-          // The client did not send its whole request in time: drop it.
-          if (!req.readableEnded) req.destroy();
-        }, limits.requestTimeoutMs);
-        bodyTimer.unref();
-        req.once("end", () => clearTimeout(bodyTimer));
-      }
-      res.once("close", () => {
-        clearTimeout(bodyTimer);
-        finished(res, c);
-      });
+      started(res, (req.url ?? "/").split("?", 1)[0]!, c, req);
     },
     stream(stream, path) {
-      const c = (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection];
-      requests.set(stream, path);
-      if (c !== undefined) {
-        c.active++;
-        clearTimeout(c.timer);
-      }
-      let bodyTimer: NodeJS.Timeout | undefined;
-      if (limits.requestTimeoutMs > 0 && !stream.readableEnded) {
-        bodyTimer = setTimeout(() => {
-          if (!stream.readableEnded) stream.destroy();
-        }, limits.requestTimeoutMs);
-        bodyTimer.unref();
-        stream.once("end", () => clearTimeout(bodyTimer));
-      }
-      stream.once("close", () => {
-        clearTimeout(bodyTimer);
-        finished(stream, c);
-      });
+      started(stream, path, (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection], stream);
     },
     inFlight,
     settled(timeoutMs, filter) {

@@ -79,15 +79,14 @@ const SPLIT_FRAME_BYTES = 64 * 1024;
 type Frame = Uint8Array | [Buffer, Uint8Array];
 
 export function createNativeGrpc(options: NativeGrpcOptions): NativeGrpc {
-  const { rpcs, readMaxBytes, compressMinBytes, interceptors, requestGate, onCall, contextValues, scheme, around } = options;
+  const { rpcs } = options;
   return (stream, headers) => {
     if (headers[":method"] !== "POST") return false;
     const type = headers["content-type"];
     if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const rpc = rpcs.get(headers[":path"]!);
     if (rpc === undefined) return false;
-    const call = new NativeCall(stream, headers, rpc, scheme, contextValues, around, compressMinBytes);
-    void call.run(readMaxBytes, interceptors, requestGate, onCall);
+    void new NativeCall(stream, headers, rpc, options).run();
     return true;
   };
 }
@@ -116,10 +115,7 @@ class NativeCall implements NativeCallContext {
     readonly stream: http2.ServerHttp2Stream,
     private readonly nodeHeaders: http2.IncomingHttpHeaders,
     private readonly rpc: ModelRpc,
-    private readonly scheme: string,
-    private readonly initialValues: (() => ContextValues) | undefined,
-    private readonly around: (<T>(ctx: HandlerContext, fn: () => T) => T) | undefined,
-    private readonly compressMinBytes: number,
+    private readonly options: NativeGrpcOptions,
   ) {
     this.method = rpc.method;
     this.signal = this.controller.signal;
@@ -129,7 +125,7 @@ class NativeCall implements NativeCallContext {
     return this.method.parent;
   }
   get url(): string {
-    return `${this.scheme}://${this.nodeHeaders[":authority"] ?? ""}${this.nodeHeaders[":path"] ?? ""}`;
+    return `${this.options.scheme}://${this.nodeHeaders[":authority"] ?? ""}${this.nodeHeaders[":path"] ?? ""}`;
   }
   get requestHeader(): Headers {
     return (this.reqHeader ??= webHeaders(this.nodeHeaders));
@@ -145,7 +141,7 @@ class NativeCall implements NativeCallContext {
     return (this.resTrailer ??= new Headers({ "grpc-status": kStatusOk }));
   }
   get values(): ContextValues {
-    return (this.ctxValues ??= this.initialValues?.() ?? createContextValues());
+    return (this.ctxValues ??= this.options.contextValues?.() ?? createContextValues());
   }
   timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
 
@@ -155,8 +151,9 @@ class NativeCall implements NativeCallContext {
     this.controller.abort(reason);
   }
 
-  async run(readMaxBytes: number, interceptors: readonly Interceptor[], requestGate: NativeGrpcOptions["requestGate"], onCall: NativeGrpcOptions["onCall"]): Promise<void> {
+  async run(): Promise<void> {
     const { stream, nodeHeaders } = this;
+    const { readMaxBytes, interceptors, requestGate, onCall } = this.options;
     const timeout = parseTimeout(header(nodeHeaders["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
       this.deadline = Date.now() + timeout.timeoutMs;
@@ -189,7 +186,7 @@ class NativeCall implements NativeCallContext {
       const readInput = async (): Promise<unknown> => {
         if (negotiated.error !== undefined) throw negotiated.error;
         if (timeout.error !== undefined) throw timeout.error;
-        return this.parse(await body.single(this.rpc.kind === "unary" ? "unary" : "server-streaming", negotiated.request, readMaxBytes));
+        return this.parse(await body.single(this.rpc.kind === "unary" ? "unary" : "server-streaming", negotiated.request));
       };
       if (this.rpc.kind === "unary") await this.unary(await readInput(), interceptors);
       else await this.serverStreaming(readInput, interceptors);
@@ -201,7 +198,8 @@ class NativeCall implements NativeCallContext {
   }
 
   private invoke<T>(fn: () => T): T {
-    return this.around === undefined ? fn() : this.around(this, fn);
+    const { around } = this.options;
+    return around === undefined ? fn() : around(this, fn);
   }
 
   private parse(bytes: Uint8Array): unknown {
@@ -301,7 +299,7 @@ class NativeCall implements NativeCallContext {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
     let flags = 0;
-    if (this.compression !== null && data.byteLength >= this.compressMinBytes) {
+    if (this.compression !== null && data.byteLength >= this.options.compressMinBytes) {
       data = await this.compression.compress(data);
       flags = 1;
     }
@@ -401,7 +399,7 @@ class BodyReader {
           this.dropping = true;
           this.oversize = true;
           stream.pause();
-          this.fail(new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted));
+          this.fail(tooLarge(length, readMaxBytes));
         }
       }
     });
@@ -430,7 +428,8 @@ class BodyReader {
   }
 
   /** The one message of a unary or server-streaming request, decompressed. */
-  async single(kind: "unary" | "server-streaming", compression: Compression | null, readMaxBytes: number): Promise<Uint8Array> {
+  async single(kind: "unary" | "server-streaming", compression: Compression | null): Promise<Uint8Array> {
+    const { readMaxBytes } = this;
     while (!this.ended && this.error === undefined) {
       // The client went away before its body was in.
       if (this.stream.destroyed) throw new ConnectError("the client went away", Code.Canceled);
@@ -443,7 +442,7 @@ class BodyReader {
     while (all.byteLength - offset >= 5) {
       const flags = all[offset]!;
       const length = all.readUInt32BE(offset + 1);
-      if (length > readMaxBytes) throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+      if (length > readMaxBytes) throw tooLarge(length, readMaxBytes);
       if (all.byteLength - offset - 5 < length) break;
       messages.push({ flags, data: all.subarray(offset + 5, offset + 5 + length) });
       offset += 5 + length;
@@ -496,6 +495,11 @@ function resetError(code: number): ConnectError | undefined {
 }
 
 function ignore(): void {}
+
+/** connect's error for a message announced larger than the cap. */
+function tooLarge(length: number, readMaxBytes: number): ConnectError {
+  return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+}
 
 function header(v: string | string[] | undefined): string | null {
   if (v === undefined) return null;
