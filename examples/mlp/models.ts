@@ -15,6 +15,7 @@ export const app = createApp({ name: "mlp" });
  * | `MLP_MAX_BATCH` | `32` | `maxBatchSize` |
  * | `MLP_MAX_DELAY_MS` | `2` | `maxDelayMs` |
  * | `MLP_QUEUE_CAPACITY` | unbounded | `queueCapacity` |
+ * | `MLP_ADAPTIVE_WAIT` | `on` | `off`: `adaptiveWait: false` (always wait out `maxDelayMs`) |
  *
  * @example
  * batchOptionsFromEnv({ MLP_MAX_DELAY_MS: "0" }) // { maxBatchSize: 32, maxDelayMs: 0 }
@@ -34,10 +35,15 @@ export function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Batch
     return n;
   };
   const queueCapacity = num("MLP_QUEUE_CAPACITY", undefined);
+  const adaptive = (env.MLP_ADAPTIVE_WAIT ?? "on").toLowerCase();
+  if (!["on", "off", "1", "0", "true", "false"].includes(adaptive)) {
+    throw new Error(`MLP_ADAPTIVE_WAIT must be "on" or "off", got ${JSON.stringify(env.MLP_ADAPTIVE_WAIT)}`);
+  }
   return {
     maxBatchSize: num("MLP_MAX_BATCH", 32)!,
     maxDelayMs: num("MLP_MAX_DELAY_MS", 2)!,
     ...(queueCapacity !== undefined ? { queueCapacity } : {}),
+    ...(adaptive === "off" || adaptive === "0" || adaptive === "false" ? { adaptiveWait: false } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 // model itself), deadlines and cancellations take requests out of the queue before they
 // are computed, a full queue answers RESOURCE_EXHAUSTED, and a cancelled stream ends the
 // model's generator.
+import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { fromTensorProto, toTensorProto, type Tensor } from "@blazerpc/tensor";
@@ -26,7 +27,7 @@ interface Harness {
 }
 
 /** An app with the iris schema whose model sums each row, records what it sees, and can be held. */
-async function start(batch: BatchOptions, hold?: Promise<void>): Promise<Harness> {
+async function start(batch: BatchOptions, hold?: Promise<void> | (() => Promise<void> | undefined)): Promise<Harness> {
   const app = createApp({ name: "iris" });
   const seen: number[] = [];
   const computed: number[] = [];
@@ -36,7 +37,8 @@ async function start(batch: BatchOptions, hold?: Promise<void>): Promise<Harness
     const rows = features.shape[0]!;
     seen.push(rows);
     for (let r = 0; r < rows; r++) computed.push(features.data[r * 4]!);
-    if (hold !== undefined) await hold;
+    const wait = typeof hold === "function" ? hold() : hold;
+    if (wait !== undefined) await wait;
     const out = new Float32Array(rows * 3);
     for (let r = 0; r < rows; r++) {
       const sum = features.data.subarray(r * 4, r * 4 + 4).reduce((a, b) => a + b, 0);
@@ -206,6 +208,68 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
       expect(h.computed).toEqual([1, 2, 3]);
     } finally {
       release();
+      await stop(h);
+    }
+  });
+
+  it("a full queue refuses a call before reading it: headers in, body never sent, RESOURCE_EXHAUSTED at once", async () => {
+    let release!: () => void;
+    const h = await start({ maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 }, new Promise<void>((r) => (release = r)));
+    const session = http2.connect(`http://127.0.0.1:${h.server.address().port}`);
+    try {
+      const busy = call(h, 1);
+      await new Promise((r) => setTimeout(r, 50));
+      const queued = call(h, 2);
+      await new Promise((r) => setTimeout(r, 50));
+      // A raw HTTP/2 gRPC call that sends its headers and keeps its body back: the server
+      // answers (headers, then trailers with the status) while the request is still open.
+      const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+      const answer = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+        req.on("trailers", resolve);
+        req.on("error", reject);
+      });
+      expect(answer["grpc-status"]).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+      expect(decodeURIComponent(String(answer["grpc-message"]))).toBe('model "iris" is at capacity: 1 requests queued (queueCapacity 1) — retry later');
+      expect(req.writableEnded).toBe(false); // we never sent the body
+      req.close();
+      release();
+      await Promise.all([busy, queued]);
+      expect(h.computed).toEqual([1, 2]);
+    } finally {
+      release();
+      session.close();
+      await stop(h);
+    }
+  });
+
+  it("a call whose deadline the queued work would outlast is refused at once, judging by the model's recent batches", async () => {
+    let gate: Promise<void> | undefined;
+    let open!: () => void;
+    const closeGate = () => (gate = new Promise<void>((r) => (open = r)));
+    const h = await start({ maxBatchSize: 1, maxDelayMs: 0 }, () => gate);
+    try {
+      // Teach the batcher that a batch takes ~150 ms.
+      closeGate();
+      setTimeout(() => open(), 150);
+      await call(h, 1);
+      // One batch running, one queued: ahead of a new call ~450 ms of work with its own.
+      closeGate();
+      const busy = call(h, 2);
+      await new Promise((r) => setTimeout(r, 30));
+      const queued = call(h, 3);
+      await new Promise((r) => setTimeout(r, 30));
+      const refused = await statusOf(call(h, 4, { deadline: Date.now() + 600 }));
+      expect(refused.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+      expect(refused.message).toMatch(/^model "iris" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and \d+\.\d ms are left$/);
+      // A call with room enough is admitted and answered.
+      const roomy = call(h, 5, { deadline: Date.now() + 10_000 });
+      gate = undefined;
+      open();
+      await Promise.all([busy, queued, roomy]);
+      expect(h.computed).toEqual([1, 2, 3, 5]);
+    } finally {
+      gate = undefined;
+      open?.();
       await stop(h);
     }
   });

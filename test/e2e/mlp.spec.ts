@@ -48,6 +48,8 @@ it("is registered with the batch options of the environment (default: on, 32 row
   expect(batchOptionsFromEnv({ MLP_BATCH: "off" })).toBeUndefined();
   expect(batchOptionsFromEnv({ MLP_MAX_BATCH: "8", MLP_MAX_DELAY_MS: "0", MLP_QUEUE_CAPACITY: "100" })).toEqual({ maxBatchSize: 8, maxDelayMs: 0, queueCapacity: 100 });
   expect(() => batchOptionsFromEnv({ MLP_BATCH: "maybe" })).toThrow('MLP_BATCH must be "on" or "off", got "maybe"');
+  expect(batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "off" })).toEqual({ maxBatchSize: 32, maxDelayMs: 2, adaptiveWait: false });
+  expect(() => batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "x" })).toThrow('MLP_ADAPTIVE_WAIT must be "on" or "off", got "x"');
 });
 
 it.each([1, 5])("computes a batch of %i rows over gRPC as the plain TypeScript MLP does", async (rows) => {

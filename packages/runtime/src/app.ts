@@ -13,6 +13,14 @@ export interface BatchOptions {
   preferredBatchSizes?: number[];
   /** Most requests queued; beyond it requests get RESOURCE_EXHAUSTED at once. Default: unbounded. */
   queueCapacity?: number;
+  /**
+   * Stop waiting out `maxDelayMs` while waiting does not pay. After 3 waits in a row that
+   * gathered no other request (a lone client, light traffic), a request that finds the
+   * model idle and the queue empty is computed at once; one such request in 16 still waits,
+   * to notice when traffic picks up, and any wait that gathers company restores waiting.
+   * Default true; false always waits.
+   */
+  adaptiveWait?: boolean;
 }
 
 import type { WorkerOptions } from "./worker/worker-pool.js";
@@ -173,4 +181,5 @@ function checkBatchOptions(model: string, b: BatchOptions): void {
   if (b.queueCapacity !== undefined && (!Number.isInteger(b.queueCapacity) || b.queueCapacity < 1)) {
     throw bad(`queueCapacity must be an integer ≥ 1, got ${b.queueCapacity}`);
   }
+  if (b.adaptiveWait !== undefined && typeof b.adaptiveWait !== "boolean") throw bad(`adaptiveWait must be true or false, got ${String(b.adaptiveWait)}`);
 }

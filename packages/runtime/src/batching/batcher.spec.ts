@@ -134,6 +134,33 @@ describe("tensor batching", () => {
   });
 });
 
+describe("adaptive wait", () => {
+  const identity = async (x: Tensor) => x;
+  const timed = async (p: Promise<unknown>) => {
+    const t = performance.now();
+    await p;
+    return performance.now() - t;
+  };
+
+  it("stops waiting out maxDelayMs for a lone client after 3 waits that gathered nobody, and waits again once company comes", async () => {
+    const { batcher, sizes } = setup(identity, { maxBatchSize: 8, maxDelayMs: 150 });
+    for (let i = 0; i < 3; i++) expect(await timed(batcher.submit([rows([[i]])], never()))).toBeGreaterThanOrEqual(140);
+    // Waiting has not paid three times: the next lone requests go at once.
+    for (let i = 0; i < 3; i++) expect(await timed(batcher.submit([rows([[i]])], never()))).toBeLessThan(100);
+    // Company: a burst. Its first request goes at once (the model was idle), the others
+    // queue behind it and wait for each other, as before.
+    await Promise.all([1, 2, 3, 4].map((v) => batcher.submit([rows([[v]])], never())));
+    expect(sizes.slice(-2)).toEqual([1, 3]);
+    // That wait paid: a lone request waits again.
+    expect(await timed(batcher.submit([rows([[9]])], never()))).toBeGreaterThanOrEqual(140);
+  });
+
+  it("always waits with adaptiveWait: false", async () => {
+    const { batcher } = setup(identity, { maxBatchSize: 8, maxDelayMs: 60, adaptiveWait: false });
+    for (let i = 0; i < 5; i++) expect(await timed(batcher.submit([rows([[i]])], never()))).toBeGreaterThanOrEqual(55);
+  });
+});
+
 describe("list batching (non-tensor inputs)", () => {
   it("passes one array per parameter and delivers result i to request i; an Error at i fails only request i", async () => {
     const { batcher, calls } = setup(async (texts: string[], counts: number[]) => texts.map((t, i) => (t === "bad" ? new Error(`cannot read "${t}"`) : t.repeat(counts[i]!))), { maxBatchSize: 8, maxDelayMs: 5 });
@@ -195,8 +222,10 @@ describe("deadlines, cancellation, backpressure", () => {
     }, { maxBatchSize: 1, maxDelayMs: 0 });
     await batcher.submit([rows([[1]])], never()); // teaches the batcher a batch takes ~60 ms
     const busy = batcher.submit([rows([[2]])], never());
-    const started = Date.now();
-    const tight = errorOf(batcher.submit([rows([[3]])], { signal: new AbortController().signal, timeoutMs: () => 80 - (Date.now() - started) }));
+    // Roomy when it is queued (so it is admitted), 20 ms left by the time a batch is formed.
+    let left = 10_000;
+    const tight = errorOf(batcher.submit([rows([[3]])], { signal: new AbortController().signal, timeoutMs: () => left }));
+    left = 20;
     const roomy = batcher.submit([rows([[4]])], { signal: new AbortController().signal, timeoutMs: () => 10_000 });
     const err = await tight;
     expect(err.code).toBe(Code.DeadlineExceeded);
@@ -204,6 +233,67 @@ describe("deadlines, cancellation, backpressure", () => {
     await Promise.all([busy, roomy]);
     expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [4]]);
     expect(rejected).toEqual(["deadline"]);
+  });
+
+  it("recovers from one slow batch: calls with less time left than that batch took are still computed once nothing else is at hand", async () => {
+    let slow = true;
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
+      if (slow) await new Promise((r) => setTimeout(r, 150)); // a GC pause, a busy event loop
+      slow = false;
+      return x;
+    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    await batcher.submit([rows([[1]])], never()); // the batcher now believes a batch takes ~150 ms
+    const deadline = (ms: number) => {
+      const at = Date.now() + ms;
+      return { signal: new AbortController().signal, timeoutMs: () => at - Date.now() };
+    };
+    // Every call from now on has 100 ms: each looks too late, yet none has expired. Before,
+    // every one of them was refused, and since no batch ran the estimate never came down.
+    for (let i = 2; i <= 6; i++) await batcher.submit([rows([[i]])], deadline(100));
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [3], [4], [5], [6]]);
+    expect(rejected).toEqual([]);
+    // Several such calls at once share one batch, freshest first, in queue order.
+    const together = await Promise.all([7, 8, 9].map((v) => batcher.submit([rows([[v]])], deadline(100))));
+    expect(together.map(valuesOf)).toEqual([[7], [8], [9]]);
+  });
+
+  it("refuses at once a request whose deadline the work queued ahead would outlast, and admits any request to an idle model", async () => {
+    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
+      await new Promise((r) => setTimeout(r, 40));
+      return x;
+    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const within = (ms: number) => ({ signal: new AbortController().signal, timeoutMs: () => ms });
+    // Idle, and nothing learnt yet: admitted even with a deadline shorter than a batch.
+    await batcher.submit([rows([[1]])], within(10));
+    expect(batcher.admit(10)).toBeUndefined(); // idle again: still admitted
+    const busy = batcher.submit([rows([[2]])], never()); // one batch running (~40 ms)
+    const queued = batcher.submit([rows([[3]])], never()); // one batch queued
+    // Ahead of a new call: the running batch, the queued one, its own: ~120 ms.
+    expect(batcher.admit(1_000)).toBeUndefined();
+    const err = await errorOf(batcher.submit([rows([[4]])], within(200)));
+    expect(err.code).toBe(Code.DeadlineExceeded);
+    expect(err.rawMessage).toMatch(/^model "m" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and 200\.0 ms are left$/);
+    const direct = batcher.admit(100);
+    expect(direct?.code).toBe(Code.DeadlineExceeded);
+    await Promise.all([busy, queued]);
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [3]]);
+    expect(rejected).toEqual(["deadline", "deadline"]);
+  });
+
+  it("tells a transport at once that the queue is full (admit)", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, rejected } = setup(async (x: Tensor) => {
+      await gate;
+      return x;
+    }, { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 });
+    const running = batcher.submit([rows([[1]])], never());
+    const queued = batcher.submit([rows([[2]])], never());
+    expect(batcher.admit(undefined)?.code).toBe(Code.ResourceExhausted);
+    expect(rejected).toEqual(["queue_full"]);
+    release();
+    await Promise.all([running, queued]);
+    expect(batcher.admit(undefined)).toBeUndefined();
   });
 
   it("keeps its accounting when requests leave from the middle of a long queue", async () => {

@@ -20,6 +20,14 @@ export interface Batcher {
    * the call is removed from the queue, never computed) when `signal` aborts first.
    */
   submit(args: readonly unknown[], call: QueuedCall): Promise<unknown>;
+  /**
+   * Whether a call with `timeoutMs` left would be refused at once, before anything of it is
+   * read: the error it would get (RESOURCE_EXHAUSTED for a full queue, DEADLINE_EXCEEDED
+   * when the work queued ahead of it and its own batch, by recent compute times, would take
+   * more than half of its time left), else undefined. An idle model admits every call. A refusal is
+   * counted (`metrics.rejected`). `submit` makes the same checks.
+   */
+  admit(timeoutMs: number | undefined): ConnectError | undefined;
   /** Requests waiting in the queue. */
   readonly depth: number;
   /** Resolves once the queue is empty and no batch is running. */
@@ -58,11 +66,17 @@ interface Pending {
  * worker models).
  *
  * A batch is dispatched at once when `maxBatchSize` rows are queued or a preferred size is
- * reached, otherwise when the oldest call has waited `maxDelayMs`. One batch runs at a
- * time; the next one collects while it computes and is dispatched as soon as it ends.
+ * reached, otherwise when the oldest call has waited `maxDelayMs` — unless waiting has not
+ * paid lately (`adaptiveWait`): then a lone call that finds the model idle goes at once.
+ * One batch runs at a time; the next one collects while it computes and is dispatched as
+ * soon as it ends. Calls are refused at once when the queue is full or when the work
+ * queued ahead of them would take more than half of their time left (`admit`).
  * When a batch is formed, calls whose deadline has passed — or will pass before the model
  * can answer, judging by its recent compute times — are answered DEADLINE_EXCEEDED and
  * never computed, so an overloaded model spends its time on calls that can still succeed.
+ * The judgement can only be wrong one way for long: when every call at hand looks too late
+ * but none has expired, the batch is computed anyway, so one slow batch (a GC pause, a busy
+ * event loop) cannot make the batcher refuse every call from then on.
  */
 export function createBatcher(
   record: ModelRecord,
@@ -70,7 +84,7 @@ export function createBatcher(
   metrics: ExecutorMetrics = {},
   call: (...args: unknown[]) => unknown = record.fn,
 ): Batcher {
-  const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity } = options;
+  const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity, adaptiveWait = true } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
   // The queue, oldest first, from `start`. Calls that leave it are only marked (O(1) for an
@@ -78,18 +92,28 @@ export function createBatcher(
   let queue: Pending[] = [];
   let start = 0;
   let live = 0;
+  /** Rows of the calls in the queue. */
+  let queuedRows = 0;
   /** Queued rows per stacking key. */
   const rowsByKey = new Map<string, number>();
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = 0;
-  /** Recent compute time of one batch, in ms (exponentially weighted); 0 before the first. */
+  /** Compute times of the last batches, in ms (a ring); the estimate is their minimum. */
+  const recent = new Float64Array(RECENT_BATCHES);
+  let recentCount = 0;
+  /** What a batch takes, by its recent compute times; 0 before the first. */
   let computeEstimate = 0;
   const idleWaiters: (() => void)[] = [];
+  /** Waits in a row (maxDelayMs ran out) that gathered no other call: see `adaptiveWait`. */
+  let fruitless = 0;
+  /** Calls computed at once because waiting did not pay; every PROBE_EVERY-th waits anyway. */
+  let skipped = 0;
 
   const leave = (p: Pending) => {
     p.queued = false;
     live--;
+    queuedRows -= p.rows;
     const left = (rowsByKey.get(p.key) ?? 0) - p.rows;
     if (left > 0) rowsByKey.set(p.key, left);
     else rowsByKey.delete(p.key);
@@ -114,12 +138,8 @@ export function createBatcher(
       metrics.rejected?.(model, reason);
       return Promise.reject(err);
     }
-    if (live >= queueCapacity) {
-      metrics.rejected?.(model, "queue_full");
-      return Promise.reject(
-        cheapError(`model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`, Code.ResourceExhausted),
-      );
-    }
+    const refused = admit(callInfo.timeoutMs?.());
+    if (refused !== undefined) return Promise.reject(refused);
     let shape: { mode: "tensor" | "list"; key: string; rows: number };
     try {
       shape = describe(args, model);
@@ -147,10 +167,30 @@ export function createBatcher(
       signal.addEventListener("abort", pending.onAbort, { once: true });
       queue.push(pending);
       live++;
+      queuedRows += shape.rows;
       rowsByKey.set(shape.key, (rowsByKey.get(shape.key) ?? 0) + shape.rows);
       metrics.queued?.(model, live);
       schedule();
     });
+  }
+
+  function admit(timeoutMs: number | undefined): ConnectError | undefined {
+    if (live >= queueCapacity) {
+      metrics.rejected?.(model, "queue_full");
+      return cheapError(`model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`, Code.ResourceExhausted);
+    }
+    // An idle model takes every call: its estimate only learns from batches that run.
+    if (timeoutMs === undefined || computeEstimate === 0 || (live === 0 && !running)) return undefined;
+    // The batch that runs, then the batches queued ahead, then the call's own: they may
+    // take half of the time left; the other half is slack for the transport and for a busy
+    // event loop, so that what is admitted is answered in time.
+    const aheadMs = (running ? computeEstimate : 0) + (Math.floor(queuedRows / maxBatchSize) + 1) * computeEstimate;
+    if (aheadMs <= timeoutMs / 2) return undefined;
+    metrics.rejected?.(model, "deadline");
+    return cheapError(
+      `model "${model}" cannot answer before the deadline: ${live} requests are queued ahead, about ${aheadMs.toFixed(1)} ms of work, and ${Math.max(0, timeoutMs).toFixed(1)} ms are left`,
+      Code.DeadlineExceeded,
+    );
   }
 
   function schedule(): void {
@@ -167,7 +207,9 @@ export function createBatcher(
     if (reached !== undefined) return dispatch(reached);
     const due = first.enqueuedAt + maxDelayMs;
     const wait = due - performance.now();
-    if (wait <= 0) return dispatch(maxBatchSize);
+    if (wait <= 0) return dispatch(maxBatchSize, true);
+    // A lone call, an idle model, and the last waits gathered nobody: do not wait for company.
+    if (adaptiveWait && fruitless >= FRUITLESS_WAITS && live === 1 && ++skipped % PROBE_EVERY !== 0) return dispatch(maxBatchSize);
     if (timer === undefined || timerAt !== due) {
       clearTimer();
       timerAt = due;
@@ -183,41 +225,71 @@ export function createBatcher(
     timer = undefined;
   }
 
-  /** True (and the call is answered DEADLINE_EXCEEDED) when it cannot be answered in time. */
-  function expired(p: Pending): boolean {
-    const left = p.timeoutMs?.();
-    if (left === undefined || left > computeEstimate) return false;
+  /** Takes a call out of the queue, answered DEADLINE_EXCEEDED. */
+  function refuse(p: Pending, err: ConnectError): void {
     leave(p);
     p.signal.removeEventListener("abort", p.onAbort);
-    reject(p, "deadline", left <= 0 ? deadlineError(model) : tooLateError(model, left, computeEstimate));
-    return true;
+    reject(p, "deadline", err);
   }
 
-  function dispatch(limit: number): void {
+  /** Forms a batch of up to `limit` rows and runs it; `waited`: maxDelayMs ran out. */
+  function dispatch(limit: number, waited = false): void {
     clearTimer();
     const batch: Pending[] = [];
+    /** Calls with time left, but less than a batch takes: refused unless nothing else is at hand. */
+    const doubtful: Pending[] = [];
+    const doubtfulLeft: number[] = [];
     let rows = 0;
     let key: string | undefined;
     for (let i = start; i < queue.length && rows < limit; i++) {
       const p = queue[i]!;
-      if (!p.queued || expired(p)) continue;
+      if (!p.queued) continue;
+      const left = p.timeoutMs?.();
+      if (left !== undefined && left <= 0) {
+        refuse(p, deadlineError(model));
+        continue;
+      }
+      if (left !== undefined && left <= computeEstimate) {
+        doubtful.push(p);
+        doubtfulLeft.push(left);
+        continue;
+      }
       key ??= p.key;
       if (p.key !== key || (batch.length > 0 && rows + p.rows > limit)) continue;
       leave(p);
       batch.push(p);
       rows += p.rows;
     }
+    if (batch.length === 0 && doubtful.length > 0) {
+      // Every call at hand looks too late, yet none has expired: the estimate may be stale
+      // (it only learns from batches that run), and the model would idle anyway, so
+      // compute them, freshest first, rather than refuse every call from now on.
+      key = doubtful[doubtful.length - 1]!.key;
+      for (let i = doubtful.length - 1; i >= 0; i--) {
+        const p = doubtful[i]!;
+        if (p.key !== key || (batch.length > 0 && rows + p.rows > limit)) continue;
+        leave(p);
+        batch.push(p);
+        rows += p.rows;
+        doubtful.splice(i, 1);
+        doubtfulLeft.splice(i, 1);
+      }
+      batch.reverse();
+    }
+    doubtful.forEach((p, i) => refuse(p, tooLateError(model, doubtfulLeft[i]!, computeEstimate)));
     if (batch.length === 0) return schedule();
+    if (waited) fruitless = batch.length === 1 ? fruitless + 1 : 0;
+    else if (batch.length > 1) fruitless = 0;
     const now = performance.now();
     for (const p of batch) {
       p.signal.removeEventListener("abort", p.onAbort);
       metrics.dequeued?.(model, now - p.enqueuedAt, live);
     }
     running = true;
-    void run(batch, rows).finally(() => {
-      running = false;
-      schedule();
-    });
+    // run() clears `running` as soon as the model is done, before its callers hear back
+    // (they may submit again at once); the next batch is then formed here, if no caller's
+    // submission did it first.
+    void run(batch, rows).finally(schedule);
   }
 
   async function run(batch: Pending[], rows: number): Promise<void> {
@@ -230,12 +302,15 @@ export function createBatcher(
       const args = mode === "tensor" ? columns.map((c) => concatRows(c as Tensor[])) : columns;
       result = await call(...args);
     } catch (err) {
+      running = false;
       metrics.computed?.(model, rows, performance.now() - started, false);
       for (const p of batch) p.reject(err);
       return;
     }
+    running = false;
     const took = performance.now() - started;
-    computeEstimate = computeEstimate === 0 ? took : 0.8 * computeEstimate + 0.2 * took;
+    recent[recentCount++ % RECENT_BATCHES] = took;
+    computeEstimate = Math.min(...recent.subarray(0, Math.min(recentCount, RECENT_BATCHES)));
     metrics.computed?.(model, rows, took, true);
     let parts: unknown[];
     try {
@@ -254,6 +329,7 @@ export function createBatcher(
 
   return {
     submit,
+    admit,
     get depth() {
       return live;
     },
@@ -263,6 +339,18 @@ export function createBatcher(
     },
   };
 }
+
+/**
+ * How many recent batches the compute-time estimate looks at. It takes their minimum: a
+ * single slow batch (a GC pause, a model call that waited for a busy event loop) must not
+ * make the batcher refuse calls that would have been answered in time.
+ */
+const RECENT_BATCHES = 8;
+
+/** `adaptiveWait`: fruitless waits in a row before a lone call is computed at once. */
+const FRUITLESS_WAITS = 3;
+/** `adaptiveWait`: one lone call in this many still waits, to notice when traffic picks up. */
+const PROBE_EVERY = 16;
 
 /** How a call can be batched: its mode, the key it shares a batch by, its row count. */
 function describe(args: readonly unknown[], model: string): { mode: "tensor" | "list"; key: string; rows: number } {

@@ -59,7 +59,14 @@ export function registerBindings(router: ConnectRouter, services: readonly Model
 
 /** One model RPC's implementation, as connect's router and the native gRPC path both call it. */
 export type ModelRpc =
-  | { readonly kind: "unary"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => Promise<unknown> }
+  | {
+      readonly kind: "unary";
+      readonly method: DescMethod;
+      readonly model: string;
+      readonly impl: (req: unknown, ctx: HandlerContext) => Promise<unknown>;
+      /** The error a call with `timeoutMs` left would be refused with before it is read (a batched model's queue is full or too long), else undefined. */
+      readonly admit?: (timeoutMs: number | undefined) => Error | undefined;
+    }
   | { readonly kind: "server_streaming"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => AsyncGenerator<unknown> };
 
 /**
@@ -76,7 +83,7 @@ export function modelRpcs(services: readonly ModelServiceBinding[], executor: Ex
       rpcs.set(
         path,
         binding.kind === "unary"
-          ? { kind: "unary", method, model: binding.model, impl: unary(binding, executor, gate) }
+          ? { kind: "unary", method, model: binding.model, impl: unary(binding, executor, gate), admit: (timeoutMs) => executor.admit(binding.model, timeoutMs) }
           : { kind: "server_streaming", method, model: binding.model, impl: serverStreaming(binding, executor, gate) },
       );
     }

@@ -16,6 +16,12 @@ export interface Executor {
   invoke(model: string, args: readonly unknown[], ctx: CallContext): Promise<unknown>;
   /** Calls a streaming model; ending the iteration ends the model's generator. */
   stream(model: string, args: readonly unknown[], ctx: CallContext): AsyncIterable<unknown>;
+  /**
+   * For a batched model, the error a call with `timeoutMs` left would be refused with at
+   * once (full queue, or more work queued than its deadline allows; see `Batcher.admit`),
+   * else undefined. Lets a transport refuse a call before it reads the request.
+   */
+  admit(model: string, timeoutMs: number | undefined): Error | undefined;
   /** Requests queued for a batched model (0 for others). */
   queueDepth(model: string): number;
   /** Resolves once every batcher's queue is empty and no batch is running. */
@@ -96,6 +102,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
       // yield* forwards return(): a client that goes away ends the model's generator.
       yield* result;
     },
+    admit: (model, timeoutMs) => batcherOf(model)?.admit(timeoutMs),
     queueDepth: (model) => batchers.get(model)?.depth ?? 0,
     async drain() {
       await Promise.all([...batchers.values()].map((b) => b.drain()));

@@ -183,6 +183,12 @@ class NativeCall implements NativeCallContext {
         const gated = requestGate(this);
         if (gated !== undefined) await gated;
       }
+      // Under overload, refuse before reading the request: a full queue, or more work queued
+      // than the deadline allows, costs the server next to nothing.
+      if (this.rpc.kind === "unary" && timeout.error === undefined) {
+        const refused = this.rpc.admit?.(timeout.timeoutMs);
+        if (refused !== undefined) throw refused;
+      }
       const readInput = async (): Promise<unknown> => {
         if (negotiated.error !== undefined) throw negotiated.error;
         if (timeout.error !== undefined) throw timeout.error;
