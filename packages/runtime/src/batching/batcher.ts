@@ -24,8 +24,8 @@ export interface Batcher {
    * Whether a call with `timeoutMs` left would be refused at once, before anything of it is
    * read: the error it would get (RESOURCE_EXHAUSTED for a full queue, DEADLINE_EXCEEDED
    * when the work queued ahead of it and its own batch, by recent compute times, would take
-   * more than half of its time left), else undefined. An idle model admits every call. A refusal is
-   * counted (`metrics.rejected`). `submit` makes the same checks.
+   * more than half of its time left), else undefined. An idle model admits every call. A
+   * refusal is counted (`metrics.rejected`). `submit` makes the same checks.
    */
   admit(timeoutMs: number | undefined): ConnectError | undefined;
   /** Requests waiting in the queue. */
@@ -237,8 +237,7 @@ export function createBatcher(
     clearTimer();
     const batch: Pending[] = [];
     /** Calls with time left, but less than a batch takes: refused unless nothing else is at hand. */
-    const doubtful: Pending[] = [];
-    const doubtfulLeft: number[] = [];
+    const doubtful: { p: Pending; left: number }[] = [];
     let rows = 0;
     let key: string | undefined;
     for (let i = start; i < queue.length && rows < limit; i++) {
@@ -250,8 +249,7 @@ export function createBatcher(
         continue;
       }
       if (left !== undefined && left <= computeEstimate) {
-        doubtful.push(p);
-        doubtfulLeft.push(left);
+        doubtful.push({ p, left });
         continue;
       }
       key ??= p.key;
@@ -264,19 +262,18 @@ export function createBatcher(
       // Every call at hand looks too late, yet none has expired: the estimate may be stale
       // (it only learns from batches that run), and the model would idle anyway, so
       // compute them, freshest first, rather than refuse every call from now on.
-      key = doubtful[doubtful.length - 1]!.key;
+      key = doubtful[doubtful.length - 1]!.p.key;
       for (let i = doubtful.length - 1; i >= 0; i--) {
-        const p = doubtful[i]!;
+        const { p } = doubtful[i]!;
         if (p.key !== key || (batch.length > 0 && rows + p.rows > limit)) continue;
         leave(p);
         batch.push(p);
         rows += p.rows;
-        doubtful.splice(i, 1);
-        doubtfulLeft.splice(i, 1);
       }
       batch.reverse();
     }
-    doubtful.forEach((p, i) => refuse(p, tooLateError(model, doubtfulLeft[i]!, computeEstimate)));
+    // The rest (those not taken just above: still queued) are refused.
+    for (const { p, left } of doubtful) if (p.queued) refuse(p, tooLateError(model, left, computeEstimate));
     if (batch.length === 0) return schedule();
     if (waited) fruitless = batch.length === 1 ? fruitless + 1 : 0;
     else if (batch.length > 1) fruitless = 0;
