@@ -11,6 +11,12 @@ export interface TensorProtoLike {
   readonly data: Uint8Array;
 }
 
+/**
+ * Most dimensions a tensor may have: 64, numpy's own limit (NPY_MAXDIMS). A decoded
+ * TensorProto with more is refused before its shape is looked at.
+ */
+export const MAX_TENSOR_RANK = 64;
+
 const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -31,6 +37,9 @@ export function fromTensorProto(proto: TensorProtoLike | undefined, spec?: Tenso
   const info = getDType(proto.dtype);
   if (info === undefined) {
     throw new TensorError(field, `unknown dtype "${proto.dtype}"`);
+  }
+  if (proto.shape.length > MAX_TENSOR_RANK) {
+    throw new TensorError(field, `shape has ${proto.shape.length} dims, more than the ${MAX_TENSOR_RANK} allowed`);
   }
   const shape = proto.shape.map((d, i) => {
     if (d < 0n || d > BigInt(Number.MAX_SAFE_INTEGER)) {

@@ -3,7 +3,7 @@ export { dtypeNames, getDType, getDTypeOrThrow, isDType } from "./dtype.js";
 export type { Dim, Tensor, TensorSpec } from "./tensor.js";
 export { TensorError } from "./errors.js";
 export type { TensorProtoLike } from "./convert.js";
-export { formatShape, fromTensorProto, toTensorProto, validateTensor } from "./convert.js";
+export { MAX_TENSOR_RANK, formatShape, fromTensorProto, toTensorProto, validateTensor } from "./convert.js";
 export { TensorProtoSchema, file_blazerpc_v1_tensor } from "./gen/blazerpc/v1/tensor_pb.js";
 export type { TensorProto } from "./gen/blazerpc/v1/tensor_pb.js";
 export {

@@ -25,6 +25,7 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
   { flag: "tls-cert", env: "BLAZE_TLS_CERT", type: "string", describe: "PEM certificate file; with --tls-key serves TLS (ALPN h2 and http/1.1)" },
   { flag: "tls-key", env: "BLAZE_TLS_KEY", type: "string", describe: "PEM private key file" },
   { flag: "max-message-bytes", env: "BLAZE_MAX_MESSAGE_BYTES", type: "integer", default: 67108864, min: 1, describe: "largest request message; larger ones get RESOURCE_EXHAUSTED" },
+  { flag: "max-message-fields", env: "BLAZE_MAX_MESSAGE_FIELDS", type: "integer", default: 100000, min: 1, describe: "most fields one request message may hold (each repeated element and unknown field counts; JSON: each value); more get RESOURCE_EXHAUSTED before decoding" },
   { flag: "shutdown-grace-ms", env: "BLAZE_SHUTDOWN_GRACE_MS", type: "integer", default: 5000, min: 0, describe: "on SIGTERM/SIGINT, how long in-flight requests get to finish before they are ended with UNAVAILABLE" },
   { flag: "headers-timeout-ms", env: "BLAZE_HEADERS_TIMEOUT_MS", type: "integer", default: 10000, min: 0, describe: "a connection must send its first request's headers (and finish TLS) within this; 0: no limit" },
   { flag: "idle-timeout-ms", env: "BLAZE_IDLE_TIMEOUT_MS", type: "integer", default: 120000, min: 0, describe: "a connection with no request in flight this long is closed (HTTP/2: GOAWAY); 0: no limit" },
@@ -50,6 +51,7 @@ export interface ResolvedServeOptions {
   tlsCert?: string;
   tlsKey?: string;
   maxMessageBytes: number;
+  maxMessageFields: number;
   shutdownGraceMs: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;

@@ -54,6 +54,7 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     port: flags.port,
     ...(tls !== undefined ? { tls } : {}),
     ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
+    ...(flags.maxMessageFields !== undefined ? { readMaxFields: flags.maxMessageFields } : {}),
     ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
     ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
     ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),

@@ -12,7 +12,7 @@ describe("createNativeGrpc", () => {
   const rpcs = new Map<string, ModelRpc>([
     ["/grpc.health.v1.Health/Check", { kind: "unary", method: check, model: "m", impl: async () => ({ status: 1 }) }],
   ]);
-  const native = createNativeGrpc({ rpcs, readMaxBytes: 1024, compressMinBytes: 1024, interceptors: [], scheme: "http" });
+  const native = createNativeGrpc({ rpcs, readMaxBytes: 1024, readMaxFields: 1000, compressMinBytes: 1024, interceptors: [], scheme: "http" });
   let server: http2.Http2Server;
   let url: string;
   const declined: string[] = [];

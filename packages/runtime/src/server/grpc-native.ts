@@ -16,6 +16,7 @@ import { compressionNegotiate, type Compression } from "@connectrpc/connect/prot
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { ModelRpc } from "../binding/connect-routes.js";
+import { checkMessageFields } from "../limits/message-fields.js";
 
 /**
  * The native gRPC path: `application/grpc` and `application/grpc+proto` unary and
@@ -35,6 +36,8 @@ export interface NativeGrpcOptions {
   readonly rpcs: ReadonlyMap<string, ModelRpc>;
   /** Largest message accepted, in bytes (the same limit connect-node applies). */
   readonly readMaxBytes: number;
+  /** Most fields a request message may hold (checked before it is decoded; unknown fields are skipped). */
+  readonly readMaxFields: number;
   /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
   readonly compressMinBytes: number;
   /** Connect interceptors, outermost first: the same ones connect-node runs. */
@@ -69,6 +72,8 @@ export interface NativeCallContext extends HandlerContext {
 /** Takes a stream when the native path serves it; returns false to leave it to connect-node. */
 export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
+/** Unknown fields are skipped, not kept: nothing here writes a request back out. */
+const READ_OPTIONS = { readUnknownFields: false } as const;
 const ACCEPT: readonly Compression[] = [compressionGzip, compressionBrotli];
 const CONTENT_TYPE = "application/grpc+proto";
 const kStatusOk = "0";
@@ -209,8 +214,10 @@ class NativeCall implements NativeCallContext {
   }
 
   private parse(bytes: Uint8Array): unknown {
+    const input = this.method.input as DescMessage;
+    checkMessageFields(input, bytes, this.options.readMaxFields);
     try {
-      return fromBinary(this.method.input as DescMessage, bytes);
+      return fromBinary(input, bytes, READ_OPTIONS);
     } catch (e) {
       throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }

@@ -3,7 +3,6 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { App } from "../app.js";
 import { checkBindings, modelRpcs, registerBindings } from "../binding/connect-routes.js";
 import type { ModelServiceBinding } from "../binding/define-model-service.js";
@@ -28,6 +27,8 @@ import { createPrometheusMetrics, type PrometheusOptions } from "../middleware/m
 import { tracing as createTracing } from "../middleware/tracing/tracing.js";
 import { createFileIndex, type FileIndex } from "../reflection/file-index.js";
 import { registerReflection } from "../reflection/reflection-service.js";
+import { DEFAULT_READ_MAX_FIELDS } from "../limits/message-fields.js";
+import { createConnectHandler } from "./connect-handler.js";
 import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
 import { createNativeGrpc } from "./grpc-native.js";
@@ -59,6 +60,14 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Largest request message accepted, in bytes; larger ones get RESOURCE_EXHAUSTED. Default 64 MiB. */
   readMaxBytes?: number;
+  /**
+   * Most fields one request message may hold: every field occurrence, nested ones too, each
+   * element of a packed repeated field, and unknown fields (skipped, never kept); for JSON,
+   * every value. More get RESOURCE_EXHAUSTED before anything is decoded, so decoding work and
+   * memory stay proportional to this, whatever the bytes hold. A tensor is 3 fields, whatever
+   * its size. Default 100,000.
+   */
+  readMaxFields?: number;
   /**
    * Responses to a client that accepts gzip or br (`grpc-accept-encoding`; gRPC clients such
    * as @grpc/grpc-js always send it) are compressed from this size on. Default 1024 (connect's).
@@ -194,6 +203,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     port = 50051,
     tls,
     readMaxBytes = DEFAULT_READ_MAX_BYTES,
+    readMaxFields = DEFAULT_READ_MAX_FIELDS,
     compressMinBytes = 1024,
     http2ConnectionWindowBytes = DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
     http2StreamWindowBytes = DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
@@ -257,13 +267,14 @@ export function createServer(options: ServerOptions): BlazeServer {
     ctx.signal.addEventListener("abort", () => inflight.delete(ctx), { once: true });
   };
 
-  const rpc = connectNodeAdapter({
+  const rpc = createConnectHandler({
     routes: (router) => {
       registerBindings(router, services, executor, gate);
       registerHealth(router, state);
       if (reflection) registerReflection(router, files, services.map((s) => s.service.typeName));
     },
     readMaxBytes,
+    readMaxFields,
     compressMinBytes,
     grpc: true,
     grpcWeb: true,
@@ -276,11 +287,12 @@ export function createServer(options: ServerOptions): BlazeServer {
       observe(ctx);
       await authenticate?.(ctx);
     },
-  }) as (req: AnyRequest, res: AnyResponse) => void;
+  });
   const native = fastPath
     ? createNativeGrpc({
         rpcs: modelRpcs(services, executor, gate),
         readMaxBytes,
+        readMaxFields,
         compressMinBytes,
         interceptors,
         ...(spans !== undefined ? { around: spans.around } : {}),
