@@ -104,28 +104,40 @@ async function* unary(body: AsyncIterable<Uint8Array>, readMaxBytes: number, che
 
 /** Enveloped messages: each one passed on once it is in whole and checked. */
 async function* envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array, compressed: boolean) => Promise<void>): AsyncGenerator<Uint8Array> {
-  let pending: Uint8Array = new Uint8Array(0);
+  // Chunks of the envelope(s) not passed on yet; joined once a whole envelope is in.
+  let chunks: Uint8Array[] = [];
+  let size = 0;
+  let length = -1;
   const it = body[Symbol.asyncIterator]();
   for (;;) {
     const next = await it.next();
     if (next.done === true) break;
-    pending = pending.byteLength === 0 ? next.value : concat([pending, next.value], pending.byteLength + next.value.byteLength);
+    chunks.push(next.value);
+    size += next.value.byteLength;
     for (;;) {
-      if (pending.byteLength < 5) break;
-      const length = new DataView(pending.buffer, pending.byteOffset, 5).getUint32(1);
-      if (length > readMaxBytes) {
-        // connect-node refuses it from the prefix alone: hand everything on unread.
-        yield pending;
-        yield* { [Symbol.asyncIterator]: () => it };
-        return;
+      if (length < 0) {
+        if (size < 5) break;
+        if (chunks[0]!.byteLength < 5) chunks = [concat(chunks, size)];
+        const first = chunks[0]!;
+        length = new DataView(first.buffer, first.byteOffset, 5).getUint32(1);
+        if (length > readMaxBytes) {
+          // connect-node refuses it from the prefix alone: hand everything on unread.
+          yield* chunks;
+          yield* { [Symbol.asyncIterator]: () => it };
+          return;
+        }
       }
-      if (pending.byteLength < 5 + length) break;
-      await check(pending.subarray(5, 5 + length), (pending[0]! & 1) === 1);
-      yield pending.subarray(0, 5 + length);
-      pending = pending.subarray(5 + length);
+      if (size < 5 + length) break;
+      const all = concat(chunks, size);
+      await check(all.subarray(5, 5 + length), (all[0]! & 1) === 1);
+      yield all.subarray(0, 5 + length);
+      const rest = all.subarray(5 + length);
+      chunks = rest.byteLength > 0 ? [rest] : [];
+      size = rest.byteLength;
+      length = -1;
     }
   }
-  if (pending.byteLength > 0) yield pending;
+  yield* chunks;
 }
 
 /** gRPC-Web text: the whole body (one request message) decoded from base64, checked, passed on as sent. */
