@@ -16,8 +16,12 @@ import { grpcUnary, startBlaze, type BlazeProcess } from "../e2e/support.js";
 const IRIS = "/iris.v1.InferenceService/PredictIris";
 const MiB = 1024 * 1024;
 
-/** The server's resident memory, in MB. */
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+/** The server's resident memory, in MB; Infinity once the process is gone (the old code died here). */
+const rssMb = (pid: number) => {
+  const status = fs.existsSync(`/proc/${pid}/status`) ? fs.readFileSync(`/proc/${pid}/status`, "utf8") : "";
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb === undefined ? Infinity : Number(kb) / 1024;
+};
 
 /** A valid PredictIris request (one row), then `n` unknown varint fields. */
 function unknownFieldsBody(n: number): Buffer {
