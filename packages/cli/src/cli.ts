@@ -4,6 +4,9 @@ import { check } from "./commands/check.js";
 import { formatSteps, generate } from "./commands/generate.js";
 import { serve } from "./commands/serve.js";
 import { resolveServeOptions, SERVE_OPTIONS } from "./commands/serve-options.js";
+import { hintsFor } from "./hints.js";
+
+const COMMANDS = ["init", "proto", "generate", "check", "serve"];
 
 /**
  * Runs the `blaze` command line with the given arguments (without `node` and the script).
@@ -15,9 +18,17 @@ export async function main(argv: string[]): Promise<number> {
     console.error(err instanceof Error && err.name !== "CodegenError" ? `blaze: ${err.message}` : (err as Error).message ?? String(err));
     code = 1;
   };
+  // A handler only says what its command will do; the work runs once yargs has checked every
+  // flag and value (yargs calls the handler even after .fail() has reported an unknown
+  // argument), so a refused command line has no side effects.
+  let work: (() => unknown) | undefined;
+  const later = (fn: () => unknown) => {
+    work = fn;
+  };
   await yargs(argv)
     .scriptName("blaze")
     .strict()
+    .recommendCommands()
     .demandCommand(1, "name a command: proto, generate, check or serve")
     .command(
       "proto <entry>",
@@ -26,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
         .positional("entry", { type: "string", demandOption: true, describe: "TypeScript file that registers the models" })
         .option("out", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
         .option("force", { type: "boolean", default: false, describe: "extract again even if no source file changed" }),
-      (args) => {
+      (args) => later(() => {
         try {
           const started = performance.now();
           const paths = projectPaths(args.entry, args.out !== undefined ? { proto: args.out } : {});
@@ -35,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
         } catch (err) {
           fail(err);
         }
-      },
+      }),
     )
     .command(
       "generate <entry>",
@@ -45,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
         .option("proto", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
         .option("gen", { type: "string", describe: "generated code folder when there is no buf.gen.yaml (default: gen/ beside the entry)" })
         .option("force", { type: "boolean", default: false, describe: "run every step even if nothing changed" }),
-      (args) => {
+      (args) => later(() => {
         try {
           const started = performance.now();
           const paths = projectPaths(args.entry, args);
@@ -54,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
         } catch (err) {
           fail(err);
         }
-      },
+      }),
     )
     .command(
       "check [entry]",
@@ -63,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
         .positional("entry", { type: "string", default: "models.ts", describe: "TypeScript file that registers the models" })
         .option("proto", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
         .option("against", { type: "string", describe: "git ref to compare with (main, origin/main, HEAD~1 …) or a buf input with #; default HEAD" }),
-      (args) => {
+      (args) => later(() => {
         try {
           const paths = projectPaths(args.entry, args);
           const result = check(paths, { ...(args.against !== undefined ? { against: args.against } : {}), log: (line) => console.log(line) });
@@ -74,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
         } catch (err) {
           fail(err);
         }
-      },
+      }),
     )
     .command(
       "serve <entry>",
@@ -87,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
         }
         return y;
       },
-      async (args) => {
+      (args) => later(async () => {
         try {
           const options = resolveServeOptions(args, process.env);
           const server = await serve(String(args.entry), { ...options, log: (line) => console.log(line) });
@@ -115,14 +126,23 @@ export async function main(argv: string[]): Promise<number> {
         } catch (err) {
           fail(err);
         }
-      },
+      }),
     )
     .fail((msg, err, y) => {
       if (err !== undefined && err !== null) throw err;
-      console.error(`${y.help()}\n\nblaze: ${msg}`);
       code = 1;
+      const hints = hintsFor(msg, argv);
+      // An unknown flag gets the message and what was probably meant, not the whole help.
+      if (/^Unknown argument/.test(msg)) {
+        const cmd = argv.find((a) => !a.startsWith("-") && COMMANDS.includes(a));
+        console.error([`blaze: ${msg}`, ...hints.map((h) => `  ${h}`), `  \`blaze ${cmd !== undefined ? `${cmd} ` : ""}--help\` lists the options`].join("\n"));
+      } else {
+        console.error(`${y.help()}\n\nblaze: ${msg}${hints.map((h) => `\n  ${h}`).join("")}`);
+      }
     })
     .help()
     .parseAsync();
+  if (code !== 0 || work === undefined) return code;
+  await work();
   return code;
 }

@@ -1,0 +1,49 @@
+/**
+ * "Did you mean" for flags that users of other tools type (Python BlazeRPC, uvicorn,
+ * protoc plugins): each unknown flag yargs reports is looked up here, per command.
+ */
+interface Hint {
+  /** Unknown flag names (as yargs reports them: kebab-case and camelCase) this hint answers. */
+  readonly flags: readonly string[];
+  /** The commands it applies to; undefined: any. */
+  readonly commands?: readonly string[];
+  readonly text: string;
+}
+
+const HINTS: readonly Hint[] = [
+  { flags: ["output-dir", "outputDir", "output", "out-dir", "outDir"], commands: ["proto"], text: "did you mean --out? (the proto folder; default proto/ beside the entry)" },
+  {
+    flags: ["output-dir", "outputDir", "output", "out", "out-dir", "outDir"],
+    commands: ["generate", "check", "serve"],
+    text: "did you mean --proto (the schema folder) or --gen (the generated code folder)?",
+  },
+  {
+    flags: ["reload", "watch"],
+    text: "did you mean `blaze dev <entry>` (watch, regenerate, restart on one port)? It is not built yet: run `blaze serve` again after a change",
+  },
+  {
+    flags: ["workers", "w", "processes"],
+    text: "--workers is not supported yet: run one `blaze serve` per core behind a load balancer, or stateless replicas (docs/operations.md); CPU-bound models can run in worker threads with app.model(name, { worker: true }, fn)",
+  },
+  { flags: ["template", "t"], commands: ["proto", "generate", "check", "serve"], text: "--template belongs to `blaze init <dir> --template <name>`" },
+];
+
+/**
+ * The hints for the unknown flags in a yargs failure message ("Unknown arguments: a, b").
+ *
+ * @example
+ * hintsFor("Unknown arguments: output-dir, outputDir", ["proto", "m.ts", "--output-dir", "x"])
+ * // ["did you mean --out? (the proto folder; default proto/ beside the entry)"]
+ */
+export function hintsFor(message: string, argv: readonly string[]): string[] {
+  const m = /^Unknown arguments?: (.*)$/m.exec(message);
+  if (m === null) return [];
+  const unknown = new Set(m[1]!.split(",").map((s) => s.trim()));
+  const command = argv.find((a) => !a.startsWith("-"));
+  const out: string[] = [];
+  for (const h of HINTS) {
+    if (h.commands !== undefined && (command === undefined || !h.commands.includes(command))) continue;
+    if (h.flags.some((f) => unknown.has(f)) && !out.includes(h.text)) out.push(h.text);
+  }
+  return out;
+}
