@@ -30,6 +30,31 @@ describe("createApp / app.model", () => {
     expect(() => app.model("m", { streaming: true }, async () => 1)).toThrow("streaming: true needs an async generator function");
   });
 
+  it("keeps validate, typed by the function's parameters", () => {
+    const app = createApp({ name: "demo" });
+    const seen: string[] = [];
+    app.model("gen", {
+      streaming: true,
+      // No annotations: prompt is a string and maxTokens a number, from the function below.
+      validate: (prompt, maxTokens) => void seen.push(`${prompt.toUpperCase()} ${maxTokens.toFixed(1)}`),
+    }, async function* (prompt: string, maxTokens: number) {
+      yield `${prompt}${maxTokens}`;
+    });
+    app.getModelOrThrow("gen").options.validate?.("hi", 2);
+    expect(seen).toEqual(["HI 2.0"]);
+    app.model("typed", {
+      // @ts-expect-error -- validate's parameters must be the function's
+      validate: (_n: number) => undefined,
+    }, async (_s: string) => 1);
+  });
+
+  it("rejects a validate that is not a plain synchronous function", () => {
+    const app = createApp({ name: "demo" });
+    expect(() => app.model("a", { validate: 3 as never }, async () => 1)).toThrow('app.model("a"): validate must be a function of the model\'s arguments that throws to refuse a request, got number');
+    expect(() => app.model("b", { validate: async () => undefined }, async () => 1)).toThrow('app.model("b"): validate must be a plain synchronous function');
+    expect(app.models).toEqual([]);
+  });
+
   it("getModelOrThrow names what is registered", () => {
     const app = createApp({ name: "demo" });
     app.model("a", async () => 1);

@@ -9,6 +9,15 @@ export interface BatchOptions {
   maxBatchSize: number;
   /** Longest time, in ms, the oldest queued request waits for a batch to fill. ≥ 0. */
   maxDelayMs: number;
+  /**
+   * Most rows one request may hold (tensor batching: its tensors' leading dim). A request
+   * with more is refused with INVALID_ARGUMENT before it is queued, so one huge request
+   * cannot hold the model (and, for a model on the event loop, the whole server) for
+   * seconds. A request with more rows than `maxBatchSize` (allowed when this is larger)
+   * runs as a batch of its own. An integer ≥ 1, or `Infinity` for no bound.
+   * Default: `maxBatchSize`. List batching takes one item per request and ignores it.
+   */
+  maxRowsPerRequest?: number;
   /** Batch sizes (each 1..maxBatchSize) to dispatch at as soon as that many rows are queued. */
   preferredBatchSizes?: number[];
   /** Most requests queued; beyond it requests get RESOURCE_EXHAUSTED at once. Default: unbounded. */
@@ -25,8 +34,12 @@ export interface BatchOptions {
 
 import type { WorkerOptions } from "./worker/worker-pool.js";
 
-/** Options of `app.model(name, options, fn)`. */
-export interface ModelOptions {
+/**
+ * Options of `app.model(name, options, fn)`. `Args` are the model function's parameters,
+ * which `validate` receives.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface ModelOptions<Args extends readonly unknown[] = any[]> {
   /** The model's version; carried into the schema. */
   version?: string;
   /** Declares a streaming model; must agree with the function (an async generator). */
@@ -45,6 +58,24 @@ export interface ModelOptions {
    * own CommonJS module, which each thread loads. `true` uses the default pool options.
    */
   worker?: boolean | WorkerOptions;
+  /**
+   * Bounds what a request may ask. Called with the request's decoded arguments before the
+   * model is (for a batched model: before the request is queued; for a stream: before the
+   * generator starts); whatever it throws refuses the request with INVALID_ARGUMENT
+   * `model "<name>": <message>` (a thrown `ConnectError` keeps its own code and message).
+   * Synchronous: it must return nothing, not a promise. For a batched tensor model it sees
+   * one request's tensors (`batch.maxRowsPerRequest` has already bounded their rows).
+   *
+   * @example
+   * app.model("generate", {
+   *   validate: (_prompt: string, maxTokens: number) => {
+   *     if (!Number.isInteger(maxTokens) || maxTokens < 0 || maxTokens > 1000) {
+   *       throw new Error(`maxTokens must be an integer from 0 to 1000, got ${maxTokens}`);
+   *     }
+   *   },
+   * }, async function* (prompt: string, maxTokens: number) { … });
+   */
+  validate?: (...args: Args) => void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -88,7 +119,7 @@ export interface App<N extends string = string> {
    * app.model("echo", async (text: string): Promise<string> => text);
    */
   model<F extends ModelFunction>(name: string, fn: F): F;
-  model<F extends ModelFunction>(name: string, options: ModelOptions, fn: F): F;
+  model<F extends ModelFunction>(name: string, options: ModelOptions<Parameters<F>>, fn: F): F;
   /**
    * Declares how a registered model is loaded: the server runs `load` when it starts
    * listening and reports the model ready (gRPC health, `GET /readyz`) once it resolves.
@@ -141,6 +172,15 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
         }
         checkBatchOptions(modelName, opts.batch);
       }
+      if (opts.validate !== undefined) {
+        if (typeof opts.validate !== "function") {
+          throw new Error(`app.model("${modelName}"): validate must be a function of the model's arguments that throws to refuse a request, got ${typeof opts.validate}`);
+        }
+        const kind = (opts.validate as { constructor?: { name?: string } }).constructor?.name;
+        if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction" || kind === "GeneratorFunction") {
+          throw new Error(`app.model("${modelName}"): validate must be a plain synchronous function (it runs before the request is queued; a promise it returned would be ignored)`);
+        }
+      }
       if (opts.streaming === true && !isGenerator) {
         throw new Error(`app.model("${modelName}"): streaming: true needs an async generator function (async function*)`);
       }
@@ -177,6 +217,9 @@ function checkBatchOptions(model: string, b: BatchOptions): void {
     if (!Number.isInteger(size) || size < 1 || size > b.maxBatchSize) {
       throw bad(`preferredBatchSizes must hold integers from 1 to maxBatchSize (${b.maxBatchSize}), got ${size}`);
     }
+  }
+  if (b.maxRowsPerRequest !== undefined && b.maxRowsPerRequest !== Infinity && (!Number.isInteger(b.maxRowsPerRequest) || b.maxRowsPerRequest < 1)) {
+    throw bad(`maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got ${b.maxRowsPerRequest}`);
   }
   if (b.queueCapacity !== undefined && (!Number.isInteger(b.queueCapacity) || b.queueCapacity < 1)) {
     throw bad(`queueCapacity must be an integer ≥ 1, got ${b.queueCapacity}`);

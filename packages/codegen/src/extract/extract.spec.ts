@@ -262,6 +262,32 @@ describe("extract: every row of the type mapping (examples/types)", () => {
     }
   });
 
+  it("reads options that hold a validate function (arrow or method) and batch.maxRowsPerRequest", () => {
+    const file = path.join(__dirname, "__fixtures__", `tmp-validate-${process.pid}.ts`);
+    fs.writeFileSync(file, [
+      'import { createApp, type Tensor } from "@blazerpc/runtime";',
+      'export const app = createApp({ name: "v" });',
+      "const MAX = 1000;",
+      'app.model("arrow", { streaming: true, version: "1.1.0", validate: (_p: string, n: number) => { if (n > MAX) throw new Error("too many"); } }, async function* (p: string, n: number): AsyncGenerator<string> { yield p + n; });',
+      'app.model("method", { pure: true, validate(p: string) { if (p.length > 10) throw new Error("too long"); } }, async (p: string): Promise<string> => p);',
+      "function check(x: Tensor<\"float32\", [\"batch\", 4]>): void { void x; }",
+      'app.model("rows", { batch: { maxBatchSize: 32, maxDelayMs: 0, maxRowsPerRequest: 64 }, validate: check }, async (x: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 4]>> => x);',
+      "",
+    ].join("\n"));
+    try {
+      const spec = extract(file);
+      expect(spec.models.map((m) => [m.name, m.streaming, m.version, m.pure === true, m.params.map((p) => p.name)])).toEqual([
+        ["arrow", true, "1.1.0", false, ["p", "n"]],
+        ["method", false, undefined, true, ["p"]],
+        ["rows", false, undefined, false, ["x"]],
+      ]);
+      // Batched on tensors only: stacked, the signature as written.
+      expect("listBatched" in spec.models[2]!).toBe(false);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   it("streams objects, marks @pure models, and reads a function registered by name from another file", () => {
     expect(model("count")).toMatchObject({ streaming: true, objectResult: true, params: [{ name: "to", type: scalar("int32") }] });
     expect(model("count").results.map((f) => f.type)).toEqual([scalar("int32"), scalar("int64")]);

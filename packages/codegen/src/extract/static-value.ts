@@ -133,6 +133,12 @@ export function objectProperties(node: Node | undefined, depth = 0): Map<string,
       const spread = objectProperties(p.getExpression(), depth + 1);
       if (spread === undefined) return undefined;
       for (const [k, v] of spread) out.set(k, v);
+    } else if (Node.isMethodDeclaration(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) {
+      // A method (`validate(x) { … }`) or accessor: present, its value known only at run time.
+      const nameNode = p.getNameNode();
+      const key = Node.isIdentifier(nameNode) ? nameNode.getText() : Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : undefined;
+      if (key === undefined) return undefined;
+      out.set(key, p);
     } else {
       return undefined;
     }

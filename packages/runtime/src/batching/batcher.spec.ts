@@ -350,12 +350,94 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 });
 
+describe("what one request may hold is checked before it is queued", () => {
+  /** A batcher over a model registered with a named parameter, as codegen sees it. */
+  function named(batch: BatchOptions, validate?: (features: Tensor) => void) {
+    const app = createApp({ name: "t" });
+    const seen: number[] = [];
+    app.model("m", { batch, validate }, async (features: Tensor) => {
+      seen.push(features.shape[0]!);
+      return features;
+    });
+    const queued: number[] = [];
+    const rejected: RejectionReason[] = [];
+    const metrics: ExecutorMetrics = { queued: (_m, depth) => queued.push(depth), rejected: (_m, r) => rejected.push(r) };
+    return { batcher: createBatcher(app.getModelOrThrow("m"), batch, metrics), seen, queued, rejected };
+  }
+  const n = (count: number) => rows(Array.from({ length: count }, (_, i) => [i]));
+
+  it("refuses more rows than maxBatchSize by default: INVALID_ARGUMENT naming the model, the rows and the limit", async () => {
+    const { batcher, seen, queued, rejected } = named({ maxBatchSize: 4, maxDelayMs: 0 });
+    const err = await errorOf(batcher.submit([n(5)], never()));
+    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": a request may hold at most 4 rows (maxRowsPerRequest), got 5']);
+    // Never queued, never computed, not counted as a rejection of load (it is the request's fault).
+    expect([seen, queued, rejected, batcher.depth]).toEqual([[], [], [], 0]);
+    expect(valuesOf(await batcher.submit([n(4)], never()))).toEqual([0, 1, 2, 3]);
+  });
+
+  it("says INVALID_ARGUMENT even when the queue is full: the request is wrong whatever the load", async () => {
+    const { batcher } = named({ maxBatchSize: 4, maxDelayMs: 50, queueCapacity: 1 });
+    const first = batcher.submit([n(1)], never());
+    expect((await errorOf(batcher.submit([n(1)], never()))).code).toBe(Code.ResourceExhausted);
+    expect((await errorOf(batcher.submit([n(5)], never()))).code).toBe(Code.InvalidArgument);
+    await first;
+  });
+
+  it("maxRowsPerRequest above maxBatchSize: a larger request runs as a batch of its own, never split", async () => {
+    const { batcher, seen } = named({ maxBatchSize: 2, maxDelayMs: 20, maxRowsPerRequest: 6 });
+    const results = await Promise.all([batcher.submit([n(1)], never()), batcher.submit([n(6)], never()), batcher.submit([n(1)], never())]);
+    expect(results.map((r) => (r as Tensor).shape[0])).toEqual([1, 6, 1]);
+    expect(seen).toEqual([1, 6, 1]);
+    expect((await errorOf(batcher.submit([n(7)], never()))).rawMessage).toBe('model "m": a request may hold at most 6 rows (maxRowsPerRequest), got 7');
+  });
+
+  it("maxRowsPerRequest below maxBatchSize: small requests, large batches", async () => {
+    const { batcher, seen } = named({ maxBatchSize: 8, maxDelayMs: 20, maxRowsPerRequest: 2 });
+    await Promise.all([1, 2, 3].map(() => batcher.submit([n(2)], never())));
+    expect(seen).toEqual([6]);
+    expect((await errorOf(batcher.submit([n(3)], never()))).code).toBe(Code.InvalidArgument);
+  });
+
+  it("maxRowsPerRequest: Infinity takes any number of rows", async () => {
+    const { batcher, seen } = named({ maxBatchSize: 2, maxDelayMs: 0, maxRowsPerRequest: Infinity });
+    await batcher.submit([n(100)], never());
+    expect(seen).toEqual([100]);
+  });
+
+  it("list batching takes one item per request, whatever maxRowsPerRequest says", async () => {
+    const { batcher } = setup(async (texts: string[]) => texts.map((t) => t.length), { maxBatchSize: 2, maxDelayMs: 0, maxRowsPerRequest: 1 });
+    expect(await batcher.submit(["a long text"], never())).toBe(11);
+  });
+
+  it("runs validate on each request before it is queued: its throw is INVALID_ARGUMENT for that request only", async () => {
+    const { batcher, seen, queued } = named({ maxBatchSize: 8, maxDelayMs: 20 }, (features) => {
+      if (features.data.some((v) => !Number.isFinite(v))) throw new Error("features must be finite numbers");
+    });
+    const bad = rows([[Infinity]]);
+    const [ok1, err, ok2] = await Promise.all([batcher.submit([n(1)], never()), errorOf(batcher.submit([bad], never())), batcher.submit([n(2)], never())]);
+    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": features must be finite numbers']);
+    expect([valuesOf(ok1), valuesOf(ok2)]).toEqual([[0], [0, 1]]);
+    expect(seen).toEqual([3]);
+    expect(queued).toEqual([1, 2]);
+  });
+
+  it("checks the rows before validate, so validate never sees an oversized request", async () => {
+    const validate = jest.fn();
+    const { batcher } = named({ maxBatchSize: 2, maxDelayMs: 0 }, validate);
+    expect((await errorOf(batcher.submit([n(3)], never()))).code).toBe(Code.InvalidArgument);
+    expect(validate).not.toHaveBeenCalled();
+  });
+});
+
 describe("batch options are checked at registration", () => {
   it.each([
     [{ maxBatchSize: 0, maxDelayMs: 1 }, 'app.model("m"): batch.maxBatchSize must be an integer ≥ 1, got 0'],
     [{ maxBatchSize: 4, maxDelayMs: -1 }, 'app.model("m"): batch.maxDelayMs must be a number ≥ 0, got -1'],
     [{ maxBatchSize: 4, maxDelayMs: 1, preferredBatchSizes: [8] }, 'app.model("m"): batch.preferredBatchSizes must hold integers from 1 to maxBatchSize (4), got 8'],
     [{ maxBatchSize: 4, maxDelayMs: 1, queueCapacity: 0 }, 'app.model("m"): batch.queueCapacity must be an integer ≥ 1, got 0'],
+    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 0 }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 0'],
+    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 2.5 }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 2.5'],
+    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: NaN }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got NaN'],
   ])("%j", (batch, message) => {
     expect(() => createApp({ name: "t" }).model("m", { batch }, async (x: Tensor) => x)).toThrow(message);
   });

@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Tensor } from "@blazerpc/tensor";
 import type { BatchOptions, ModelRecord } from "../app.js";
+import { cheapError } from "../executor/cheap-error.js";
 import type { ExecutorMetrics, RejectionReason } from "../executor/metrics.js";
+import { validateRequest } from "../executor/validate.js";
 import { concatRows, isTensor, splitResult, stackKey } from "./tensor-batch.js";
 
 /** What the batcher needs of a call besides its arguments. */
@@ -15,9 +17,11 @@ export interface QueuedCall {
 /** Queues the calls of one model and runs them in batches. */
 export interface Batcher {
   /**
-   * Queues one call and resolves with its own result. Rejects at once with
-   * RESOURCE_EXHAUSTED when the queue is full; with DEADLINE_EXCEEDED or CANCELLED (and
-   * the call is removed from the queue, never computed) when `signal` aborts first.
+   * Queues one call and resolves with its own result. Rejects at once, never queued, with
+   * INVALID_ARGUMENT when its tensors hold more than `maxRowsPerRequest` rows or the
+   * model's `validate` option refuses its arguments, and with RESOURCE_EXHAUSTED when the
+   * queue is full; with DEADLINE_EXCEEDED or CANCELLED (and the call is removed from the
+   * queue, never computed) when `signal` aborts first.
    */
   submit(args: readonly unknown[], call: QueuedCall): Promise<unknown>;
   /**
@@ -69,7 +73,10 @@ interface Pending {
  * reached, otherwise when the oldest call has waited `maxDelayMs` — unless waiting has not
  * paid lately (`adaptiveWait`): then a lone call that finds the model idle goes at once.
  * One batch runs at a time; the next one collects while it computes and is dispatched as
- * soon as it ends. Calls are refused at once when the queue is full or when the work
+ * soon as it ends. A call is never split: one with more rows than `maxBatchSize` (as
+ * `maxRowsPerRequest` may allow) is a batch of its own. Calls are refused before they are
+ * queued when they hold more than `maxRowsPerRequest` rows or the model's `validate`
+ * refuses them (INVALID_ARGUMENT), when the queue is full, or when the work
  * queued ahead of them would take more than half of their time left (`admit`).
  * When a batch is formed, calls whose deadline has passed — or will pass before the model
  * can answer, judging by its recent compute times — are answered DEADLINE_EXCEEDED and
@@ -85,6 +92,7 @@ export function createBatcher(
   call: (...args: unknown[]) => unknown = record.fn,
 ): Batcher {
   const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity, adaptiveWait = true } = options;
+  const { maxRowsPerRequest = maxBatchSize } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
   // The queue, oldest first, from `start`. Calls that leave it are only marked (O(1) for an
@@ -138,14 +146,17 @@ export function createBatcher(
       metrics.rejected?.(model, reason);
       return Promise.reject(err);
     }
-    const refused = admit(callInfo.timeoutMs?.());
-    if (refused !== undefined) return Promise.reject(refused);
+    // What the request is comes first: an invalid one gets INVALID_ARGUMENT whatever the load.
     let shape: { mode: "tensor" | "list"; key: string; rows: number };
     try {
       shape = describe(args, model);
+      if (shape.mode === "tensor" && shape.rows > maxRowsPerRequest) throw tooManyRowsError(model, shape.rows, maxRowsPerRequest);
+      validateRequest(record, args);
     } catch (err) {
       return Promise.reject(err);
     }
+    const refused = admit(callInfo.timeoutMs?.());
+    if (refused !== undefined) return Promise.reject(refused);
     return new Promise((resolve, rejectCall) => {
       const pending: Pending = {
         args,
@@ -356,7 +367,7 @@ function describe(args: readonly unknown[], model: string): { mode: "tensor" | "
     const rows = tensors[0]!.shape[0]!;
     const other = tensors.findIndex((t) => t.shape[0] !== rows);
     if (other >= 0) {
-      throw new ConnectError(
+      throw cheapError(
         `model "${model}": inputs disagree on the batch dimension: argument 0 has ${rows} rows, argument ${other} has ${tensors[other]!.shape[0]}`,
         Code.InvalidArgument,
       );
@@ -376,18 +387,8 @@ function checkList(result: unknown, n: number, model: string): unknown[] {
   return result;
 }
 
-/**
- * A ConnectError without a stack trace. Refusals are expected under overload, and capturing
- * a stack for each one costs more than the refusal itself.
- */
-function cheapError(message: string, code: Code): ConnectError {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return new ConnectError(message, code);
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
+function tooManyRowsError(model: string, rows: number, limit: number): ConnectError {
+  return cheapError(`model "${model}": a request may hold at most ${limit} rows (maxRowsPerRequest), got ${rows}`, Code.InvalidArgument);
 }
 
 function deadlineError(model: string): ConnectError {

@@ -2,6 +2,7 @@ import type { App, ModelRecord } from "../app.js";
 import { createBatcher, type Batcher } from "../batching/batcher.js";
 import { createWorkerPool, findFunctionSource, type WorkerPool } from "../worker/worker-pool.js";
 import type { ExecutorMetrics } from "./metrics.js";
+import { validateRequest } from "./validate.js";
 
 /** What the executor needs of a call: its abort signal (deadline or client gone). */
 export interface CallContext {
@@ -12,9 +13,17 @@ export interface CallContext {
 
 /** Runs registered models. */
 export interface Executor {
-  /** Calls a unary model (through its batcher when it has `batch` options) and returns its result. */
+  /**
+   * Calls a unary model (through its batcher when it has `batch` options) and returns its
+   * result. Rejects with INVALID_ARGUMENT, before anything is queued or computed, when the
+   * model's `validate` option (or, batched, `maxRowsPerRequest`) refuses the arguments.
+   */
   invoke(model: string, args: readonly unknown[], ctx: CallContext): Promise<unknown>;
-  /** Calls a streaming model; ending the iteration ends the model's generator. */
+  /**
+   * Calls a streaming model; ending the iteration ends the model's generator. The model's
+   * `validate` option runs first: its refusal is thrown by the first `next()`, and the
+   * generator is never started.
+   */
   stream(model: string, args: readonly unknown[], ctx: CallContext): AsyncIterable<unknown>;
   /**
    * For a batched model, the error a call with `timeoutMs` left would be refused with at
@@ -82,6 +91,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
       if (batcher !== undefined) return batcher.submit(args, ctx);
       const record = app.getModelOrThrow(model);
       ctx.signal.throwIfAborted();
+      validateRequest(record, args);
       const started = performance.now();
       try {
         const result = await callOf(record)(...args);
@@ -95,6 +105,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
     async *stream(model, args, ctx) {
       const record = app.getModelOrThrow(model);
       ctx.signal.throwIfAborted();
+      validateRequest(record, args);
       const result = record.fn(...args) as AsyncIterable<unknown>;
       if (result === null || typeof (result as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== "function") {
         throw new Error(`model "${model}" is served as a stream but did not return an async iterable`);
