@@ -1,4 +1,5 @@
 import yargs from "yargs/yargs";
+import { createProject, TEMPLATES } from "create-blazerpc";
 import { projectPaths } from "./paths.js";
 import { check } from "./commands/check.js";
 import { formatSteps, generate } from "./commands/generate.js";
@@ -29,7 +30,35 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("blaze")
     .strict()
     .recommendCommands()
-    .demandCommand(1, "name a command: proto, generate, check or serve")
+    .demandCommand(1, "name a command: init, proto, generate, check or serve")
+    .command(
+      "init [dir]",
+      "start a new project from a template (the same as `npm create blazerpc`); asks for what the flags do not say when run in a terminal",
+      (y) => y
+        .positional("dir", { type: "string", describe: "the project folder (default: blazerpc-service)" })
+        .option("template", {
+          alias: "t",
+          type: "string",
+          choices: TEMPLATES.map((t) => t.name),
+          describe: `${TEMPLATES.map((t) => `${t.name}: ${t.description}`).join("; ")}`,
+        })
+        .option("name", { type: "string", describe: "the package name (default: the folder's name)" })
+        .option("overwrite", { type: "boolean", describe: "empty the folder first if it is not empty (.git is kept)" })
+        .option("yes", { alias: "y", type: "boolean", describe: "ask nothing, take the defaults" }),
+      (args) => later(async () => {
+        try {
+          await createProject({
+            ...(args.dir !== undefined ? { dir: args.dir } : {}),
+            ...(args.template !== undefined ? { template: args.template } : {}),
+            ...(args.name !== undefined ? { packageName: args.name } : {}),
+            ...(args.overwrite !== undefined ? { overwrite: args.overwrite } : {}),
+            ...(args.yes !== undefined ? { yes: args.yes } : {}),
+          });
+        } catch (err) {
+          fail(err);
+        }
+      }),
+    )
     .command(
       "proto <entry>",
       "read the model signatures from <entry> and write the .proto schema and its lock file",

@@ -95,7 +95,7 @@ export function runBufGenerate(paths: ProjectPaths): { template: string } {
 /** The generated binding file for an app, in TypeScript or compiled JavaScript. */
 export function bindingFile(genDir: string, appName: string, ext: ".ts" | ".js"): string {
   // The naming rules alone, without loading ts-morph (serve of compiled code needs this too).
-  const { protoFilePath } = require("@blazerpc/codegen/dist/names.js") as typeof import("@blazerpc/codegen");
+  const { protoFilePath } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
   return path.join(genDir, protoFilePath(appName).replace(/\.proto$/, `_blaze${ext}`));
 }
 
@@ -204,7 +204,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     let need: boolean;
     if (options.regenerate === "when-stale") {
       const suffixes = ["_pb.ts", "_blaze.ts", "_client.ts"];
-      const { protoFilePath } = require("@blazerpc/codegen/dist/names.js") as typeof import("@blazerpc/codegen");
+      const { protoFilePath } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
       const missing = suffixes.some((s) => !fs.existsSync(path.join(paths.genDir, protoFilePath(app).replace(/\.proto$/, s))));
       // The schema alone decides: a newer generator does not make committed code stale.
       need = written.length > 0 || missing || (previous?.genProto !== undefined && previous.genProto !== protoHash);

@@ -1,0 +1,16 @@
+// The production entry: `npm run build` compiles it to dist/server.js, run with plain node
+// (no code generation, no TypeScript at run time). `npm run dev` serves models.ts instead.
+import { createServer } from "@blazerpc/runtime";
+import { InferenceServiceBinding } from "./gen/demo/v1/demo_blaze.js";
+import { app } from "./models.js";
+
+const server = createServer({
+  app,
+  services: [InferenceServiceBinding],
+  host: process.env.HOST ?? "127.0.0.1",
+  port: Number(process.env.PORT ?? 50051),
+});
+server.listen().then(() => console.log(`demo listening on ${server.url()}`));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close().then(() => process.exit(0)));
+}

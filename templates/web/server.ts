@@ -1,0 +1,18 @@
+// The production entry: `npm run build` compiles it to dist/server.js, run with plain node
+// (no code generation, no TypeScript at run time). The page (dist/web/) can be hosted
+// anywhere; CORS_ORIGINS names the origins it is served from.
+import { createServer } from "@blazerpc/runtime";
+import { InferenceServiceBinding } from "./gen/demo/v1/demo_blaze.js";
+import { app } from "./models.js";
+
+const server = createServer({
+  app,
+  services: [InferenceServiceBinding],
+  host: process.env.HOST ?? "127.0.0.1",
+  port: Number(process.env.PORT ?? 50051),
+  cors: { origins: (process.env.CORS_ORIGINS ?? "http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173").split(",") },
+});
+server.listen().then(() => console.log(`demo listening on ${server.url()}`));
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close().then(() => process.exit(0)));
+}
