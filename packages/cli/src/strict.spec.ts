@@ -16,12 +16,14 @@ async function blaze(...args: string[]): Promise<{ code: number; out: string; er
   const err: string[] = [];
   const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
   const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+  const write = jest.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   try {
     const code = await main(args);
     return { code, out: out.join("\n"), err: err.join("\n") };
   } finally {
     log.mockRestore();
     error.mockRestore();
+    write.mockRestore();
   }
 }
 
@@ -58,6 +60,21 @@ describe("unknown flags and bad values", () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe('blaze: --port must be an integer from 0 to 65535, got "http"');
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
+  });
+
+  it("blaze init with an unknown template: exit 1, the choices, no folder", async () => {
+    const r = await blaze("init", path.join(dir, "svc"), "--template", "vue");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('Argument: template, Given: "vue", Choices: "model", "web", "onnx"');
+    expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
+  });
+
+  it("blaze init scaffolds the template it is given, without asking when there is no terminal", async () => {
+    const r = await blaze("init", path.join(dir, "svc"), "--template", "onnx", "--yes");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Scaffolded svc (template "onnx")');
+    expect(fs.existsSync(path.join(dir, "svc", "models", "classifier.onnx"))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "svc", "package.json"), "utf8")).toContain('"name": "svc"');
   });
 
   it("a misspelt command gets a suggestion", async () => {
