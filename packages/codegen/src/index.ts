@@ -3,6 +3,8 @@ export type { Diagnostic } from "./diagnostics.js";
 export { CodegenError, formatDiagnostic } from "./diagnostics.js";
 export type { ExtractOptions, ExtractResult } from "./extract/extract.js";
 export { extract, extractWithSources } from "./extract/extract.js";
+export type { TypeCheck, TypeCheckOptions, TypeCheckResult } from "./typecheck/typecheck.js";
+export { createTypeCheck } from "./typecheck/typecheck.js";
 export { numberingInput, printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
 export type { LockedEnum, LockedMessage, LockFile, NumberingInput } from "./proto-printer/lock-file.js";
 export { assignNumbers, formatLockFile, parseLockFile } from "./proto-printer/lock-file.js";

@@ -129,7 +129,8 @@ function createProject(tsconfig: string | undefined): Project {
   });
 }
 
-function findUp(dir: string, name: string): string | undefined {
+/** The nearest `name` at or above `dir`. @internal */
+export function findUp(dir: string, name: string): string | undefined {
   for (let d = dir; ; d = path.dirname(d)) {
     const candidate = path.join(d, name);
     if (fs.existsSync(candidate)) return candidate;
