@@ -7,7 +7,7 @@ import { serve } from "./commands/serve.js";
 import { resolveServeOptions, SERVE_OPTIONS } from "./commands/serve-options.js";
 import { hintsFor } from "./hints.js";
 
-const COMMANDS = ["init", "proto", "generate", "check", "serve"];
+const COMMANDS = ["init", "proto", "generate", "check", "serve", "dev"];
 
 /**
  * Runs the `blaze` command line with the given arguments (without `node` and the script).
@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("blaze")
     .strict()
     .recommendCommands()
-    .demandCommand(1, "name a command: init, proto, generate, check or serve")
+    .demandCommand(1, "name a command: init, proto, generate, check, serve or dev")
     .command(
       "init [dir]",
       "start a new project from a template (the same as `npm create blazerpc`); asks for what the flags do not say when run in a terminal",
@@ -141,6 +141,55 @@ export async function main(argv: string[]): Promise<number> {
               closing = true;
               console.log(`blaze: ${signal}: shutting down — NOT_SERVING, no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`);
               server.close().then(
+                () => {
+                  console.log("blaze: closed");
+                  process.exit(0);
+                },
+                (err: unknown) => {
+                  console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+                  process.exit(1);
+                },
+              );
+            });
+          }
+        } catch (err) {
+          fail(err);
+        }
+      }),
+    )
+    .command(
+      "dev <entry>",
+      "serve the app, watch the entry and what it imports, and on a change regenerate (when a signature changed), type-check and restart on the same port; a change with errors leaves the last good server answering",
+      (y) => {
+        y.positional("entry", { type: "string", demandOption: true, describe: "models file, optionally with :exportName (models.ts:app)" });
+        for (const o of SERVE_OPTIONS) {
+          const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
+          y.option(o.flag, { type: o.type === "boolean" ? "boolean" : "string", describe: `${o.describe} (env ${o.env})${shown}` });
+        }
+        y.option("type-check", { type: "boolean", default: true, describe: "type-check a change before serving it (--no-type-check: only code generation must pass)" });
+        return y;
+      },
+      (args) => later(async () => {
+        try {
+          const options = resolveServeOptions(args, process.env);
+          // Loaded here: the watcher is for this command only.
+          const { dev } = require("./dev/dev.js") as typeof import("./dev/dev.js");
+          const session = await dev(String(args.entry), {
+            ...options,
+            typeCheck: args.typeCheck !== false,
+            log: (line) => console.log(line),
+            error: (text) => console.error(text),
+          });
+          let closing = false;
+          for (const signal of ["SIGINT", "SIGTERM"] as const) {
+            process.on(signal, () => {
+              if (closing) {
+                console.log(`blaze: ${signal} again, exiting now`);
+                process.exit(1);
+              }
+              closing = true;
+              console.log(`blaze: ${signal}: stopping the watcher and the server (in-flight requests get up to ${options.shutdownGraceMs} ms)`);
+              session.close().then(
                 () => {
                   console.log("blaze: closed");
                   process.exit(0);

@@ -14,18 +14,20 @@ const HINTS: readonly Hint[] = [
   { flags: ["output-dir", "outputDir", "output", "out-dir", "outDir"], commands: ["proto"], text: "did you mean --out? (the proto folder; default proto/ beside the entry)" },
   {
     flags: ["output-dir", "outputDir", "output", "out", "out-dir", "outDir"],
-    commands: ["generate", "check", "serve"],
+    commands: ["generate", "check", "serve", "dev"],
     text: "did you mean --proto (the schema folder) or --gen (the generated code folder)?",
   },
   {
     flags: ["reload", "watch"],
-    text: "did you mean `blaze dev <entry>` (watch, regenerate, restart on one port)? It is not built yet: run `blaze serve` again after a change",
+    commands: ["proto", "generate", "check", "serve"],
+    text: "did you mean `blaze dev <entry>`? It serves the same way, watches the entry and what it imports, and on a change regenerates, type-checks and restarts on the same port",
   },
+  { flags: ["reload", "watch"], commands: ["dev"], text: "`blaze dev` always watches and reloads: leave the flag out" },
   {
     flags: ["workers", "w", "processes"],
     text: "--workers is not supported yet: run one `blaze serve` per core behind a load balancer, or stateless replicas (docs/operations.md); CPU-bound models can run in worker threads with app.model(name, { worker: true }, fn)",
   },
-  { flags: ["template", "t"], commands: ["proto", "generate", "check", "serve"], text: "--template belongs to `blaze init <dir> --template <name>`" },
+  { flags: ["template", "t"], commands: ["proto", "generate", "check", "serve", "dev"], text: "--template belongs to `blaze init <dir> --template <name>`" },
 ];
 
 /**

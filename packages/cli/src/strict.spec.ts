@@ -55,6 +55,17 @@ describe("unknown flags and bad values", () => {
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
   });
 
+  it("blaze dev --reload / --workers: exit 1, the same hints, nothing watched or served", async () => {
+    const r = await blaze("dev", path.join(dir, "models.ts"), "--reload", "--workers", "2");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(/^blaze: Unknown arguments: reload, workers$/m);
+    expect(r.err).toContain("`blaze dev` always watches and reloads: leave the flag out");
+    expect(r.err).toContain("--workers is not supported yet");
+    expect(r.err).toContain("`blaze dev --help` lists the options");
+    expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
+  });
+
   it("a bad value exits 1 naming the flag, before anything runs", async () => {
     const r = await blaze("serve", path.join(dir, "models.ts"), "--port", "http");
     expect(r.code).toBe(1);
@@ -95,6 +106,9 @@ describe("hintsFor", () => {
   it("answers per command, and nothing for a message that is not about unknown flags", () => {
     expect(hintsFor("Unknown arguments: output-dir, outputDir", ["generate", "m.ts", "--output-dir", "x"])).toEqual([
       "did you mean --proto (the schema folder) or --gen (the generated code folder)?",
+    ]);
+    expect(hintsFor("Unknown argument: watch", ["generate", "m.ts", "--watch"])).toEqual([
+      "did you mean `blaze dev <entry>`? It serves the same way, watches the entry and what it imports, and on a change regenerates, type-checks and restarts on the same port",
     ]);
     expect(hintsFor("Unknown argument: frobnicate", ["serve", "m.ts", "--frobnicate"])).toEqual([]);
     expect(hintsFor("Not enough non-option arguments", ["serve"])).toEqual([]);

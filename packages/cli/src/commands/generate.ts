@@ -131,6 +131,10 @@ export interface GenerateResult {
   readonly written: readonly string[];
   /** True when buf generate ran. */
   readonly generated: boolean;
+  /** The source files the schema comes from (the entry, what it imports, tsconfig.json), as read by extract now or last time. */
+  readonly sources: readonly string[];
+  /** The app's spec, when extract ran (it did not when no source file changed). */
+  readonly spec?: AppSpec;
 }
 
 /**
@@ -161,6 +165,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
   let sources: Readonly<Record<string, string>>;
   let proto: Readonly<Record<string, string>>;
   let written: readonly string[] = [];
+  let spec: AppSpec | undefined;
   if (fresh) {
     app = previous.app;
     models = previous.models;
@@ -171,6 +176,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
   } else {
     const result = writeProto(paths);
     const extracted = performance.now() - t - result.timings.write;
+    spec = result.app;
     app = result.app.name;
     models = result.app.models.map((m) => m.name);
     sources = hashFiles(result.sources);
@@ -237,7 +243,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     ...(genProto !== undefined ? { genProto } : {}),
     ...(gen !== undefined ? { gen } : {}),
   });
-  return { app, models, steps, written, generated };
+  return { app, models, steps, written, generated, sources: Object.keys(sources), ...(spec !== undefined ? { spec } : {}) };
 }
 
 /** The lines `blaze proto` / `blaze generate` print for a run. */
