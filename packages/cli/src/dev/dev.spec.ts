@@ -115,6 +115,18 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+describe("blaze dev refuses", () => {
+  it("an entry that does not exist, or compiled JavaScript, with exit 1 and nothing started", () => {
+    const run = (entry: string) => spawnSync(process.execPath, [blaze, "dev", entry, "--port", "0"], { cwd: repo, encoding: "utf8", timeout: 20_000 });
+    const missing = run("nope/models.ts");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("blaze: entry file not found: nope/models.ts\n");
+    const js = run(path.join("examples", "iris", "dist", "models.js"));
+    expect(js.status).toBe(1);
+    expect(js.stderr).toBe("blaze: blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with `blaze serve examples/iris/dist/models.js`\n");
+  });
+});
+
 describe("blaze dev", () => {
   let dir: string;
   let dev: ChildProcess | undefined;
