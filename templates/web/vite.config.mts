@@ -4,18 +4,19 @@ import { defineConfig, type Plugin } from "vite";
 const API = process.env.API_URL ?? "http://127.0.0.1:50051";
 
 /**
- * `npm run dev`: Vite serves the page and starts the model server beside it
- * (`blaze serve models.ts`, which regenerates the schema and code when they are stale).
+ * `npm run dev`: Vite serves the page and starts the model server beside it (`blaze dev
+ * models.ts`: it regenerates the schema and the client when a signature changes, and restarts
+ * the server on the same port; Vite picks up the regenerated client like any other source).
  */
-function blazeServe(): Plugin {
+function blazeDev(): Plugin {
   let child: ChildProcess | undefined;
   return {
-    name: "blaze-serve",
+    name: "blaze-dev",
     apply: "serve",
     configureServer(server) {
       if (process.env.API_URL !== undefined) return; // a server of your own is running
       const port = new URL(API).port;
-      child = spawn(process.execPath, ["node_modules/@blazerpc/cli/bin/blaze.js", "serve", "models.ts", "--port", port], { stdio: "inherit" });
+      child = spawn(process.execPath, ["node_modules/@blazerpc/cli/bin/blaze.js", "dev", "models.ts", "--port", port], { stdio: "inherit" });
       server.httpServer?.once("close", () => child?.kill("SIGTERM"));
       process.once("exit", () => child?.kill("SIGTERM"));
     },
@@ -30,5 +31,5 @@ export default defineConfig({
   build: { outDir: "dist/web", emptyOutDir: true },
   server: { proxy },
   preview: { proxy },
-  plugins: [blazeServe()],
+  plugins: [blazeDev()],
 });
