@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { getDType, type DTypeInfo, type DType, type TensorData } from "./dtype.js";
-import { TensorError } from "./errors.js";
+import { describeValue, formatDims, quoteValue, TensorError } from "./errors.js";
 import { TensorProtoSchema, type TensorProto } from "./gen/blazerpc/v1/tensor_pb.js";
 import type { Dim, Tensor, TensorSpec } from "./tensor.js";
 
@@ -36,7 +36,7 @@ export function fromTensorProto(proto: TensorProtoLike | undefined, spec?: Tenso
   }
   const info = getDType(proto.dtype);
   if (info === undefined) {
-    throw new TensorError(field, `unknown dtype "${proto.dtype}"`);
+    throw new TensorError(field, `unknown dtype ${quoteValue(proto.dtype)}`);
   }
   if (proto.shape.length > MAX_TENSOR_RANK) {
     throw new TensorError(field, `shape has ${proto.shape.length} dims, more than the ${MAX_TENSOR_RANK} allowed`);
@@ -94,10 +94,10 @@ export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tenso
   }
   const info = getDType(String(tensor.dtype));
   if (info === undefined || info.name !== tensor.dtype) {
-    throw new TensorError(field, `unknown dtype "${String(tensor.dtype)}"`);
+    throw new TensorError(field, `unknown dtype ${quoteValue(String(tensor.dtype))}`);
   }
   if (!Array.isArray(tensor.shape) || !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new TensorError(field, `shape must be an array of non-negative integers, got ${JSON.stringify(tensor.shape)}`);
+    throw new TensorError(field, `shape must be an array of non-negative integers, got ${describeValue(tensor.shape)}`);
   }
   // By the typed array's own tag, not instanceof: arrays from another realm (a vm context,
   // a test runner's sandbox) are not instances of this realm's constructors. A Buffer
@@ -173,7 +173,7 @@ function product(shape: readonly number[]): number {
   return n;
 }
 
-/** Formats a shape the way error messages show it: `[batch, 4]`. */
+/** Formats a shape the way error messages show it: `[batch, 4]`; a long one as its first dims and `… (N dims)`. */
 export function formatShape(shape: readonly Dim[]): string {
-  return `[${shape.join(", ")}]`;
+  return formatDims(shape);
 }

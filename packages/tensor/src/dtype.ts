@@ -3,6 +3,8 @@
  * holds them at run time.
  */
 
+import { quoteValue } from "./errors.js";
+
 /** Element types as numpy names them. `float16` is held as raw IEEE 754 half bits. */
 export type DType =
   | "float32"
@@ -100,7 +102,7 @@ export function getDType(name: string): DTypeInfo | undefined {
 export function getDTypeOrThrow(name: string): DTypeInfo {
   const info = getDType(name);
   if (info === undefined) {
-    throw new Error(`unknown dtype "${name}" (expected one of ${dtypeNames.join(", ")})`);
+    throw new Error(`unknown dtype ${quoteValue(name)} (expected one of ${dtypeNames.join(", ")})`);
   }
   return info;
 }

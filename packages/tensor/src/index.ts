@@ -1,7 +1,7 @@
 export type { DType, DataOf, DataTypeMap, DTypeInfo, TensorData } from "./dtype.js";
 export { dtypeNames, getDType, getDTypeOrThrow, isDType } from "./dtype.js";
 export type { Dim, Tensor, TensorSpec } from "./tensor.js";
-export { TensorError } from "./errors.js";
+export { MAX_QUOTED_CHARS, MAX_SHOWN_DIMS, TensorError, quoteValue } from "./errors.js";
 export type { TensorProtoLike } from "./convert.js";
 export { MAX_TENSOR_RANK, formatShape, fromTensorProto, toTensorProto, validateTensor } from "./convert.js";
 export { TensorProtoSchema, file_blazerpc_v1_tensor } from "./gen/blazerpc/v1/tensor_pb.js";

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as Status, type HealthCheckRequest } from "../gen/grpc/health/v1/health_pb.js";
+import { quoteValue } from "@blazerpc/tensor";
 import type { ServiceStatus, ServingState } from "./serving-state.js";
 
 const toProto = (s: ServiceStatus | undefined): Status =>
@@ -15,7 +16,7 @@ export function healthService(state: ServingState): ServiceImpl<typeof Health> {
   return {
     check(req: HealthCheckRequest) {
       const status = state.serviceStatus(req.service);
-      if (status === undefined) throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+      if (status === undefined) throw new ConnectError(`unknown service ${quoteValue(req.service)}`, Code.NotFound);
       return { status: toProto(status) };
     },
     list() {
