@@ -148,11 +148,20 @@ function serverStreaming(binding: MethodBinding, executor: Executor, gate: Model
     // its finally runs and nothing more is computed.
     const stop = () => void it.return?.(undefined)?.catch(() => undefined);
     ctx.signal.addEventListener("abort", stop, { once: true });
+    // The model is computing its next message (its generator runs, and return() would
+    // only take effect once that message is in).
+    let computing = false;
     try {
       for (;;) {
         let next: IteratorResult<unknown>;
         try {
-          next = await it.next();
+          computing = true;
+          // The call ends when its signal aborts (deadline, client gone, or the shutdown
+          // grace period over), even while the model is suspended between two messages:
+          // its answer (UNAVAILABLE at shutdown) goes out now, not after the next message —
+          // which may come after the server has cut the connection.
+          next = await untilAborted(it.next(), ctx.signal);
+          computing = false;
         } catch (err) {
           throw toConnectError(err, "model", binding.model);
         }
@@ -162,7 +171,10 @@ function serverStreaming(binding: MethodBinding, executor: Executor, gate: Model
       }
     } finally {
       ctx.signal.removeEventListener("abort", stop);
-      await it.return?.(undefined);
+      const ended = it.return?.(undefined);
+      // Cut short while the model computes: its generator ends once that message is in; not waited for.
+      if (computing) ended?.catch(() => undefined);
+      else await ended;
     }
   };
 }
