@@ -3,7 +3,7 @@ import { createApp } from "../../app.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { registerHealth } from "../../health/health-service.js";
 import { createServingState } from "../../health/serving-state.js";
-import { bearerAuth, bearerCheck } from "./bearer-auth.js";
+import { bearerAuth, bearerCheck, bearerToken } from "./bearer-auth.js";
 
 describe("bearerAuth", () => {
   const check = bearerCheck({ tokens: ["s3cret", "other"] });
@@ -26,6 +26,26 @@ describe("bearerAuth", () => {
     await expect(open("grpc.reflection.v1alpha.ServerReflection", h())).resolves.toBeUndefined();
     await expect(open("a.v1.Public", h())).resolves.toBeUndefined();
     await expect(open("grpc.health.v1.Health", h())).rejects.toThrow("missing bearer token");
+  });
+
+  it("reads the header one way: `Bearer <token>`, any case, spaces or tabs between, nothing else", () => {
+    expect(bearerToken("Bearer s3cret")).toBe("s3cret");
+    expect(bearerToken("bEaReR \t s3cret")).toBe("s3cret");
+    // Whitespace around a value is not part of it (what HTTP/1.1 strips and HTTP/2 forbids).
+    expect(bearerToken(" Bearer s3cret \t")).toBe("s3cret");
+    for (const no of [undefined, null, "", "Bearer", "Bearer ", "Bearers3cret", "Bearer a b", "Basic czNjcmV0", "Bearer\ns3cret"]) {
+      expect({ value: no, token: bearerToken(no) }).toEqual({ value: no, token: undefined });
+    }
+    // A header sent twice, where a transport keeps both: neither is taken.
+    expect(bearerToken(["Bearer a", "Bearer b"])).toBeUndefined();
+    expect(bearerToken(["Bearer a"])).toBe("a");
+  });
+
+  it('"docs" in exempt opens the docs routes (checked as "docs"), and only them', async () => {
+    await expect(check("docs", h())).rejects.toThrow("missing bearer token");
+    const open = bearerCheck({ tokens: ["t"], exempt: ["health", "docs"] });
+    await expect(open("docs", h())).resolves.toBeUndefined();
+    await expect(open("a.v1.Svc", h())).rejects.toThrow("missing bearer token");
   });
 
   it("takes a verifying function, and refuses empty token lists", async () => {
