@@ -6,15 +6,26 @@ export type { CallContext, Executor, ExecutorOptions } from "./executor/executor
 export type { ExecutorMetrics, RejectionReason } from "./executor/metrics.js";
 export type { WorkerOptions } from "./worker/worker-pool.js";
 export { createExecutor } from "./executor/executor.js";
-export { toConnectError } from "./errors.js";
+export { limitMessage, MAX_ERROR_MESSAGE_BYTES, toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
-export { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, DEFAULT_HTTP2_MAX_FRAME_BYTES, DEFAULT_HTTP2_STREAM_WINDOW_BYTES, DEFAULT_READ_MAX_BYTES } from "./server/server.js";
+export {
+  createServer,
+  DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
+  DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
+  DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+  DEFAULT_HTTP2_MAX_FRAME_BYTES,
+  DEFAULT_HTTP2_PING_INTERVAL_MS,
+  DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
+  DEFAULT_MAX_CONCURRENT_REQUESTS,
+  DEFAULT_READ_MAX_BYTES,
+  DEFAULT_WRITE_TIMEOUT_MS,
+} from "./server/server.js";
 export type { Dim, DType, Tensor } from "@blazerpc/tensor";
 export type { ExactScalar, Float32, Float64, Int32, Int64, Scalar, Uint32, Uint64 } from "./scalars.js";
 export type { ModelStatus, ServiceStatus, ServingState } from "./health/serving-state.js";
 export type { HealthBody } from "./http/routes.js";
 export type { BearerAuthOptions } from "./middleware/auth/bearer-auth.js";
-export { bearerAuth, bearerCheck } from "./middleware/auth/bearer-auth.js";
+export { bearerAuth, bearerCheck, bearerToken } from "./middleware/auth/bearer-auth.js";
 export type { PrometheusOptions } from "./middleware/metrics/prometheus.js";
 export type { FileIndex } from "./reflection/file-index.js";
 export type { CorsOptions } from "./http/cors.js";

@@ -31,13 +31,18 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
   { flag: "idle-timeout-ms", env: "BLAZE_IDLE_TIMEOUT_MS", type: "integer", default: 120000, min: 0, describe: "a connection with no request in flight this long is closed (HTTP/2: GOAWAY); 0: no limit" },
   { flag: "request-timeout-ms", env: "BLAZE_REQUEST_TIMEOUT_MS", type: "integer", default: 300000, min: 0, describe: "a request's body must arrive in full within this; 0: no limit" },
   { flag: "max-connections", env: "BLAZE_MAX_CONNECTIONS", type: "integer", min: 1, describe: "most open connections; more are refused (default: no limit)" },
+  { flag: "max-concurrent-requests", env: "BLAZE_MAX_CONCURRENT_REQUESTS", type: "integer", default: 10000, min: 1, describe: "most requests and streams in flight on all connections; past it HTTP/2 streams are refused (REFUSED_STREAM; gRPC: UNAVAILABLE) and HTTP/1.1 requests get 503" },
+  { flag: "http2-max-concurrent-streams", env: "BLAZE_HTTP2_MAX_CONCURRENT_STREAMS", type: "integer", default: 100, min: 1, describe: "most streams at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)" },
+  { flag: "http1-max-pending-requests", env: "BLAZE_HTTP1_MAX_PENDING_REQUESTS", type: "integer", default: 16, min: 1, describe: "pipelined requests of one HTTP/1.1 connection answered at once; the rest wait (the connection is not read meanwhile), and more than twice as many pending close it" },
+  { flag: "write-timeout-ms", env: "BLAZE_WRITE_TIMEOUT_MS", type: "integer", default: 30000, min: 0, describe: "an HTTP/1.1 connection that takes none of its pending output for this long is closed; 0: no limit" },
+  { flag: "http2-ping-interval-ms", env: "BLAZE_HTTP2_PING_INTERVAL_MS", type: "integer", default: 10000, min: 0, describe: "an HTTP/2 connection silent this long is sent a PING, and closed when it has not answered within as long again; 0: never" },
   { flag: "log-requests", env: "BLAZE_LOG_REQUESTS", type: "boolean", default: false, describe: "a JSON log line per RPC on stdout (pino)" },
   { flag: "metrics", env: "BLAZE_METRICS", type: "boolean", default: true, describe: "Prometheus metrics at GET /metrics (--no-metrics turns them off)" },
   { flag: "docs", env: "BLAZE_DOCS", type: "boolean", default: true, describe: "GET /openapi.json and GET /docs (--no-docs turns them off)" },
   { flag: "fast-path", env: "BLAZE_FAST_PATH", type: "boolean", default: true, describe: "serve gRPC on the native HTTP/2 path (--no-fast-path sends everything through connect-node)" },
   { flag: "auth-token", env: "BLAZE_AUTH_TOKENS", type: "list", describe: "bearer tokens accepted, comma-separated; with any, calls without one get UNAUTHENTICATED" },
   { flag: "auth-token-file", env: "BLAZE_AUTH_TOKEN_FILE", type: "string", describe: "a file of accepted bearer tokens, one per line (e.g. a mounted secret)" },
-  { flag: "auth-exempt", env: "BLAZE_AUTH_EXEMPT", type: "list", default: "health", describe: "services that need no token: health, reflection, or full service names" },
+  { flag: "auth-exempt", env: "BLAZE_AUTH_EXEMPT", type: "list", default: "health", describe: "what needs no token: health, reflection, docs (GET /openapi.json and /docs), or full service names" },
   { flag: "cors-origins", env: "BLAZE_CORS_ORIGINS", type: "list", describe: "origins allowed to call from a browser, comma-separated (* for any); CORS is off without it" },
   { flag: "descriptor-set", env: "BLAZE_DESCRIPTOR_SET", type: "string", describe: "FileDescriptorSet with comments for reflection and docs (`buf build proto --as-file-descriptor-set -o FILE`); built on the fly for a .ts entry" },
 ];
@@ -57,6 +62,11 @@ export interface ResolvedServeOptions {
   idleTimeoutMs: number;
   requestTimeoutMs: number;
   maxConnections?: number;
+  maxConcurrentRequests: number;
+  http2MaxConcurrentStreams: number;
+  http1MaxPendingRequests: number;
+  writeTimeoutMs: number;
+  http2PingIntervalMs: number;
   logRequests: boolean;
   metrics: boolean;
   docs: boolean;

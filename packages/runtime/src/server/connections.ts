@@ -15,8 +15,8 @@ export interface ConnectionLimits {
 interface Connection {
   readonly socket: net.Socket;
   session?: http2.ServerHttp2Session;
-  /** Requests in flight on it. */
-  active: number;
+  /** Requests in flight on it: what closes when they are done (a response, or an HTTP/2 stream). */
+  readonly active: Set<object>;
   timer?: NodeJS.Timeout;
 }
 
@@ -31,12 +31,16 @@ export interface ConnectionTracker {
   accept(socket: net.Socket): void;
   /** An HTTP/2 session started on an accepted socket. */
   session(session: http2.ServerHttp2Session): void;
+  /** The accepted socket a session runs on (not the proxy `session.socket`, which refuses `destroy()`). */
+  socketOf(session: http2.ServerHttp2Session): net.Socket | undefined;
   /** A request arrived: counts it until its response closes. */
   request(req: AnyRequest, res: AnyResponse): void;
   /** An HTTP/2 stream the native gRPC path answers: counts it until it closes. */
   stream(stream: http2.ServerHttp2Stream, path: string): void;
   /** Requests in flight; `filter` picks which count. */
   inFlight(filter?: (path: string) => boolean): number;
+  /** Requests and streams in flight on every connection, in O(1): what the server-wide request cap counts. */
+  readonly active: number;
   /** Resolves once no request that `filter` picks is in flight, or after `timeoutMs`; true when it timed out. */
   settled(timeoutMs: number, filter?: (path: string) => boolean): Promise<boolean>;
   /** HTTP/2: GOAWAY to every session; HTTP/1.1: idle sockets close now, busy ones after their response. */
@@ -59,7 +63,7 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     if (ms <= 0) return;
     c.timer = setTimeout(() => {
       c.timer = undefined;
-      if (c.active > 0) return;
+      if (c.active.size > 0) return;
       if (c.session !== undefined && !c.session.destroyed) {
         // GOAWAY: the client learns not to send more on it, and reconnects when it needs to.
         c.session.close();
@@ -72,7 +76,7 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     c.timer.unref();
   };
   const closeIfIdle = (c: Connection) => {
-    if (c.active > 0) return;
+    if (c.active.size > 0) return;
     if (c.session !== undefined) c.session.close();
     else c.socket.destroySoon();
   };
@@ -87,7 +91,7 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
   const started = (key: AnyResponse | http2.ServerHttp2Stream, path: string, c: Connection | undefined, body: { readonly readableEnded: boolean; destroy(): void; once(event: "end", fn: () => void): unknown }) => {
     requests.set(key, path);
     if (c !== undefined) {
-      c.active++;
+      c.active.add(key);
       clearTimeout(c.timer);
     }
     let bodyTimer: NodeJS.Timeout | undefined;
@@ -105,11 +109,11 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
     });
   };
   const finished = (key: object, c: Connection | undefined) => {
-    requests.delete(key);
+    if (!requests.delete(key)) return;
     if (c !== undefined) {
-      c.active--;
+      c.active.delete(key);
       if (closing) closeIfIdle(c);
-      else if (c.active === 0) arm(c, limits.idleTimeoutMs);
+      else if (c.active.size === 0 && !c.socket.destroyed) arm(c, limits.idleTimeoutMs);
     }
     if (listeners.size > 0) for (const l of [...listeners]) l();
   };
@@ -120,13 +124,16 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
   };
   return {
     accept(socket) {
-      const c: Connection = { socket, active: 0 };
+      const c: Connection = { socket, active: new Set() };
       (socket as unknown as Record<symbol, Connection>)[kConnection] = c;
       connections.add(c);
       arm(c, limits.headersTimeoutMs);
       socket.once("close", () => {
         clearTimeout(c.timer);
         connections.delete(c);
+        // A pipelined HTTP/1.1 response still waiting for its turn never emits 'close' when
+        // its socket closes: what is left on the connection is over now.
+        for (const key of [...c.active]) finished(key, c);
       });
     },
     session(session) {
@@ -136,7 +143,13 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       (session as unknown as Record<symbol, Connection>)[kConnection] = c;
       if (closing) session.close();
     },
+    socketOf(session) {
+      return (session as unknown as Record<symbol, Connection | undefined>)[kConnection]?.socket;
+    },
     request(req, res) {
+      // Node goes on parsing what it had read after its socket was destroyed (a connection
+      // closed for pipelining too much): those requests are never answered.
+      if (req.socket?.destroyed === true) return;
       const c = connectionOf(req);
       // HTTP/1.1 while shutting down: this is the socket's last response.
       if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
@@ -146,6 +159,9 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       started(stream, path, (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection], stream);
     },
     inFlight,
+    get active() {
+      return requests.size;
+    },
     settled(timeoutMs, filter) {
       return new Promise<boolean>((resolve) => {
         const check = () => {

@@ -2,10 +2,12 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { Code, ConnectError, createContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import type { App } from "../app.js";
 import { checkBindings, modelRpcs, registerBindings } from "../binding/connect-routes.js";
 import type { ModelServiceBinding } from "../binding/define-model-service.js";
+import { toWireError } from "../errors.js";
 import { createExecutor } from "../executor/executor.js";
 import type { ExecutorMetrics } from "../executor/metrics.js";
 import { registerHealth } from "../health/health-service.js";
@@ -15,12 +17,12 @@ import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/re
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { sourceInfo as ownSourceInfo } from "../gen/source_info.js";
 import { createCors, type CorsOptions } from "../http/cors.js";
-import { createHttpRoutes, type AnyRequest, type AnyResponse } from "../http/routes.js";
+import { createHttpRoutes, type AnyRequest, type AnyResponse, type Route } from "../http/routes.js";
 import { docsPage } from "../openapi/docs-page.js";
 import { createOpenApiDocument } from "../openapi/openapi.js";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { bearerGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
+import { bearerGate, bearerHttpGate, DOCS_TARGET, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
 import { callObservers, contextValuesFor, observeCalls, rememberResponse, type CallObserver } from "../middleware/call-observer.js";
 import { defaultLogger, requestLog } from "../middleware/logging/request-log.js";
 import { createPrometheusMetrics, type PrometheusOptions } from "../middleware/metrics/prometheus.js";
@@ -32,7 +34,11 @@ import { createConnectHandler } from "./connect-handler.js";
 import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
 import { createNativeGrpc } from "./grpc-native.js";
+import { createHttp1Pipeline } from "./http1-pipeline.js";
+import { createHttp2Ping } from "./http2-ping.js";
+import { createRequestCap } from "./request-cap.js";
 import { sniffProtocol } from "./sniff.js";
+import { createWriteTimeout } from "./write-timeout.js";
 
 /** Default HTTP/2 connection receive window: 16 MiB. */
 export const DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
@@ -45,6 +51,29 @@ export const DEFAULT_HTTP2_MAX_FRAME_BYTES = 64 * 1024;
 
 /** Default cap on one message's size: 64 MiB (connect-node's own default is about 4 GiB). */
 export const DEFAULT_READ_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Default SETTINGS_MAX_CONCURRENT_STREAMS: 100, the least RFC 9113 §6.5.2 recommends, what
+ * nghttp2 (Node's HTTP/2) assumes of a peer that announces none, and Apache's and h2o's
+ * default. Node announces none: no limit at all.
+ */
+export const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS = 100;
+
+/**
+ * Default cap on requests and streams in flight on all connections together: 10,000. A
+ * held stream costs ~12 KB (native gRPC) to ~25 KB (connect-node) even when idle, so the
+ * cap bounds that to ~120–250 MB; far more than a model server has work for at once.
+ */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 10_000;
+
+/** Default pipelined requests of one HTTP/1.1 connection answered at once: 16 (`h2load --h1 -m8` pipelines 8; browsers none). */
+export const DEFAULT_HTTP1_MAX_PENDING_REQUESTS = 16;
+
+/** Default write timeout: a connection that takes none of our output for 30 s is closed. */
+export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
+
+/** Default HTTP/2 PING interval: a silent connection is pinged after 10 s, and closed when it does not answer within 10 s more. */
+export const DEFAULT_HTTP2_PING_INTERVAL_MS = 10_000;
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -104,6 +133,36 @@ export interface ServerOptions {
   /** Most connections open at once; more are refused. Default: no limit. */
   maxConnections?: number;
   /**
+   * Most streams a client may open at once on one HTTP/2 connection
+   * (SETTINGS_MAX_CONCURRENT_STREAMS); past it a stream is refused with REFUSED_STREAM.
+   * Default 100.
+   */
+  http2MaxConcurrentStreams?: number;
+  /**
+   * Most requests and streams in flight on all connections together (HTTP/1.1 requests
+   * waiting their turn included). Past it a new HTTP/2 stream is refused with
+   * REFUSED_STREAM (gRPC: UNAVAILABLE after one transparent retry) and an HTTP/1.1 request
+   * answered 503, before anything else is done for it (auth included). Default 10,000.
+   */
+  maxConcurrentRequests?: number;
+  /**
+   * Pipelined requests of one HTTP/1.1 connection answered at once; the next wait for one
+   * to finish (the connection is not read while any waits), and a connection with more
+   * than twice as many pending is closed. Default 16.
+   */
+  http1MaxPendingRequests?: number;
+  /**
+   * An HTTP/1.1 connection with output waiting that takes none of it for this long (a
+   * client that stopped reading) is closed. Default 30 000 ms; 0: no limit.
+   */
+  writeTimeoutMs?: number;
+  /**
+   * An HTTP/2 connection from which nothing has arrived for this long is sent a PING, and
+   * closed when it has not answered it this long later: dead peers, and connections Node
+   * stopped reading after answering a protocol error with GOAWAY. Default 10 000 ms; 0: never.
+   */
+  http2PingIntervalMs?: number;
+  /**
    * The schema with its comments: a serialized google.protobuf.FileDescriptorSet with
    * source info, as `buf build proto -o schema.binpb` writes it (`blaze serve` builds it for
    * you). Reflection and the docs then show the .proto comments; without it they serve the
@@ -126,8 +185,9 @@ export interface ServerOptions {
   tracing?: boolean;
   /**
    * Bearer-token auth: every call needs `authorization: Bearer <token>` with an accepted
-   * token, else UNAUTHENTICATED (checked before the body is read). Health is exempt by
-   * default (Kubernetes' gRPC probe sends no headers); reflection too when listed in `exempt`.
+   * token, else UNAUTHENTICATED (checked before the body is read). `GET /openapi.json` and
+   * `GET /docs` need it too (else 401). Health is exempt by default (Kubernetes' gRPC probe
+   * sends no headers); reflection and the docs too when `exempt` lists them.
    */
   auth?: BearerAuthOptions;
   /** CORS for browser clients (gRPC-Web and Connect headers included). Default off. */
@@ -213,6 +273,11 @@ export function createServer(options: ServerOptions): BlazeServer {
     idleTimeoutMs = 120_000,
     requestTimeoutMs = 300_000,
     maxConnections,
+    http2MaxConcurrentStreams = DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
+    maxConcurrentRequests = DEFAULT_MAX_CONCURRENT_REQUESTS,
+    http1MaxPendingRequests = DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
+    writeTimeoutMs = DEFAULT_WRITE_TIMEOUT_MS,
+    http2PingIntervalMs = DEFAULT_HTTP2_PING_INTERVAL_MS,
     metrics,
     interceptors = [],
     descriptorSet,
@@ -263,8 +328,17 @@ export function createServer(options: ServerOptions): BlazeServer {
   const inflight = new Set<HandlerContext & { abort?(reason?: unknown): void }>();
   const track = (ctx: HandlerContext) => {
     inflight.add(ctx);
-    // connect-node aborts a call's own signal when the call ends, whatever the outcome.
-    ctx.signal.addEventListener("abort", () => inflight.delete(ctx), { once: true });
+    // connect-node aborts a call's own signal when the call ends, whatever the outcome —
+    // when it fails, with the error it then serializes: the one place on this path where
+    // every error about to go on the wire passes, so its message is bounded here.
+    ctx.signal.addEventListener(
+      "abort",
+      () => {
+        inflight.delete(ctx);
+        if (ctx.signal.reason instanceof ConnectError) toWireError(ctx.signal.reason);
+      },
+      { once: true },
+    );
   };
 
   const rpc = createConnectHandler({
@@ -326,19 +400,39 @@ export function createServer(options: ServerOptions): BlazeServer {
       }
       return openapi;
     };
-    routes.set("/openapi.json", (_req, res) => send(res, "application/json", built().json));
-    routes.set("/docs", (_req, res) => send(res, "text/html; charset=utf-8", built().html));
+    // With auth on, the docs need the token too: they describe the schema that reflection
+    // keeps behind it. `exempt: ["docs"]` opens them.
+    const allowed = auth !== undefined ? bearerHttpGate(auth, DOCS_TARGET) : undefined;
+    const docsRoute = (contentType: string, body: () => string): Route =>
+      allowed === undefined
+        ? (_req, res) => send(res, contentType, body())
+        : (req, res) => {
+            allowed(req, res).then(
+              (ok) => {
+                if (ok && !res.destroyed) send(res, contentType, body());
+              },
+              // The token check itself failed (a `tokens` function threw) and so did its answer.
+              () => res.destroy(),
+            );
+          };
+    routes.set("/openapi.json", docsRoute("application/json", () => built().json));
+    routes.set("/docs", docsRoute("text/html; charset=utf-8", () => built().html));
   }
   const tracker = createConnectionTracker({ headersTimeoutMs, idleTimeoutMs, requestTimeoutMs });
+  const cap = createRequestCap({ max: maxConcurrentRequests, inFlight: () => tracker.active });
+  const writes = createWriteTimeout({ timeoutMs: writeTimeoutMs });
+  const ping = createHttp2Ping({ intervalMs: http2PingIntervalMs });
   const dispatch = createDispatch(routes, rpc, {
     ...(cors !== undefined ? { cors: createCors(cors) } : {}),
     onRequest(req, res) {
       tracker.request(req, res);
       rememberResponse(req, res);
     },
+    refuse: cap.refuseRequest,
+    schedule: createHttp1Pipeline({ maxPending: http1MaxPendingRequests }),
   });
 
-  const settings: http2.Settings = { initialWindowSize: http2StreamWindowBytes, maxFrameSize: http2MaxFrameBytes };
+  const settings: http2.Settings = { initialWindowSize: http2StreamWindowBytes, maxFrameSize: http2MaxFrameBytes, maxConcurrentStreams: http2MaxConcurrentStreams };
   // Node refuses new streams once a session holds more than maxSessionMemory (default 10 MB)
   // of unsent and unread data; with a 16 MiB window one large tensor can be that much.
   const maxSessionMemory = Math.max(10, Math.ceil((2 * http2ConnectionWindowBytes + readMaxBytes) / (1024 * 1024)));
@@ -349,7 +443,10 @@ export function createServer(options: ServerOptions): BlazeServer {
       { cert: tls.cert, key: tls.key, allowHTTP1: true, settings, maxSessionMemory, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
       dispatch,
     );
-    h2.on("secureConnection", tracker.accept);
+    h2.on("secureConnection", (socket: TLSSocket) => {
+      tracker.accept(socket);
+      if (socket.alpnProtocol !== "h2") writes.watch(socket);
+    });
     listener = h2;
   } else {
     h2 = http2.createServer({ settings, maxSessionMemory }, dispatch);
@@ -368,25 +465,27 @@ export function createServer(options: ServerOptions): BlazeServer {
           h2c.emit("connection", socket);
         } else {
           h1.emit("connection", socket);
+          writes.watch(socket);
           socket.resume();
         }
       });
     });
   }
-  if (native !== undefined) {
-    // The dispatch point for HTTP/2: the native path takes the gRPC calls it serves straight
-    // from the stream; every other stream goes on to Node's compatibility layer (the
-    // listener that `createServer`'s request handler installed) and from there to dispatch.
-    const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
-    if (compat.length !== 1) throw new Error(`expected Node's HTTP/2 compatibility 'stream' listener, found ${compat.length}`);
-    h2.removeAllListeners("stream");
-    h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-      if (native(stream, headers)) tracker.stream(stream, headers[":path"]!);
-      else compat[0]!.call(h2, stream, headers, flags, rawHeaders);
-    });
-  }
+  // The dispatch point for HTTP/2: past the request cap a stream is refused before anything
+  // is built for it; the native path takes the gRPC calls it serves straight from the
+  // stream; every other stream goes on to Node's compatibility layer (the listener that
+  // `createServer`'s request handler installed) and from there to dispatch.
+  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+  if (compat.length !== 1) throw new Error(`expected Node's HTTP/2 compatibility 'stream' listener, found ${compat.length}`);
+  h2.removeAllListeners("stream");
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (cap.refuseStream(stream)) return;
+    if (native?.(stream, headers) === true) tracker.stream(stream, headers[":path"]!);
+    else compat[0]!.call(h2, stream, headers, flags, rawHeaders);
+  });
   if (maxConnections !== undefined) listener.maxConnections = maxConnections;
   h2.on("session", tracker.session);
+  h2.on("session", (session: http2.ServerHttp2Session) => ping(session, tracker.socketOf(session)));
   h2.on("session", (session: http2.ServerHttp2Session) => {
     // The window can be set once the session's own settings are in place.
     session.once("localSettings", () => {
