@@ -8,8 +8,11 @@ import {
   type ConnectNodeAdapterOptions,
 } from "@connectrpc/connect-node";
 import type { ServerResponse } from "node:http";
+import { constants, type Http2ServerResponse } from "node:http2";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 import { guardRequestBody } from "../limits/request-guard.js";
+import { clampTimeoutHeaders } from "../limits/timeouts.js";
+import { limitErrorResponse } from "./limit-error-response.js";
 
 /** Options of {@link createConnectHandler}: connect-node's adapter's, plus the field limit. */
 export interface ConnectHandlerOptions extends ConnectNodeAdapterOptions {
@@ -45,13 +48,39 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
       res.end();
       return;
     }
-    const uReq = universalRequestFromNodeRequest(req, res as ServerResponse, undefined, contextValues?.(req));
+    let uReq: ReturnType<typeof universalRequestFromNodeRequest>;
+    try {
+      uReq = universalRequestFromNodeRequest(req, res as ServerResponse, undefined, contextValues?.(req));
+    } catch {
+      // connect-node builds the call's URL from Host (or :authority), and one that no URL
+      // parser takes (`a b`, `x:99999`, `[::1`) throws there — unguarded, it took the process
+      // with it. Nothing here routes by authority (the native gRPC path never reads it), so
+      // the call is served as if sent to the address it arrived on.
+      const { localAddress = "127.0.0.1", localPort = 0 } = req.socket;
+      // By the request object, not httpVersionMajor: an HTTP/1.1 request line may claim "HTTP/2.0".
+      req.headers["stream" in req ? ":authority" : "host"] = localAddress.includes(":") ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
+      try {
+        uReq = universalRequestFromNodeRequest(req, res as ServerResponse, undefined, contextValues?.(req));
+      } catch {
+        const text = "bad request: the request's authority or path is not a valid URL\n";
+        res.writeHead(400, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+    }
+    clampTimeoutHeaders(uReq.header);
     if (req.method === "POST" && typeof uReq.body === "object" && uReq.body !== null && Symbol.asyncIterator in uReq.body) {
       uReq.body = guardRequestBody(uReq.body as AsyncIterable<Uint8Array>, uReq.header, handler.method.input as DescMessage, limits);
     }
     handler(uReq)
-      .then((uRes) => universalResponseToNodeResponse(uRes, res))
+      .then((uRes) => universalResponseToNodeResponse(limitErrorResponse(uRes), res))
       .catch((reason: unknown) => {
+        // Whatever failed, the request gets an end: a response cut short is reset (HTTP/2)
+        // or its connection closed (HTTP/1.1), never left open without an answer.
+        if (!res.writableEnded) {
+          if ("stream" in res) (res as Http2ServerResponse).stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          else res.destroy();
+        }
         if (ConnectError.from(reason).code === Code.Aborted) return;
         console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
       });

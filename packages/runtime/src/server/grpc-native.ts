@@ -16,7 +16,9 @@ import { compressionNegotiate, type Compression } from "@connectrpc/connect/prot
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import type { ModelRpc } from "../binding/connect-routes.js";
+import { toWireError } from "../errors.js";
 import { checkMessageFields } from "../limits/message-fields.js";
+import { clampTimeoutMs } from "../limits/timeouts.js";
 
 /**
  * The native gRPC path: `application/grpc` and `application/grpc+proto` unary and
@@ -161,8 +163,9 @@ class NativeCall implements NativeCallContext {
     const { readMaxBytes, interceptors, requestGate, onCall } = this.options;
     const timeout = parseTimeout(header(nodeHeaders["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
-      this.deadline = Date.now() + timeout.timeoutMs;
-      this.timer = setTimeout(() => this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeout.timeoutMs);
+      const timeoutMs = clampTimeoutMs(timeout.timeoutMs);
+      this.deadline = Date.now() + timeoutMs;
+      this.timer = setTimeout(() => this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
     }
     const negotiated = compressionNegotiate(ACCEPT as Compression[], header(nodeHeaders["grpc-encoding"]), header(nodeHeaders["grpc-accept-encoding"]), "Grpc-Accept-Encoding");
     this.compression = negotiated.response;
@@ -354,9 +357,14 @@ class NativeCall implements NativeCallContext {
     }
   }
 
-  /** Answers the call with an error, as connect's gRPC handler does: headers, then trailers with the status. */
+  /**
+   * Answers the call with an error, as connect's gRPC handler does: headers, then trailers
+   * with the status — its message cut to MAX_ERROR_MESSAGE_BYTES, so that the trailers fit
+   * one header block whatever the error says (a longer block resets the stream with
+   * FRAME_SIZE_ERROR, and the client's whole connection with it).
+   */
   private fail(err: unknown): void {
-    const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+    const error = toWireError(err);
     this.error ??= error;
     if (!this.signal.aborted) this.abort(error);
     if (this.stream.destroyed || this.done) return;
