@@ -103,7 +103,7 @@ async function main() {
         const app = path.join(dir, "my-service");
         const install = await reg.run("npm", ["install"], { cwd: app, env, timeoutMs: 15 * 60_000 });
         const packages = Number(/added (\d+) packages/.exec(install.out)?.[1] ?? NaN);
-        // (web's `npm run dev` is Vite plus blaze serve on the fixed port 50051: not timed here.)
+        // (web's `npm run dev` is Vite plus blaze dev on the fixed port 50051: not timed here.)
         const dev = template === "web" ? { servedMs: NaN, firstCallMs: NaN } : await devFirstCall(app, env);
         const run = { cache: label, template, createMs: create.ms, installMs: install.ms, devServedMs: dev.servedMs, devFirstCallMs: dev.firstCallMs, totalMs: create.ms + install.ms + dev.firstCallMs };
         result.runs.push(run);
