@@ -107,6 +107,12 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * The start of the line blaze dev prints for a change of `file` (other files may have changed
+ * with it: in this repository the workspace's own declaration files are watched too).
+ */
+const changed = (file: string) => `^blaze: (?:\\S+, )*\\S*${file.replace(/\./g, "\\.")}(?:, \\S+)*(?: and \\d+ more files)? changed → `;
+
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -140,7 +146,7 @@ describe("blaze dev", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("restarts on the same port after an edit, regenerates after a signature change, keeps the last good server through a type error, and exits 0 on SIGTERM", async () => {
+  it("restarts on the same port after an edit, regenerates after a signature change, keeps the last good server through a type error and a server that throws as it starts, and exits 0 on SIGTERM leaving no process and a free port", async () => {
     const models = path.join(dir, "models.ts");
     /** Replaces each [from, to] pair in models.ts, in one write. */
     const edit = (...pairs: [string, string][]) => {
@@ -162,34 +168,44 @@ describe("blaze dev", () => {
     // The model's body: restarted on the same port, the new code answers.
     let from = out.mark();
     edit(["`${greeting}, ${name}`", "`${greeting}, ${name}.`"]);
-    await out.waitFor(/^blaze: \S*models\.ts changed → schema unchanged \([\d.]+ s\), restarted in [\d.]+ s$/m, from);
+    await out.waitFor(new RegExp(`${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"), from);
     expect(await call(url!, { name: "ada" })).toEqual({ status: 200, json: { result: "hello, ada." } });
 
     // A file the entry imports is watched too.
     from = out.mark();
     fs.writeFileSync(path.join(dir, "greeting.ts"), 'export const greeting = "hi";\n');
-    await out.waitFor(/^blaze: \S*greeting\.ts changed → schema unchanged/m, from);
+    await out.waitFor(new RegExp(`${changed("greeting.ts")}schema unchanged`, "m"), from);
     expect(await call(url!, { name: "ada" })).toEqual({ status: 200, json: { result: "hi, ada." } });
 
     // A new parameter: schema and code regenerated, the new field answered.
     from = out.mark();
     edit(["async (name: string): Promise<string> => `${greeting}, ${name}.`", "async (name: string, punct: string): Promise<string> => `${greeting}, ${name}${punct}`"]);
-    await out.waitFor(/^blaze: \S*models\.ts changed → PredictHello signature changed: regenerated proto \+ code in [\d.]+ s, type-checked in [\d.]+ s, restarted in [\d.]+ s$/m, from);
+    await out.waitFor(new RegExp(`${changed("models.ts")}PredictHello signature changed: regenerated proto \\+ code in [\\d.]+ s, type-checked in [\\d.]+ s, restarted in [\\d.]+ s$`, "m"), from);
     expect(fs.readFileSync(path.join(dir, "proto", "devtest", "v1", "devtest.proto"), "utf8")).toMatch(/string punct = 2;/);
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!" } });
 
     // A type error: the diagnostics, compiler style, and the last good server still answers.
     from = out.mark();
     edit(["export const app", 'const count: number = "three";\n\nexport const app']);
-    await out.waitFor(new RegExp(`^blaze: \\S*models\\.ts changed → 1 type error; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}$`, "m"), from);
+    await out.waitFor(new RegExp(`${changed("models.ts")}1 type error; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}$`, "m"), from);
     await out.waitFor(/^\S*models\.ts:4:7 error: Type 'string' is not assignable to type 'number'\. \(TS2322\)\n4 \| const count: number = "three";\n {10}\^$/m, from);
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!" } });
 
     // Fixed: served again, the fix's behaviour too.
     from = out.mark();
     edit(['const count: number = "three";', "const count = 3;"], ["${name}${punct}`", "${name}${punct.repeat(count)}`"]);
-    await out.waitFor(/^blaze: \S*models\.ts changed → fixed: schema unchanged \([\d.]+ s\), restarted in [\d.]+ s$/m, from);
+    await out.waitFor(new RegExp(`${changed("models.ts")}fixed: schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"), from);
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!!!" } });
+
+    // Code that type-checks but throws as it loads: why, with the user's frame, and the last
+    // good server still answers.
+    from = out.mark();
+    edit(["export const app", 'if (count === 3) throw new Error("no models today");\n\nexport const app']);
+    await out.waitFor(new RegExp(`${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), but the new server did not start; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}:\nno models today\n +at .*models\\.ts:6:`, "m"), from);
+    expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!!!" } });
+    from = out.mark();
+    edit(['if (count === 3) throw new Error("no models today");\n\n', ""]);
+    await out.waitFor(new RegExp(`${changed("models.ts")}fixed: schema unchanged`, "m"), from);
 
     // SIGTERM: the servers stop with it, exit 0, the port is free.
     const servers = childPids(dev.pid!);
