@@ -60,13 +60,14 @@ export const KNOWN_BUGS_FIXED = {
   noTimerOverflow: true,
   /**
    * On HTTP/1.1, a connection stays usable after an answer that came before the request's
-   * body was read. Today, after such an early answer (a gRPC-Web message that does not parse, or
+   * body was read. Fixed (connections.ts reads and drops the rest of the body, as Node does
+   * for a body no handler touched). Was: after such an early answer (a gRPC-Web message that does not parse, or
    * announces more than readMaxBytes, followed by more than ~64 KiB), the server never reads
    * that connection again: the next request on it is never answered, and when the client
    * goes, the server keeps its socket until requestTimeoutMs (300 s by default). While off:
    * bodies over 32 KiB on HTTP/1.1 go with `connection: close`.
    */
-  h1ReadsBodyAfterEarlyAnswer: fixed("h1ReadsBodyAfterEarlyAnswer"),
+  h1ReadsBodyAfterEarlyAnswer: true,
 };
 
 /** The server's default readMaxBytes. */

@@ -51,6 +51,21 @@ export interface ConnectionTracker {
   readonly size: number;
 }
 
+/**
+ * HTTP/1.1 answered before its body was read to the end (an early error: connect-node stops
+ * reading at a message it refuses). The connection's next request comes after the rest of
+ * this body, which nobody reads now: it is read and dropped, as Node does for a body no
+ * handler touched (still bounded by the request timeout), so the connection serves on.
+ */
+function dumpUnreadBody(req: AnyRequest): void {
+  if (req.complete || req.destroyed) return;
+  // An abandoned async iterator's 'readable' listener would keep the stream from flowing.
+  req.removeAllListeners("readable");
+  req.removeAllListeners("data");
+  req.on("data", () => undefined);
+  req.resume();
+}
+
 export function createConnectionTracker(limits: ConnectionLimits): ConnectionTracker {
   const connections = new Set<Connection>();
   const requests = new Map<object, string>();
@@ -154,6 +169,7 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       // HTTP/1.1 while shutting down: this is the socket's last response.
       if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
       started(res, (req.url ?? "/").split("?", 1)[0]!, c, req);
+      if (!("stream" in req)) res.once("finish", () => dumpUnreadBody(req));
     },
     stream(stream, path) {
       started(stream, path, (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection], stream);
