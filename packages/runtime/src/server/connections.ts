@@ -1,4 +1,4 @@
-import type * as http2 from "node:http2";
+import * as http2 from "node:http2";
 import type * as net from "node:net";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 
@@ -64,6 +64,37 @@ function dumpUnreadBody(req: AnyRequest): void {
   req.removeAllListeners("data");
   req.on("data", () => undefined);
   req.resume();
+}
+
+/** How long a stream answered in full may go on receiving a body nobody reads. */
+const UNREAD_BODY_GRACE_MS = 1000;
+
+/**
+ * An HTTP/2 stream whose response is complete while its request body is not read to the end
+ * (an early error: an oversize message prefix, a first message that does not parse) is closed
+ * with RST_STREAM NO_ERROR — which RFC 9113 §8.1 lets a server send to ask the client to stop
+ * sending — unless the client ends it first. Left alone, the unread body held the stream, its
+ * call and its connection open. Not at once: a reset drops what the stream still has queued
+ * (its trailers), so the answer gets a moment to leave first.
+ */
+function endUnreadStream(stream: http2.Http2Stream, compat?: AnyRequest): void {
+  if (stream.readableEnded || stream.closed) return;
+  const timer = setTimeout(() => {
+    if (stream.readableEnded || stream.closed || stream.destroyed) return;
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    // After a NO_ERROR reset Node destroys the stream (and emits 'close') only once its
+    // readable side has ended: what is buffered is read and dropped. Connect-node's request
+    // object (compatibility API) pauses the stream while it is not read: it flows too.
+    if (compat !== undefined) dumpUnreadBody(compat);
+    stream.resume();
+  }, UNREAD_BODY_GRACE_MS);
+  timer.unref();
+  stream.once("close", () => clearTimeout(timer));
+}
+
+/** {@link endUnreadStream} for a stream the native gRPC path answers; `this` is the stream (no closure per call). */
+function endUnreadNativeStream(this: http2.Http2Stream): void {
+  endUnreadStream(this);
 }
 
 export function createConnectionTracker(limits: ConnectionLimits): ConnectionTracker {
@@ -170,9 +201,11 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
       started(res, (req.url ?? "/").split("?", 1)[0]!, c, req);
       if (!("stream" in req)) res.once("finish", () => dumpUnreadBody(req));
+      else req.stream.once("finish", () => endUnreadStream(req.stream, req));
     },
     stream(stream, path) {
       started(stream, path, (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection], stream);
+      stream.once("finish", endUnreadNativeStream);
     },
     inFlight,
     get active() {
