@@ -83,23 +83,32 @@ export function guardRequestBody(body: AsyncIterable<Uint8Array>, header: Header
 
 /** A Connect unary body: gathered whole (connect-node does the same), checked, passed on. */
 async function* unary(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array) => Promise<void>): AsyncGenerator<Uint8Array> {
+  const whole = await gather(body, readMaxBytes);
+  if (whole.rest !== undefined) {
+    yield* whole.chunks;
+    yield* whole.rest;
+    return;
+  }
+  const all = concat(whole.chunks, whole.size);
+  await check(all);
+  yield all;
+}
+
+/**
+ * The chunks of a body up to `limit` bytes. Past the limit it stops, with what it read and
+ * `rest`, the body still to come: the caller hands both on unread (connect-node refuses it).
+ */
+async function gather(body: AsyncIterable<Uint8Array>, limit: number): Promise<{ chunks: Uint8Array[]; size: number; rest?: AsyncIterable<Uint8Array> }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const it = body[Symbol.asyncIterator]();
   for (;;) {
     const next = await it.next();
-    if (next.done === true) break;
+    if (next.done === true) return { chunks, size };
     chunks.push(next.value);
     size += next.value.byteLength;
-    if (size > readMaxBytes) {
-      yield* chunks;
-      yield* { [Symbol.asyncIterator]: () => it };
-      return;
-    }
+    if (size > limit) return { chunks, size, rest: { [Symbol.asyncIterator]: () => it } };
   }
-  const all = concat(chunks, size);
-  await check(all);
-  yield all;
 }
 
 /** Enveloped messages: each one passed on once it is in whole and checked. */
@@ -142,25 +151,17 @@ async function* envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number,
 
 /** gRPC-Web text: the whole body (one request message) decoded from base64, checked, passed on as sent. */
 async function* base64Envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array, compressed: boolean) => Promise<void>): AsyncGenerator<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const it = body[Symbol.asyncIterator]();
-  for (;;) {
-    const next = await it.next();
-    if (next.done === true) break;
-    chunks.push(next.value);
-    size += next.value.byteLength;
-    if (size > Math.ceil((readMaxBytes + 5) / 3) * 4 + 8) {
-      yield* chunks;
-      yield* { [Symbol.asyncIterator]: () => it };
-      return;
-    }
+  const whole = await gather(body, Math.ceil((readMaxBytes + 5) / 3) * 4 + 8);
+  if (whole.rest !== undefined) {
+    yield* whole.chunks;
+    yield* whole.rest;
+    return;
   }
-  const text = Buffer.from(concat(chunks, size)).toString("latin1").replace(/\s+/g, "");
+  const text = Buffer.from(concat(whole.chunks, whole.size)).toString("latin1").replace(/\s+/g, "");
   // Each write of a gRPC-Web text client is padded on its own: decode group by group.
   const decoded = Buffer.concat(text.split(/(?<==)(?=[^=])/).map((part) => Buffer.from(part, "base64")));
   await drain(envelopes(single(decoded), readMaxBytes, check));
-  yield* chunks;
+  yield* whole.chunks;
 }
 
 async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
