@@ -131,27 +131,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const options = resolveServeOptions(args, process.env);
           const server = await serve(String(args.entry), { ...options, log: (line) => console.log(line) });
-          let closing = false;
-          for (const signal of ["SIGINT", "SIGTERM"] as const) {
-            process.on(signal, () => {
-              if (closing) {
-                console.log(`blaze: ${signal} again, exiting now`);
-                process.exit(1);
-              }
-              closing = true;
-              console.log(`blaze: ${signal}: shutting down — NOT_SERVING, no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`);
-              server.close().then(
-                () => {
-                  console.log("blaze: closed");
-                  process.exit(0);
-                },
-                (err: unknown) => {
-                  console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-                  process.exit(1);
-                },
-              );
-            });
-          }
+          closeOnSignals(server, (signal) => `${signal}: shutting down — NOT_SERVING, no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`);
         } catch (err) {
           fail(err);
         }
@@ -180,27 +160,7 @@ export async function main(argv: string[]): Promise<number> {
             log: (line) => console.log(line),
             error: (text) => console.error(text),
           });
-          let closing = false;
-          for (const signal of ["SIGINT", "SIGTERM"] as const) {
-            process.on(signal, () => {
-              if (closing) {
-                console.log(`blaze: ${signal} again, exiting now`);
-                process.exit(1);
-              }
-              closing = true;
-              console.log(`blaze: ${signal}: stopping the watcher and the server (in-flight requests get up to ${options.shutdownGraceMs} ms)`);
-              session.close().then(
-                () => {
-                  console.log("blaze: closed");
-                  process.exit(0);
-                },
-                (err: unknown) => {
-                  console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-                  process.exit(1);
-                },
-              );
-            });
-          }
+          closeOnSignals(session, (signal) => `${signal}: stopping the watcher and the server (in-flight requests get up to ${options.shutdownGraceMs} ms)`);
         } catch (err) {
           fail(err);
         }
@@ -223,4 +183,32 @@ export async function main(argv: string[]): Promise<number> {
   if (code !== 0 || work === undefined) return code;
   await work();
   return code;
+}
+
+/**
+ * SIGINT/SIGTERM close `target` and exit 0 (1 when closing fails); a second signal exits at
+ * once with 1. `saying` is the line printed on the first signal.
+ */
+function closeOnSignals(target: { close(): Promise<void> }, saying: (signal: NodeJS.Signals) => string): void {
+  let closing = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (closing) {
+        console.log(`blaze: ${signal} again, exiting now`);
+        process.exit(1);
+      }
+      closing = true;
+      console.log(`blaze: ${saying(signal)}`);
+      target.close().then(
+        () => {
+          console.log("blaze: closed");
+          process.exit(0);
+        },
+        (err: unknown) => {
+          console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }

@@ -118,16 +118,18 @@ function createProject(tsconfig: string | undefined): Project {
   return new Project({
     skipFileDependencyResolution: true,
     resolutionHost: withoutNodeBuiltins,
-    compilerOptions: {
-      strict: true,
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.Node16,
-      moduleResolution: ts.ModuleResolutionKind.Node16,
-      skipLibCheck: true,
-      ...overrides,
-    },
+    compilerOptions: { ...DEFAULT_COMPILER_OPTIONS, ...overrides },
   });
 }
+
+/** The compiler options a project without a tsconfig.json is read with (extract and the type check alike). */
+export const DEFAULT_COMPILER_OPTIONS: Readonly<ts.CompilerOptions> = {
+  strict: true,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.Node16,
+  moduleResolution: ts.ModuleResolutionKind.Node16,
+  skipLibCheck: true,
+};
 
 /** The nearest `name` at or above `dir`. @internal */
 export function findUp(dir: string, name: string): string | undefined {

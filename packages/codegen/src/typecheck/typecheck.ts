@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FileSystemRefreshResult, Project, ts } from "ts-morph";
 import type { Diagnostic } from "../diagnostics.js";
-import { findUp } from "../extract/extract.js";
+import { DEFAULT_COMPILER_OPTIONS, findUp } from "../extract/extract.js";
 
 /** Options for {@link createTypeCheck}. */
 export interface TypeCheckOptions {
@@ -50,16 +50,7 @@ export function createTypeCheck(entry: string, options: TypeCheckOptions = {}): 
     const overrides: ts.CompilerOptions = { noEmit: true, incremental: false, composite: false, declaration: false, declarationMap: false, sourceMap: false };
     const p = tsconfig !== undefined
       ? new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, compilerOptions: overrides })
-      : new Project({
-          compilerOptions: {
-            strict: true,
-            target: ts.ScriptTarget.ES2022,
-            module: ts.ModuleKind.Node16,
-            moduleResolution: ts.ModuleResolutionKind.Node16,
-            skipLibCheck: true,
-            ...overrides,
-          },
-        });
+      : new Project({ compilerOptions: { ...DEFAULT_COMPILER_OPTIONS, ...overrides } });
     p.addSourceFileAtPath(entryPath);
     return p;
   };
