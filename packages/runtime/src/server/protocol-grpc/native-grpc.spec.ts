@@ -1,9 +1,9 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, Health } from "../gen/grpc/health/v1/health_pb.js";
-import type { ModelRpc } from "../binding/connect-routes.js";
-import { createNativeGrpc } from "./grpc-native.js";
+import { HealthCheckRequestSchema, HealthCheckResponseSchema, Health } from "../../gen/grpc/health/v1/health_pb.js";
+import type { ModelRpc } from "../../binding/connect-routes.js";
+import { createNativeGrpc } from "./native-grpc.js";
 
 // Which streams the native path takes, and which it leaves to connect-node: checked on a
 // real node:http2 server with a real node:http2 client.
@@ -12,7 +12,14 @@ describe("createNativeGrpc", () => {
   const rpcs = new Map<string, ModelRpc>([
     ["/grpc.health.v1.Health/Check", { kind: "unary", method: check, model: "m", impl: async () => ({ status: 1 }) }],
   ]);
-  const native = createNativeGrpc({ rpcs, readMaxBytes: 1024, readMaxFields: 1000, compressMinBytes: 1024, interceptors: [], scheme: "http" });
+  const native = createNativeGrpc({
+    rpcs,
+    readMaxBytes: 1024,
+    readMaxFields: 1000,
+    compressMinBytes: 1024,
+    interceptors: [],
+    scheme: "http",
+  });
   let server: http2.Http2Server;
   let url: string;
   const declined: string[] = [];
@@ -29,7 +36,10 @@ describe("createNativeGrpc", () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  function call(headers: http2.OutgoingHttpHeaders, body: Uint8Array): Promise<{ status: number; trailers: http2.IncomingHttpHeaders | undefined; data: Buffer }> {
+  function call(
+    headers: http2.OutgoingHttpHeaders,
+    body: Uint8Array,
+  ): Promise<{ status: number; trailers: http2.IncomingHttpHeaders | undefined; data: Buffer }> {
     return new Promise((resolve, reject) => {
       const session = http2.connect(url);
       session.on("error", reject);
@@ -55,7 +65,9 @@ describe("createNativeGrpc", () => {
       const res = await call({ ":path": "/grpc.health.v1.Health/Check", "content-type": type }, message);
       expect(res.status).toBe(200);
       expect(res.trailers?.["grpc-status"]).toBe("0");
-      expect(res.data.subarray(5)).toEqual(Buffer.from(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: 1 }))));
+      expect(res.data.subarray(5)).toEqual(
+        Buffer.from(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: 1 }))),
+      );
     }
   });
 
@@ -65,7 +77,10 @@ describe("createNativeGrpc", () => {
     await call({ ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc+json" }, message);
     await call({ ":path": "/grpc.health.v1.Health/Check", "content-type": "application/proto" }, message);
     await call({ ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/grpc" }, message);
-    await call({ ":method": "PUT", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc" }, message);
+    await call(
+      { ":method": "PUT", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc" },
+      message,
+    );
     expect(declined).toEqual([
       "POST /grpc.health.v1.Health/Check application/grpc-web+proto",
       "POST /grpc.health.v1.Health/Check application/grpc+json",

@@ -1,0 +1,353 @@
+import type * as http2 from "node:http2";
+import { create, toBinary, fromBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type ContextValues,
+  type Interceptor,
+  type StreamRequest,
+  type StreamResponse,
+  type UnaryRequest,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { ModelRpc } from "../../binding/connect-routes.js";
+import { toWireError } from "../../errors.js";
+import { checkMessageFields } from "../../limits/message-fields.js";
+import { clampTimeoutMs } from "../../limits/timeouts.js";
+import { clientGoneError, deadlineError } from "../abort-reasons.js";
+import { BodyReader } from "./body-reader.js";
+import { COMPRESSED_FLAG, encodeEnvelope, type Frame } from "./envelope.js";
+import { copyHeaders, headerValue, nodeHeadersInto, utcDate, webHeaders } from "./headers.js";
+import { applyInterceptors, mergedContext, withTrailers } from "./interceptors.js";
+import type { NativeCallContext, NativeGrpcOptions } from "./native-grpc.js";
+import { connectErrorFromH2ResetCode } from "./reset-codes.js";
+
+/** Unknown fields are skipped, not kept: nothing here writes a request back out. */
+const READ_OPTIONS = { readUnknownFields: false } as const;
+const ACCEPT: readonly Compression[] = [compressionGzip, compressionBrotli];
+const CONTENT_TYPE = "application/grpc+proto";
+const kStatusOk = "0";
+
+/**
+ * One native call, start to end, and its handler context. A class rather than closures, and
+ * headers objects built only when asked for: most calls never look at them, and this is the
+ * per-call cost of the fastest path the server has.
+ *
+ * @example
+ * void new NativeCall(stream, headers, rpc, options).run();
+ */
+export class NativeCall implements NativeCallContext {
+  readonly protocolName = "grpc";
+  readonly requestMethod = "POST";
+  readonly method: DescMethod;
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private reqHeader: Headers | undefined;
+  private resHeader: Headers | undefined;
+  private resTrailer: Headers | undefined;
+  private ctxValues: ContextValues | undefined;
+  private deadline: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private compression: Compression | null = null;
+  private headersSent = false;
+  /** Trailers were handed to the stream: the call is over from our side. */
+  private done = false;
+  /** The error the call was answered with. */
+  private error: ConnectError | undefined;
+
+  constructor(
+    readonly stream: http2.ServerHttp2Stream,
+    private readonly nodeHeaders: http2.IncomingHttpHeaders,
+    private readonly rpc: ModelRpc,
+    private readonly options: NativeGrpcOptions,
+  ) {
+    this.method = rpc.method;
+    this.signal = this.controller.signal;
+  }
+
+  get service() {
+    return this.method.parent;
+  }
+  get url(): string {
+    return `${this.options.scheme}://${this.nodeHeaders[":authority"] ?? ""}${this.nodeHeaders[":path"] ?? ""}`;
+  }
+  get requestHeader(): Headers {
+    return (this.reqHeader ??= webHeaders(this.nodeHeaders));
+  }
+  get responseHeader(): Headers {
+    if (this.resHeader === undefined) {
+      this.resHeader = new Headers({ "content-type": CONTENT_TYPE });
+      if (this.compression !== null) this.resHeader.set("grpc-encoding", this.compression.name);
+    }
+    return this.resHeader;
+  }
+  get responseTrailer(): Headers {
+    return (this.resTrailer ??= new Headers({ "grpc-status": kStatusOk }));
+  }
+  get values(): ContextValues {
+    return (this.ctxValues ??= this.options.contextValues?.() ?? createContextValues());
+  }
+  timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
+
+  /** Ends the call's signal (connect's handler contexts have the same method). */
+  abort(reason?: unknown): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.controller.abort(reason);
+  }
+
+  async run(): Promise<void> {
+    const { stream, nodeHeaders } = this;
+    const { readMaxBytes, interceptors, requestGate, onCall } = this.options;
+    const timeout = parseTimeout(headerValue(nodeHeaders["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
+    if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
+      const timeoutMs = clampTimeoutMs(timeout.timeoutMs);
+      this.deadline = Date.now() + timeoutMs;
+      this.timer = setTimeout(() => this.abort(deadlineError()), timeoutMs);
+    }
+    const negotiated = compressionNegotiate(
+      ACCEPT as Compression[],
+      headerValue(nodeHeaders["grpc-encoding"]),
+      headerValue(nodeHeaders["grpc-accept-encoding"]),
+      "Grpc-Accept-Encoding",
+    );
+    this.compression = negotiated.response;
+    // A reset with an error code destroys the stream with an 'error' event; the close handler answers it.
+    stream.on("error", ignore);
+    const ended = onCall?.(this, stream);
+    stream.once("close", () => {
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      // A call answered in full ends without touching its signal (connect's contexts abort it
+      // with no reason, which costs a DOMException per call); one cut short aborts it.
+      if (!this.done) {
+        // What ended the call first: its deadline (or the shutdown), else the client's reset.
+        const reason: unknown = this.signal.aborted ? this.signal.reason : undefined;
+        this.error ??=
+          reason instanceof ConnectError ? reason : (connectErrorFromH2ResetCode(stream.rstCode) ?? clientGoneError());
+        if (!this.signal.aborted) this.abort(this.error);
+      }
+      ended?.(this.error);
+    });
+    // A body we will not read (an early error) must not hold the client in flow control.
+    const body = new BodyReader(stream, readMaxBytes);
+    try {
+      if (requestGate !== undefined) {
+        const gated = requestGate(this);
+        if (gated !== undefined) await gated;
+      }
+      // Under overload, refuse before reading the request: a full queue, or more work queued
+      // than the deadline allows, costs the server next to nothing.
+      if (this.rpc.kind === "unary" && timeout.error === undefined) {
+        const refused = this.rpc.admit?.(timeout.timeoutMs);
+        if (refused !== undefined) throw refused;
+      }
+      const readInput = async (): Promise<unknown> => {
+        if (negotiated.error !== undefined) throw negotiated.error;
+        if (timeout.error !== undefined) throw timeout.error;
+        return this.parse(
+          await body.single(this.rpc.kind === "unary" ? "unary" : "server-streaming", negotiated.request),
+        );
+      };
+      if (this.rpc.kind === "unary") await this.unary(await readInput(), interceptors);
+      else await this.serverStreaming(readInput, interceptors);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      body.discard();
+    }
+  }
+
+  private invoke<T>(fn: () => T): T {
+    const { around } = this.options;
+    return around === undefined ? fn() : around(this, fn);
+  }
+
+  private parse(bytes: Uint8Array): unknown {
+    const input = this.method.input as DescMessage;
+    checkMessageFields(input, bytes, this.options.readMaxFields);
+    try {
+      return fromBinary(input, bytes, READ_OPTIONS);
+    } catch (e) {
+      throw new ConnectError(`parse binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+    }
+  }
+
+  private async unary(message: unknown, interceptors: readonly Interceptor[]): Promise<void> {
+    const rpc = this.rpc as Extract<ModelRpc, { kind: "unary" }>;
+    const output = this.method.output as DescMessage;
+    let result: unknown;
+    if (interceptors.length === 0) {
+      result = create(output, (await this.invoke(() => rpc.impl(message, this))) as never);
+    } else {
+      const next = applyInterceptors(async (req): Promise<UnaryResponse> => {
+        const r = req as UnaryRequest;
+        return {
+          stream: false,
+          message: create(output, (await this.invoke(() => rpc.impl(r.message, mergedContext(this, r)))) as never),
+          method: this.method as never,
+          service: this.service,
+          header: this.responseHeader,
+          trailer: this.responseTrailer,
+        };
+      }, interceptors);
+      const res = (await next(this.request(false, message))) as UnaryResponse;
+      copyHeaders(res.header, this.responseHeader);
+      copyHeaders(res.trailer, this.responseTrailer);
+      result = res.message;
+    }
+    const frame = await this.frame(result, output);
+    if (this.stream.destroyed) return;
+    this.sendHeaders();
+    this.end(frame);
+  }
+
+  private async serverStreaming(
+    readInput: () => Promise<unknown>,
+    interceptors: readonly Interceptor[],
+  ): Promise<void> {
+    const rpc = this.rpc as Extract<ModelRpc, { kind: "server_streaming" }>;
+    const output = this.method.output as DescMessage;
+    let messages: AsyncIterable<unknown>;
+    if (interceptors.length === 0) {
+      const input = await readInput();
+      messages = this.invoke(() => rpc.impl(input, this));
+    } else {
+      const input: AsyncIterable<unknown> = {
+        async *[Symbol.asyncIterator]() {
+          yield await readInput();
+        },
+      };
+      const next = applyInterceptors(async (req): Promise<StreamResponse> => {
+        const r = req as StreamRequest;
+        let first: unknown;
+        for await (const m of r.message) first = m;
+        return {
+          stream: true,
+          message: this.invoke(() => rpc.impl(first, mergedContext(this, r))) as AsyncIterable<never>,
+          method: this.method as never,
+          service: this.service,
+          header: this.responseHeader,
+          trailer: this.responseTrailer,
+        };
+      }, interceptors);
+      const res = (await next(this.request(true, input))) as StreamResponse;
+      copyHeaders(res.header, this.responseHeader);
+      messages = res.message;
+      // connect copies the trailers once the messages are through.
+      messages = withTrailers(messages, () => copyHeaders(res.trailer, this.responseTrailer));
+    }
+    const it = messages[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await it.next();
+        if (next.done === true) break;
+        const frame = await this.frame(create(output, next.value as never), output);
+        if (this.stream.destroyed) return;
+        this.sendHeaders();
+        if (!write(this.stream, frame)) await drained(this.stream);
+        if (this.stream.destroyed) return;
+      }
+    } finally {
+      await it.return?.(undefined)?.catch(() => undefined);
+    }
+    if (this.stream.destroyed) return;
+    this.sendHeaders();
+    this.end(undefined);
+  }
+
+  /** A message as one gRPC frame: flags, length, bytes (compressed when negotiated and ≥ 1 KiB). */
+  private async frame(message: unknown, output: DescMessage): Promise<Frame> {
+    let data: Uint8Array;
+    try {
+      data = toBinary(output, message as never);
+    } catch (e) {
+      throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
+    }
+    let flags = 0;
+    if (this.compression !== null && data.byteLength >= this.options.compressMinBytes) {
+      data = await this.compression.compress(data);
+      flags = COMPRESSED_FLAG;
+    }
+    return encodeEnvelope(flags, data);
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    const out: http2.OutgoingHttpHeaders = { ":status": 200, "content-type": CONTENT_TYPE, date: utcDate() };
+    if (this.resHeader !== undefined) nodeHeadersInto(out, this.resHeader);
+    else if (this.compression !== null) out["grpc-encoding"] = this.compression.name;
+    this.stream.respond(out, { waitForTrailers: true });
+  }
+
+  /** Writes the last frame (if any) and the trailers. */
+  private end(frame: Frame | undefined): void {
+    const { stream } = this;
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const trailers: http2.OutgoingHttpHeaders =
+      this.resTrailer === undefined ? { "grpc-status": kStatusOk } : nodeHeadersInto({}, this.resTrailer);
+    stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+    if (frame === undefined) stream.end();
+    else if (frame instanceof Uint8Array) stream.end(frame);
+    else {
+      stream.write(frame[0]);
+      stream.end(frame[1]);
+    }
+  }
+
+  /**
+   * Answers the call with an error, as connect's gRPC handler does: headers, then trailers
+   * with the status — its message cut to MAX_ERROR_MESSAGE_BYTES, so that the trailers fit
+   * one header block whatever the error says (a longer block resets the stream with
+   * FRAME_SIZE_ERROR, and the client's whole connection with it).
+   */
+  private fail(err: unknown): void {
+    const error = toWireError(err);
+    this.error ??= error;
+    if (!this.signal.aborted) this.abort(error);
+    if (this.stream.destroyed || this.done) return;
+    setTrailerStatus(this.responseTrailer, error);
+    this.sendHeaders();
+    this.end(undefined);
+  }
+
+  private request(stream: false, message: unknown): UnaryRequest;
+  private request(stream: true, message: AsyncIterable<unknown>): StreamRequest;
+  private request(stream: boolean, message: unknown): UnaryRequest | StreamRequest {
+    return {
+      stream,
+      message,
+      method: this.method,
+      requestMethod: this.requestMethod,
+      url: this.url,
+      signal: this.signal,
+      header: this.requestHeader,
+      service: this.service,
+      contextValues: this.values,
+    } as UnaryRequest | StreamRequest;
+  }
+}
+
+function ignore(): void {}
+
+function write(stream: http2.ServerHttp2Stream, frame: Frame): boolean {
+  if (frame instanceof Uint8Array) return stream.write(frame);
+  stream.write(frame[0]);
+  return stream.write(frame[1]);
+}
+
+function drained(stream: http2.ServerHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}

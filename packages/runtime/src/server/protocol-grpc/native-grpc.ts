@@ -1,0 +1,90 @@
+import type * as http2 from "node:http2";
+import type { ConnectError, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { ModelRpc } from "../../binding/connect-routes.js";
+import { NativeCall } from "./call.js";
+
+/**
+ * The native gRPC path: `application/grpc` and `application/grpc+proto` unary and
+ * server-streaming calls answered directly on `node:http2` streams, with @bufbuild/protobuf
+ * for the messages, instead of through connect-node's per-request pipelines of async
+ * iterators.
+ *
+ * connect-node stays the reference: everything this path answers, it answers the way
+ * connect-node's gRPC handler does — same response headers, trailers, status codes and
+ * messages, same compression negotiation (gzip and br, messages from 1 KiB compressed),
+ * same limits, same request gate and interceptors — and test/e2e/grpc-differential.spec.ts
+ * holds both to it. What it does not take (other content types, client and bidi streaming,
+ * unknown paths, other methods than POST) goes to connect-node unchanged.
+ */
+export interface NativeGrpcOptions {
+  /** The model RPCs by URL path. */
+  readonly rpcs: ReadonlyMap<string, ModelRpc>;
+  /** Largest message accepted, in bytes (the same limit connect-node applies). */
+  readonly readMaxBytes: number;
+  /** Most fields a request message may hold (checked before it is decoded; unknown fields are skipped). */
+  readonly readMaxFields: number;
+  /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
+  readonly compressMinBytes: number;
+  /** Connect interceptors, outermost first: the same ones connect-node runs. */
+  readonly interceptors: readonly Interceptor[];
+  /**
+   * Called as each call starts (its headers are in): bookkeeping such as in-flight sets and
+   * observers. Returns what to call, once, when the call has ended — with the error it
+   * failed with, or undefined.
+   */
+  readonly onCall?: (
+    ctx: NativeCallContext,
+    stream: http2.ServerHttp2Stream,
+  ) => ((error: ConnectError | undefined) => void) | undefined;
+  /**
+   * Runs once a call's headers are in, before its body is read (connect's `requestGate`,
+   * e.g. auth). A throw or rejection answers the call with that error.
+   */
+  readonly requestGate?: (ctx: HandlerContext) => void | Promise<void>;
+  /**
+   * Wraps each call's implementation (the model call, or the creation of its stream):
+   * tracing makes the call's span the active one here, as its interceptor does on connect-node.
+   */
+  readonly around?: <T>(ctx: HandlerContext, fn: () => T) => T;
+  /** The context values each call starts with. */
+  readonly contextValues?: () => ContextValues;
+  /** `http` or `https`, for the calls' `url`. */
+  readonly scheme: "http" | "https";
+}
+
+/** A native call's handler context: connect's, plus `abort` (as connect's own contexts have). */
+export interface NativeCallContext extends HandlerContext {
+  abort(reason?: unknown): void;
+}
+
+/** Takes a stream when the native path serves it; returns false to leave it to connect-node. */
+export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+/**
+ * The native gRPC path for the given RPCs, to try on each HTTP/2 stream before connect-node.
+ *
+ * @example
+ * const native = createNativeGrpc({
+ *   rpcs,
+ *   readMaxBytes: 4 << 20,
+ *   readMaxFields: 100_000,
+ *   compressMinBytes: 1024,
+ *   interceptors: [],
+ *   scheme: "http",
+ * });
+ * h2server.on("stream", (stream, headers) => {
+ *   if (!native(stream, headers)) connectNode(stream, headers);
+ * });
+ */
+export function createNativeGrpc(options: NativeGrpcOptions): NativeGrpc {
+  const { rpcs } = options;
+  return (stream, headers) => {
+    if (headers[":method"] !== "POST") return false;
+    const type = headers["content-type"];
+    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
+    const rpc = rpcs.get(headers[":path"]!);
+    if (rpc === undefined) return false;
+    void new NativeCall(stream, headers, rpc, options).run();
+    return true;
+  };
+}
