@@ -12,6 +12,7 @@ module.exports = {
     "^@blazerpc/tensor/blazerpc/(.*)\\.js$": "<rootDir>/packages/tensor/src/gen/blazerpc/$1.ts",
     "^@blazerpc/(tensor|runtime|codegen|cli|onnx)$": "<rootDir>/packages/$1/src/index.ts",
     "^@blazerpc/onnx/testing$": "<rootDir>/packages/onnx/src/testing/index.ts",
+    "^@blazerpc/runtime/defaults$": "<rootDir>/packages/runtime/src/server/defaults.ts",
     // Node16 ESM-style relative imports ("./x.js") to the TypeScript source.
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },

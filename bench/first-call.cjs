@@ -62,7 +62,9 @@ async function devFirstCall(app, env) {
   } finally {
     try {
       process.kill(-child.pid, "SIGTERM"); // npm, sh and blaze: the whole group
-    } catch {}
+    } catch {
+      // the group has exited already
+    }
   }
 }
 

@@ -3,7 +3,6 @@
 // no corepack: its signature check fails against some registry mirrors).
 "use strict";
 const { spawnSync } = require("node:child_process");
-const path = require("node:path");
 const { pnpmBin, ensurePnpm } = require("./bootstrap.cjs");
 
 ensurePnpm();

@@ -95,7 +95,12 @@ describe("the generated Models interface checks implementations at compile time"
 
 describe("the generated clients are browser-safe", () => {
   it("type-check with the DOM library and no Node types at all", () => {
-    const files = [path.join(example, "gen/types/v1/types_client.ts"), path.join(repo, "examples/iris/gen/iris/v1/iris_client.ts")];
+    const files = [
+      path.join(example, "gen/types/v1/types_client.ts"),
+      path.join(repo, "examples/iris/gen/iris/v1/iris_client.ts"),
+      // Code-first RPCs' clients too: a call context stays on the server.
+      path.join(repo, "test/e2e/fixtures/code-first/gen/code_first/v1/code_first_client.ts"),
+    ];
     const program = ts.createProgram(files, {
       strict: true,
       noEmit: true,

@@ -59,7 +59,7 @@ function send(measured) {
   let req;
   try {
     req = sessions[nextSession++ % CONNECTIONS].request(headers);
-  } catch (err) {
+  } catch {
     if (measured) counts.noStatus++;
     return;
   }

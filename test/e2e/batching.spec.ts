@@ -4,7 +4,7 @@
 // are computed, a full queue answers RESOURCE_EXHAUSTED, and a cancelled stream ends the
 // model's generator.
 import * as http2 from "node:http2";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { fromTensorProto, toTensorProto, type Tensor } from "@blazerpc/tensor";
 import { createApp, createServer, type BatchOptions, type BlazeServer } from "@blazerpc/runtime";
@@ -84,7 +84,6 @@ const call = (h: Harness, first: number, options: grpc.CallOptions = {}, rows = 
   });
 function grpcUnaryDecode(b: Buffer) {
   // Decode the response message and return its result tensor proto.
-  const { fromBinary } = require("@bufbuild/protobuf") as typeof import("@bufbuild/protobuf");
   return fromBinary(PredictIrisResponseSchema, b).result;
 }
 

@@ -1,15 +1,21 @@
 // HTTP beside gRPC, through a real server and curl: Connect GET for methods without side
-// effects, GET /openapi.json (valid OpenAPI 3.1, proto3 JSON mapping, tensors documented),
-// GET /docs (self-contained HTML), and CORS with an allow-list.
+// effects, GET /openapi.json (valid OpenAPI 3.1, proto3 JSON mapping, tensors documented,
+// examples the server accepts), GET /docs (self-contained HTML), and CORS with an allow-list.
+// The page itself, in a browser: docs-page.spec.ts.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createFileRegistry, fromBinary, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { createApp, createServer, defineModelService, type BlazeServer, type Tensor } from "@blazerpc/runtime";
+import { createApp, createOpenApiDocument, createServer, defineModelService, type BlazeServer, type Tensor } from "@blazerpc/runtime";
+import { HEALTH_ROUTE_DOCS } from "../../packages/runtime/src/openapi/openapi.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
 import { bufBin, repoRoot, run } from "./support.js";
+
+// The parsed document, walked freely by the assertions below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type OpenApiDoc = Record<string, any>;
 
 /** The pure.v1 fixture schema, built with buf, and a binding of its two methods. */
 async function pureService(): Promise<{ service: DescService; set: Uint8Array }> {
@@ -33,9 +39,11 @@ const header = (headers: string, name: string) => new RegExp(`^${name}: (.*?)\\r
 describe("HTTP beside gRPC", () => {
   let server: BlazeServer;
   let base: string;
+  let pureDesc: DescService;
 
   beforeAll(async () => {
     const { service, set } = await pureService();
+    pureDesc = service;
     const app = createApp({ name: "iris" });
     app.model("iris", async (f: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => ({ dtype: "float32", shape: [f.shape[0]!, 3], data: new Float32Array(f.shape[0]! * 3) }));
     app.model("generate", async function* (prompt: string): AsyncGenerator<string> {
@@ -73,7 +81,7 @@ describe("HTTP beside gRPC", () => {
     const r = await curl([`${base}/openapi.json`]);
     expect(r.status).toBe(200);
     expect(header(r.headers, "content-type")).toBe("application/json");
-    const doc = JSON.parse(r.body) as Record<string, any>;
+    const doc = JSON.parse(r.body) as OpenApiDoc;
     // Against the OpenAPI 3.1 schema, by a well-kept validator (an ES module: run apart from jest).
     const check = spawnSync(process.execPath, [path.join(__dirname, "fixtures", "validate-openapi.mjs")], { input: r.body, encoding: "utf8", timeout: 20_000 });
     expect(check.stderr).toBe("");
@@ -82,11 +90,14 @@ describe("HTTP beside gRPC", () => {
     const broken = spawnSync(process.execPath, [path.join(__dirname, "fixtures", "validate-openapi.mjs")], { input: JSON.stringify({ ...doc, paths: { nope: {} } }), encoding: "utf8", timeout: 20_000 });
     expect(JSON.parse(broken.stdout).valid).toBe(false);
 
+    // Every RPC, and the health routes beside them.
     expect(Object.keys(doc.paths).sort()).toEqual([
+      "/healthz",
       "/iris.v1.InferenceService/PredictGenerate",
       "/iris.v1.InferenceService/PredictIris",
       "/pure.v1.PureService/Echo",
       "/pure.v1.PureService/Square",
+      "/readyz",
     ]);
     expect(Object.keys(doc.paths["/pure.v1.PureService/Square"])).toEqual(["post", "get"]);
     expect(Object.keys(doc.paths["/pure.v1.PureService/Echo"])).toEqual(["post"]);
@@ -124,11 +135,46 @@ describe("HTTP beside gRPC", () => {
     expect(s["iris.v1.PredictIrisRequest"].properties.features.description).toMatch(/^A float32 tensor of shape \[batch, 4\]/);
     expect(s["connect.Error"].properties.code.enum).toContain("invalid_argument");
 
-    // The example request the document gives is one the server accepts.
+    // The example request the document gives is one the server accepts: a tensor of the
+    // declared shape ("batch" → 1) holding 0.5, 1, 1.5, 2, not zeros.
     const example = doc.paths["/iris.v1.InferenceService/PredictIris"].post.requestBody.content["application/json"].example;
-    expect(example).toEqual({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.alloc(16).toString("base64") } });
+    expect(example).toEqual({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.from(new Float32Array([0.5, 1, 1.5, 2]).buffer).toString("base64") } });
     const call = await curl(["-X", "POST", "-H", "content-type: application/json", "-d", JSON.stringify(example), `${base}/iris.v1.InferenceService/PredictIris`]);
     expect(call.status).toBe(200);
+  });
+
+  it("gives examples the server accepts: every unary method's, and the stream's over the Connect streaming protocol", async () => {
+    const doc = JSON.parse((await curl([`${base}/openapi.json`])).body) as OpenApiDoc;
+    const unary = Object.entries(doc.paths as OpenApiDoc).filter(([, ops]) => ops.post?.["x-blazerpc-rpc"]?.kind === "unary");
+    expect(unary.map(([p]) => p).sort()).toEqual(["/iris.v1.InferenceService/PredictIris", "/pure.v1.PureService/Echo", "/pure.v1.PureService/Square"]);
+    for (const [p, ops] of unary) {
+      const example = ops.post.requestBody.content["application/json"].example;
+      const r = await curl(["-X", "POST", "-H", "content-type: application/json", "-d", JSON.stringify(example), `${base}${p}`]);
+      expect([p, r.status]).toEqual([p, 200]);
+    }
+    // Echo's example sets one member of its oneof (two would not parse) and answers itself.
+    const echo = doc.paths["/pure.v1.PureService/Echo"].post.requestBody.content["application/json"].example;
+    expect([echo.name, echo.number]).toEqual(["hello", undefined]);
+    expect(echo.big).toBe("3");
+    // The stream: one enveloped request message, enveloped answers, then the end of the stream.
+    const gen = doc.paths["/iris.v1.InferenceService/PredictGenerate"].post["x-blazerpc-rpc"];
+    expect(gen).toMatchObject({ kind: "server_streaming", requestType: "iris.v1.PredictGenerateRequest", example: { prompt: "hello" } });
+    const json = Buffer.from(JSON.stringify(gen.example));
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), json]);
+    frame.writeUInt32BE(json.length, 1);
+    const res = await fetch(`${base}/iris.v1.InferenceService/PredictGenerate`, { method: "POST", headers: { "content-type": "application/connect+json" }, body: frame });
+    expect([res.status, res.headers.get("content-type")]).toEqual([200, "application/connect+json"]);
+    const body = Buffer.from(await res.arrayBuffer());
+    const flags: number[] = [];
+    for (let at = 0; at < body.length; at += 5 + body.readUInt32BE(at + 1)) flags.push(body[at]!);
+    expect(flags).toEqual([0, 2]); // this test's generate yields its prompt once
+  });
+
+  it("documents bearer auth and HTTP routes as valid OpenAPI 3.1 too", () => {
+    const doc = createOpenApiDocument({ title: "iris", services: [InferenceServiceBinding.service, pureDesc], files: server.files, bearerAuth: true, routes: HEALTH_ROUTE_DOCS });
+    const check = spawnSync(process.execPath, [path.join(__dirname, "fixtures", "validate-openapi.mjs")], { input: JSON.stringify(doc), encoding: "utf8", timeout: 20_000 });
+    expect(JSON.parse(check.stdout)).toEqual({ valid: true, version: "3.1", errors: null });
+    expect(Object.keys(doc.paths as object)).toEqual(expect.arrayContaining(["/healthz", "/readyz", "/pure.v1.PureService/Square"]));
   });
 
   it("serves /docs: one self-contained HTML page with every method", async () => {

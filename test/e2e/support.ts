@@ -164,7 +164,7 @@ export function startBlaze(args: string[], env: Record<string, string> = {}): Pr
   const waitFor = (re: RegExp, timeoutMs = 30_000) => waitUntil((text) => re.exec(text) ?? undefined, String(re), timeoutMs);
   const waitForLines = (re: RegExp, n: number, timeoutMs = 30_000) =>
     waitUntil((text) => (text.split("\n").filter((l) => re.test(l)).length >= n ? true : undefined), `${n} lines matching ${re}`, timeoutMs).then(() => undefined);
-  return waitFor(/serving app "\w+" on (https?:\/\/[\d.]+:(\d+))/, 60_000).then(
+  return waitFor(/serving app "[^"]+" on (https?:\/\/[\d.]+:(\d+))/, 60_000).then(
     (m) => ({ child, url: m[1]!, port: Number(m[2]), output: () => out, waitFor, waitForLines, exited }),
     (err: unknown) => {
       child.kill("SIGKILL");

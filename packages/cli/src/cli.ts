@@ -153,6 +153,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const options = resolveServeOptions(args, process.env);
           // Loaded here: the watcher is for this command only.
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: only `blaze dev` loads the watcher
           const { dev } = require("./dev/dev.js") as typeof import("./dev/dev.js");
           const session = await dev(String(args.entry), {
             ...options,

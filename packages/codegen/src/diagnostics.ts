@@ -13,6 +13,8 @@ export interface Diagnostic {
   readonly message: string;
   /** The text of the offending line, without its line break. */
   readonly sourceLine?: string;
+  /** What a program may act on: `no-models` (the entry registers no model, so there is no schema to write). */
+  readonly code?: "no-models";
 }
 
 /** Formats one diagnostic the way compilers print them. */

@@ -2,7 +2,9 @@
  * The golden tests. The committed examples/{iris,types}/proto/** (schema, lock file, copies
  * of the BlazeRPC protos) and examples/{iris,types}/gen/** (protoc-gen-es's `_pb.ts`,
  * protoc-gen-blaze's `_blaze.ts` and `_client.ts`) are the golden files of the two
- * examples; `__fixtures__/errors.golden.txt` is the one of the diagnostics. This test runs
+ * examples; `__fixtures__/errors.golden.txt` is the one of the diagnostics, and
+ * `__fixtures__/code-first.golden.proto` the schema of code-first RPCs (`app.rpc`) and call
+ * contexts (`__fixtures__/code-first.ts`). This test runs
  * the whole pipeline — extract(models.ts) → schema files (numbered by the committed lock
  * file) → `buf generate` with protoc-gen-es and protoc-gen-blaze, using the example's
  * buf.gen.yaml — in a temp folder, and compares every file it produces, byte for byte, with
@@ -142,6 +144,62 @@ describe.each([
       throw new Error(`committed but no longer generated:\n${stale.map((f) => `examples/${example}/${f}`).join("\n")}\n\n${howToUpdate(example)}`);
     }
     expect(committed).toEqual(produced);
+  });
+});
+
+describe("golden: the schema of extract/__fixtures__/code-first.ts (code-first RPCs, call contexts)", () => {
+  const fixtures = path.join(__dirname, "extract/__fixtures__");
+  const golden = path.join(fixtures, "code-first.golden.proto");
+  const lint = (cwd: string) => {
+    const r = spawnSync(BUF, ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })], { cwd, encoding: "utf8" });
+    return { code: r.status, out: r.stdout + r.stderr };
+  };
+  let out: string;
+  let proto: string;
+  let paths: string[];
+
+  beforeAll(() => {
+    out = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-golden-code-first-"));
+    const files = schemaFiles(extract("code-first.ts", { cwd: fixtures }));
+    writeSchemaFiles(files, out);
+    paths = files.map((f) => f.path).sort();
+    proto = files.find((f) => f.path === "code_first/v1/code_first.proto")!.content;
+    if (UPDATE) fs.writeFileSync(golden, proto);
+  });
+
+  afterAll(() => {
+    if (out !== undefined) fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it("is code-first.golden.proto", () => {
+    const want = fs.existsSync(golden) ? fs.readFileSync(golden, "utf8") : "";
+    if (want !== proto) {
+      throw new Error(`extract/__fixtures__/code-first.golden.proto differs from what blaze proto prints now, at ${firstDifference(want, proto)}\n\nif the change is intended, run \`UPDATE_GOLDEN=1 npm test\` and commit the result`);
+    }
+  });
+
+  it("comes with a copy of blazerpc/v1/call.proto, which only such a schema imports", () => {
+    expect(paths).toEqual(["blazerpc/v1/call.proto", "blazerpc/v1/options.proto", "blazerpc/v1/tensor.proto", "code_first/v1/code_first.lock.json", "code_first/v1/code_first.proto"]);
+    expect(proto).toContain('import "blazerpc/v1/call.proto";\n');
+  });
+
+  it("passes buf lint (STANDARD) thanks to its buf:lint:ignore comments, and only thanks to them", () => {
+    expect(lint(out)).toEqual({ code: 0, out: "" });
+    const file = path.join(out, "code_first/v1/code_first.proto");
+    fs.writeFileSync(file, proto.replace(/^ *\/\/ buf:lint:ignore .*\n/gm, ""));
+    const without = lint(out);
+    expect(without.code).not.toBe(0);
+    const rules = [...without.out.matchAll(/^code_first\/v1\/code_first\.proto:\d+:\d+:(.*)$/gm)].map((m) => m[1]);
+    expect(rules).toEqual([
+      'Service name "InferenceDirector" should be suffixed with "Service".',
+      'RPC response type "HealthStatusResponse" should be named "GetHealthStatusResponse" or "InferenceDirectorGetHealthStatusResponse".',
+      'Service name "Calculator" should be suffixed with "Service".',
+      '"code_first.v1.Scaled" is used as the request or response type for multiple RPCs.',
+      'RPC request type "Scaling" should be named "ScaleRequest" or "CalculatorScaleRequest".',
+      'RPC response type "Scaled" should be named "ScaleResponse" or "CalculatorScaleResponse".',
+      '"code_first.v1.Scaled" is used as the request or response type for multiple RPCs.',
+      'RPC request type "Scaled" should be named "UnscaleRequest" or "CalculatorUnscaleRequest".',
+    ]);
   });
 });
 

@@ -5,12 +5,26 @@ export type { ExtractOptions, ExtractResult } from "./extract/extract.js";
 export { extract, extractWithSources } from "./extract/extract.js";
 export type { TypeCheck, TypeCheckOptions, TypeCheckResult } from "./typecheck/typecheck.js";
 export { createTypeCheck } from "./typecheck/typecheck.js";
-export { numberingInput, printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
+export { CALL_PROTO, numberingInput, printProto, SERVICE_NAME } from "./proto-printer/print-proto.js";
 export type { LockedEnum, LockedMessage, LockFile, NumberingInput } from "./proto-printer/lock-file.js";
 export { assignNumbers, formatLockFile, parseLockFile } from "./proto-printer/lock-file.js";
 export type { SchemaFile, SchemaFilesOptions } from "./proto-printer/schema-files.js";
 export { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./proto-printer/schema-files.js";
-export { defaultJsonName, protoFilePath, protoPackage, requestName, responseName, rpcName, toPascalCase, toSnakeCase, toUpperSnakeCase } from "./names.js";
+export type { Registration } from "./names.js";
+export {
+  defaultJsonName,
+  protoFilePath,
+  protoPackage,
+  requestMessageName,
+  requestName,
+  responseMessageName,
+  responseName,
+  rpcName,
+  schemaMethod,
+  toPascalCase,
+  toSnakeCase,
+  toUpperSnakeCase,
+} from "./names.js";
 export { version } from "./version.js";
 
 import type { Plugin } from "@bufbuild/protoplugin";
@@ -27,5 +41,10 @@ import { version } from "./version.js";
 export const protocGenBlaze: Plugin = {
   name: "protoc-gen-blaze",
   version: `v${version}`,
-  run: (request) => (require("./plugin/protoc-gen-blaze.js") as typeof import("./plugin/protoc-gen-blaze.js")).protocGenBlaze.run(request),
+  run: (request) => plugin().protocGenBlaze.run(request),
 };
+
+function plugin(): typeof import("./plugin/protoc-gen-blaze.js") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: see protocGenBlaze
+  return require("./plugin/protoc-gen-blaze.js") as typeof import("./plugin/protoc-gen-blaze.js");
+}

@@ -70,9 +70,32 @@ export interface SourcePosition {
   readonly column: number;
 }
 
-/** One `app.model(name, options?, fn)` registration. */
+/**
+ * One `app.model(name, options?, fn)` registration (served as `InferenceService.Predict<Name>`),
+ * or one `app.rpc("Service.Method", options?, fn)` (served as `Service.Method`: {@link rpc}).
+ */
 export interface ModelSpec {
+  /** The model's name; for an RPC, `Service.Method`. */
   readonly name: string;
+  /** Registered with `app.rpc`: a code-first RPC of the app's own service, not a model. */
+  readonly rpc?: boolean;
+  /**
+   * The function's last parameter takes the call context (`ctx: CallContext` of
+   * @blazerpc/runtime): it is not part of {@link params}, and the server passes it.
+   */
+  readonly context?: boolean;
+  /**
+   * RPCs only: the request message is this named type's own message (one of
+   * {@link AppSpec.messages}) — the interface of the one destructured parameter, when no
+   * other registration takes it — instead of `<Method>Request`.
+   */
+  readonly requestType?: string;
+  /**
+   * RPCs only: the response message is this named type's own message (one of
+   * {@link AppSpec.messages}) — the interface the function returns, when no other
+   * registration returns it — instead of `<Method>Response`.
+   */
+  readonly responseType?: string;
   readonly doc?: string;
   readonly version?: string;
   /** True when the function returns an async iterable: a server stream. */
@@ -105,6 +128,7 @@ export interface AppSpec {
   readonly name: string;
   /** The entry file, as given to extract. */
   readonly entry: string;
+  /** The models and code-first RPCs, in source order. */
   readonly models: readonly ModelSpec[];
   /** Every message the models' types need besides the request and response messages, in first-use order. */
   readonly messages?: readonly MessageSpec[];

@@ -1,5 +1,8 @@
 /** Naming rules shared by the proto printer and the plugin. */
 
+/** The service every app's models are served under. */
+export const SERVICE_NAME = "InferenceService";
+
 /** `maxTokens` → `max_tokens`; `HTTPCode` → `http_code`. */
 export function toSnakeCase(name: string): string {
   return name
@@ -66,4 +69,33 @@ export function requestName(modelName: string): string {
 /** The response message of a model: `iris` → `PredictIrisResponse`. */
 export function responseName(modelName: string): string {
   return `${rpcName(modelName)}Response`;
+}
+
+/** What naming a registration needs: its name, whether it is an RPC, and the named types its messages take, if any. */
+export interface Registration {
+  /** The model's name; for an RPC (`app.rpc`), `Service.Method`. */
+  readonly name: string;
+  readonly rpc?: boolean | undefined;
+  readonly requestType?: string | undefined;
+  readonly responseType?: string | undefined;
+}
+
+/**
+ * Where a registration is served in the schema: a model as `InferenceService.Predict<Name>`,
+ * an RPC (`app.rpc("InferenceDirector.GetHealthStatus", fn)`) as the service and method it names.
+ */
+export function schemaMethod(r: Registration): { readonly service: string; readonly method: string } {
+  if (r.rpc !== true) return { service: SERVICE_NAME, method: rpcName(r.name) };
+  const dot = r.name.indexOf(".");
+  return { service: r.name.slice(0, dot), method: r.name.slice(dot + 1) };
+}
+
+/** The request message of a registration: `PredictIrisRequest`, `GetHealthStatusRequest`, or the named type it takes. */
+export function requestMessageName(r: Registration): string {
+  return r.requestType ?? (r.rpc === true ? `${schemaMethod(r).method}Request` : requestName(r.name));
+}
+
+/** The response message of a registration: `PredictIrisResponse`, `GetHealthStatusResponse`, or the named type it returns. */
+export function responseMessageName(r: Registration): string {
+  return r.responseType ?? (r.rpc === true ? `${schemaMethod(r).method}Response` : responseName(r.name));
 }

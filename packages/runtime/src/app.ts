@@ -32,6 +32,11 @@ export interface BatchOptions {
   adaptiveWait?: boolean;
 }
 
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceStatus } from "./health/serving-state.js";
+import { createStatusStore, type StatusStore } from "./health/status-store.js";
+import { checkRoute, type HttpMethod, type RouteHandler, type RouteOptions, type RouteRecord } from "./http/route.js";
 import type { WorkerOptions } from "./worker/worker-pool.js";
 
 /**
@@ -81,9 +86,16 @@ export interface ModelOptions<Args extends readonly unknown[] = any[]> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ModelFunction = (...args: any[]) => unknown;
 
-/** A registered model. */
+/** Options of `app.rpc(name, options, fn)`: a model's, less what only models have (batching, worker threads, a version, a loader). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type RpcOptions<Args extends readonly unknown[] = any[]> = Pick<ModelOptions<Args>, "streaming" | "pure" | "validate">;
+
+/** A registered model (or code-first RPC: `app.rpc`). */
 export interface ModelRecord {
+  /** The model's name; for an RPC, `Service.Method`. */
   readonly name: string;
+  /** Registered with `app.rpc`: an RPC of its own service and method, not a model (health and metrics list no model for it). */
+  readonly rpc?: boolean;
   readonly options: Readonly<ModelOptions>;
   readonly fn: ModelFunction;
   /** True when the function is an async generator (answered as a server stream). */
@@ -130,12 +142,94 @@ export interface App<N extends string = string> {
    * app.loader("embed", () => getEmbeddingModel()); // e.g. an onnxruntime session
    */
   loader(name: string, load: ModelLoader): App<N>;
+  /**
+   * Registers a code-first RPC that is not a model: `name` is `Service.Method` as the
+   * schema will say it (`InferenceDirector.GetHealthStatus`; both PascalCase). Code
+   * generation reads its signature as a model's — parameters become the request, the
+   * result the response (a returned interface keeps its name as the response message when
+   * no other RPC returns it) — and puts it in that service of the app's package. It runs
+   * once per call (no batching), and may take the {@link CallContext} as its last
+   * parameter. Returns the function, unchanged.
+   *
+   * @example
+   * app.rpc("InferenceDirector.GetHealthStatus", async (): Promise<HealthStatusResponse> => ({ overallStatus: "HEALTHY" }));
+   */
+  rpc<F extends ModelFunction>(name: string, fn: F): F;
+  rpc<F extends ModelFunction>(name: string, options: RpcOptions<Parameters<F>>, fn: F): F;
   /** The registered model of that name, or undefined. */
   getModel(name: string): ModelRecord | undefined;
   /** The registered model of that name; throws when there is none. */
   getModelOrThrow(name: string): ModelRecord;
   /** Every registered model, in registration order. */
   readonly models: readonly ModelRecord[];
+  /**
+   * Serves a service of your own beside the models, on the same port: any service
+   * protoc-gen-es generated from your `.proto`, implemented as connect's `ServiceImpl`
+   * (methods you leave out answer UNIMPLEMENTED). It is served over gRPC (the native path
+   * too), gRPC-Web and Connect, with the same health, reflection, metrics, logs, auth,
+   * interceptors and docs as the models. Returns the app.
+   *
+   * @example
+   * import { InferenceDirector } from "./gen/director/v1/director_pb.js";
+   * app.service(InferenceDirector, {
+   *   getHealthStatus: () => ({ overallStatus: state.status }),
+   * });
+   */
+  service<S extends DescService>(service: S, impl: Partial<ServiceImpl<S>>): App<N>;
+  /**
+   * An HTTP route on the same port, beside the RPCs, behind the same auth, CORS, metrics and
+   * request logs, and listed in `/openapi.json` and `/docs`. The path is exact, or holds
+   * named segments (`/models/:name`, read as `req.params.name`). The handler returns the
+   * answer: a value (JSON, 200), `undefined` (204) or a Fetch `Response`. Returns the app.
+   *
+   * @example
+   * app.route("GET", "/health", () => ({ overall_status: state.status }), { summary: "The service's health" });
+   */
+  route(method: HttpMethod, path: string, handler: RouteHandler, options?: RouteOptions): App<N>;
+  /**
+   * Runs `hook` when a server of the app starts, before it listens (in the order added): open
+   * connections, fill caches, start background work. A hook that throws (or rejects) fails
+   * the start with its message. Returns the app.
+   *
+   * @example
+   * app.onStart(async () => { db = await connect(process.env.DATABASE_URL); });
+   */
+  onStart(hook: LifecycleHook): App<N>;
+  /**
+   * Runs `hook` when the server shuts down, once calls in flight have finished and before
+   * the models' workers stop (in the reverse order of adding, as a stack unwinds). A hook
+   * that throws is logged and the others still run. Returns the app.
+   *
+   * @example
+   * app.onStop(() => db.close());
+   */
+  onStop(hook: LifecycleHook): App<N>;
+  /**
+   * Sets the serving status of one of the served services (its full name), or of the whole
+   * server with `""`: gRPC health (Check, Watch) and `GET /readyz` follow at once. A service
+   * set NOT_SERVING makes the whole server NOT_SERVING too (readiness fails), until set back.
+   *
+   * @example
+   * app.setServingStatus("NOT_SERVING", "director.v1.InferenceDirector");
+   */
+  setServingStatus(status: ServiceStatus, service?: string): void;
+  /** The services of your own, in the order added. */
+  readonly services: readonly OwnServiceRecord[];
+  /** The HTTP routes, in the order added. */
+  readonly routes: readonly RouteRecord[];
+  /** The start and stop hooks, in the order added. */
+  readonly hooks: { readonly start: readonly LifecycleHook[]; readonly stop: readonly LifecycleHook[] };
+  /** The serving statuses user code set. */
+  readonly servingStatus: StatusStore;
+}
+
+/** A start or stop hook. */
+export type LifecycleHook = () => unknown;
+
+/** A service of the user's own, as `app.service` registered it. */
+export interface OwnServiceRecord {
+  readonly service: DescService;
+  readonly impl: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -151,6 +245,11 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     throw new Error(`createApp: name ${JSON.stringify(name)} is not usable as a proto package — use letters, digits, "-" and "_", starting with a letter`);
   }
   const records = new Map<string, ModelRecord>();
+  const services: OwnServiceRecord[] = [];
+  const routes: RouteRecord[] = [];
+  const start: LifecycleHook[] = [];
+  const stop: LifecycleHook[] = [];
+  const servingStatus = createStatusStore();
   const app: App<N> = {
     name,
     model(modelName: string, optionsOrFn: ModelOptions | ModelFunction, maybeFn?: ModelFunction) {
@@ -187,6 +286,21 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
       records.set(modelName, { name: modelName, options: { ...opts }, fn, streaming: opts.streaming ?? isGenerator });
       return fn as never;
     },
+    rpc(rpcName: string, optionsOrFn: RpcOptions | ModelFunction, maybeFn?: ModelFunction) {
+      const where = `app.rpc(${JSON.stringify(rpcName)})`;
+      if (typeof rpcName !== "string" || !/^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$/.test(rpcName)) {
+        throw new Error(`${where}: the name must be "Service.Method", both PascalCase (letters and digits, starting with a capital) — e.g. "InferenceDirector.GetHealthStatus"`);
+      }
+      const opts = typeof optionsOrFn === "function" ? {} : (optionsOrFn ?? {});
+      for (const key of Object.keys(opts)) {
+        if (!["streaming", "pure", "validate"].includes(key)) {
+          throw new Error(`${where}: option "${key}" is for models (app.model); an RPC takes streaming, pure and validate`);
+        }
+      }
+      const fn = app.model(rpcName, opts, (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn) as ModelFunction);
+      records.set(rpcName, { ...records.get(rpcName)!, rpc: true });
+      return fn as never;
+    },
     loader(modelName, load) {
       const record = app.getModelOrThrow(modelName);
       if (typeof load !== "function") throw new Error(`app.loader("${modelName}"): the loader must be a function`);
@@ -205,6 +319,61 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     get models() {
       return [...records.values()];
     },
+    service(service, impl) {
+      const what = (service as { typeName?: unknown } | undefined)?.typeName;
+      if (typeof service !== "object" || service === null || (service as { kind?: unknown }).kind !== "service" || typeof what !== "string") {
+        throw new Error("app.service: the first argument must be a service descriptor generated by protoc-gen-es (e.g. `InferenceDirector` from `director_pb.ts`)");
+      }
+      if (typeof impl !== "object" || impl === null) throw new Error(`app.service(${what}): the implementation must be an object of methods`);
+      if (services.some((s) => s.service.typeName === what)) throw new Error(`app.service(${what}): that service is already registered`);
+      // A plain object is checked key by key (a typo is a method that would never be called);
+      // a class instance (a servicer, as Python's are written) may hold state besides its methods.
+      if (Object.getPrototypeOf(impl) === Object.prototype) {
+        for (const key of Object.keys(impl)) {
+          if (!service.methods.some((m) => m.localName === key)) {
+            throw new Error(`app.service(${what}): the service has no method "${key}" (methods: ${service.methods.map((m) => m.localName).join(", ")})`);
+          }
+        }
+      }
+      // The service's methods, wherever they are defined (own properties or the prototype),
+      // bound to the implementation, as connect's router takes them.
+      const own: Record<string, unknown> = {};
+      for (const m of service.methods) {
+        const fn = (impl as Record<string, unknown>)[m.localName];
+        if (fn === undefined) continue;
+        if (typeof fn !== "function") throw new Error(`app.service(${what}): "${m.localName}" must be a function`);
+        own[m.localName] = (fn as (...args: unknown[]) => unknown).bind(impl);
+      }
+      services.push({ service, impl: own });
+      return app;
+    },
+    route(method, path, handler, options = {}) {
+      checkRoute(method, path, handler);
+      if (routes.some((r) => r.method === method && r.path === path)) throw new Error(`app.route(${JSON.stringify(method)}, ${JSON.stringify(path)}): that route is already registered`);
+      routes.push({ method, path, handler, options: { ...options } });
+      return app;
+    },
+    onStart(hook) {
+      if (typeof hook !== "function") throw new Error("app.onStart: the hook must be a function");
+      start.push(hook);
+      return app;
+    },
+    onStop(hook) {
+      if (typeof hook !== "function") throw new Error("app.onStop: the hook must be a function");
+      stop.push(hook);
+      return app;
+    },
+    setServingStatus(status, service = "") {
+      servingStatus.set(service, status);
+    },
+    get services() {
+      return [...services];
+    },
+    get routes() {
+      return [...routes];
+    },
+    hooks: { start, stop },
+    servingStatus,
   };
   return app;
 }

@@ -1,8 +1,10 @@
-export type { App, AppOptions, BatchOptions, ModelFunction, ModelLoader, ModelOptions, ModelRecord } from "./app.js";
+export type { App, AppOptions, BatchOptions, LifecycleHook, ModelFunction, ModelLoader, ModelOptions, ModelRecord, OwnServiceRecord, RpcOptions } from "./app.js";
 export { createApp } from "./app.js";
 export type { MethodBinding, ModelServiceBinding } from "./binding/define-model-service.js";
 export { defineModelService, isModelServiceBinding } from "./binding/define-model-service.js";
-export type { CallContext, Executor, ExecutorOptions } from "./executor/executor.js";
+export type { Executor, ExecutorOptions } from "./executor/executor.js";
+export type { CallContext } from "./context/call-context.js";
+export { callContextOf } from "./context/call-context.js";
 export type { ExecutorMetrics, RejectionReason } from "./executor/metrics.js";
 export type { WorkerOptions } from "./worker/worker-pool.js";
 export { createExecutor } from "./executor/executor.js";
@@ -19,6 +21,7 @@ export {
   DEFAULT_MAX_CONCURRENT_REQUESTS,
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_WRITE_TIMEOUT_MS,
+  SERVER_DEFAULTS,
 } from "./server/server.js";
 export type { Dim, DType, Tensor } from "@blazerpc/tensor";
 export type { ExactScalar, Float32, Float64, Int32, Int64, Scalar, Uint32, Uint64 } from "./scalars.js";
@@ -30,4 +33,7 @@ export type { PrometheusOptions } from "./middleware/metrics/prometheus.js";
 export type { FileIndex } from "./reflection/file-index.js";
 export type { CorsOptions } from "./http/cors.js";
 export { createOpenApiDocument } from "./openapi/openapi.js";
-export type { OpenApiOptions } from "./openapi/openapi.js";
+export type { HttpRouteDoc, OpenApiOptions } from "./openapi/openapi.js";
+export type { HttpMethod, RouteHandler, RouteOptions, RouteRecord, RouteRequest } from "./http/route.js";
+export type { CallObserver, CallInfo, CallOutcome, RouteCallInfo, RouteOutcome } from "./middleware/call-observer.js";
+export { peerOf } from "./middleware/call-observer.js";

@@ -14,3 +14,5 @@ export {
   TensorSpecSchema,
 } from "./gen/blazerpc/v1/options_pb.js";
 export type { ModelSpec as ModelSpecOption, TensorSpec as TensorSpecOption } from "./gen/blazerpc/v1/options_pb.js";
+export { file_blazerpc_v1_call, call as callOption, CallSpecSchema } from "./gen/blazerpc/v1/call_pb.js";
+export type { CallSpec as CallSpecOption } from "./gen/blazerpc/v1/call_pb.js";

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AppSpec, SchemaFile } from "@blazerpc/codegen";
-import { hashFiles, hashText, listFiles, manifestPath, packageStamp, readManifest, unchanged, writeManifest, type Manifest } from "../cache.js";
+import { hashFiles, hashText, listFiles, manifestPath, packageStamp, readManifest, unchanged, writeManifest } from "../cache.js";
 import type { ProjectPaths } from "../paths.js";
 
 /** Result of writing the schema: the app spec and which files changed. */
@@ -18,6 +18,7 @@ export interface ProtoResult {
 
 /** Loads @blazerpc/codegen (and with it ts-morph) only when a step needs it. */
 function codegen(): typeof import("@blazerpc/codegen") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ts-morph loads only when a step needs it
   return require("@blazerpc/codegen") as typeof import("@blazerpc/codegen");
 }
 
@@ -95,8 +96,15 @@ export function runBufGenerate(paths: ProjectPaths): { template: string } {
 /** The generated binding file for an app, in TypeScript or compiled JavaScript. */
 export function bindingFile(genDir: string, appName: string, ext: ".ts" | ".js"): string {
   // The naming rules alone, without loading ts-morph (serve of compiled code needs this too).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the naming rules without ts-morph
   const { protoFilePath } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
   return path.join(genDir, protoFilePath(appName).replace(/\.proto$/, `_blaze${ext}`));
+}
+
+/** `3 model(s)`, or `1 model(s), 2 RPC(s)` for an app with code-first RPCs. */
+function count(app: AppSpec): string {
+  const rpcs = app.models.filter((m) => m.rpc === true).length;
+  return `${app.models.length - rpcs} model(s)${rpcs > 0 ? `, ${rpcs} RPC(s)` : ""}`;
 }
 
 /** One step of {@link generate}, as printed. */
@@ -139,7 +147,7 @@ export interface GenerateResult {
 
 /**
  * extract → schema → buf generate, skipping each step whose inputs are unchanged since
- * the last run (see {@link Manifest}): a run with nothing changed loads neither ts-morph
+ * the last run (see `Manifest` in ../cache.ts): a run with nothing changed loads neither ts-morph
  * nor buf and rewrites nothing.
  */
 export function generate(paths: ProjectPaths, options: GenerateOptions): GenerateResult {
@@ -149,6 +157,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
   const codegenPkg = require.resolve("@blazerpc/codegen/package.json");
   const esPkg = require.resolve("@bufbuild/protoc-gen-es/package.json");
   const key = hashText(JSON.stringify({
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the naming rules without ts-morph
     cli: (require("../../package.json") as { version: string }).version,
     codegen: packageStamp(codegenPkg),
     entry: paths.entry,
@@ -184,7 +193,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
       step: "extract",
       ran: true,
       ms: extracted,
-      detail: `${rel(paths.entry)}: app "${app}", ${models.length} model(s) (ts-morph start-up ${Math.round(result.timings.startup)} ms)`,
+      detail: `${rel(paths.entry)}: app "${app}", ${count(result.app)} (ts-morph start-up ${Math.round(result.timings.startup)} ms)`,
     });
     proto = hashFiles(result.files.map((f) => path.join(paths.protoDir, f.path)));
     written = result.written;
@@ -210,6 +219,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     let need: boolean;
     if (options.regenerate === "when-stale") {
       const suffixes = ["_pb.ts", "_blaze.ts", "_client.ts"];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CLI's own package.json, read at run time
       const { protoFilePath } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
       const missing = suffixes.some((s) => !fs.existsSync(path.join(paths.genDir, protoFilePath(app).replace(/\.proto$/, s))));
       // The schema alone decides: a newer generator does not make committed code stale.
@@ -252,4 +262,13 @@ export function formatSteps(result: GenerateResult, totalMs: number): string[] {
   const changed = result.steps.some((s) => s.ran);
   lines.push(`blaze: app "${result.app}": ${result.models.join(", ")} — ${changed ? "done" : "nothing changed"} in ${Math.round(totalMs)} ms`);
   return lines;
+}
+
+/**
+ * True when code generation found no model in the entry: an app of services of its own and
+ * routes only, which has no schema to write (`blaze serve` and `blaze dev` serve it as is).
+ */
+export function isNoModels(err: unknown): boolean {
+  const diagnostics = (err as { diagnostics?: readonly { code?: string }[] } | null)?.diagnostics;
+  return err instanceof Error && err.name === "CodegenError" && diagnostics?.length === 1 && diagnostics[0]!.code === "no-models";
 }

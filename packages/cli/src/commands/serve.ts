@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import type { App, BlazeServer, ModelServiceBinding } from "@blazerpc/runtime";
 import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
-import { bindingFile, bufBin, generate } from "./generate.js";
+import { bindingFile, bufBin, generate, isNoModels } from "./generate.js";
 import type { ResolvedServeOptions } from "./serve-options.js";
 
 /** Flags of `blaze serve` (see serve-options.ts for each one's flag, variable and default). */
@@ -27,23 +27,34 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
   const ts = isTypeScript(paths.entry);
   if (ts) {
     const started = Date.now();
-    const result = generate(paths, { buf: true, regenerate: "when-stale" });
-    if (result.generated) {
-      flags.log(`blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`);
+    try {
+      const result = generate(paths, { buf: true, regenerate: "when-stale" });
+      if (result.generated) {
+        flags.log(`blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`);
+      }
+    } catch (err) {
+      // An app with no models (only services of its own and routes) has no schema to generate.
+      if (!isNoModels(err)) throw err;
     }
     // TypeScript entries load through tsx; compiled entries need no loader.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: tsx only for TypeScript entries
     (require("tsx/cjs/api") as { register(): unknown }).register();
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's entry, loaded synchronously (through tsx when it is TypeScript)
   const entryModule = require(paths.entry) as Record<string, unknown>;
   const app = findApp(entryModule, exportName, file);
-  const bindingPath = bindingFile(paths.genDir, app.name, ts ? ".ts" : ".js");
-  if (!fs.existsSync(bindingPath)) {
-    throw new Error(`generated code not found: ${path.relative(process.cwd(), bindingPath)} — run \`blaze generate ${file}\`${ts ? "" : " and compile it"}`);
-  }
   // Resolve the runtime the way the user's code does, so both share one copy.
   const userRequire = createRequire(paths.entry);
   const runtime = userRequire("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
-  const services = Object.values(require(bindingPath) as Record<string, unknown>).filter(runtime.isModelServiceBinding) as ModelServiceBinding[];
+  let services: ModelServiceBinding[] = [];
+  if (app.models.length > 0) {
+    const bindingPath = bindingFile(paths.genDir, app.name, ts ? ".ts" : ".js");
+    if (!fs.existsSync(bindingPath)) {
+      throw new Error(`generated code not found: ${path.relative(process.cwd(), bindingPath)} — run \`blaze generate ${file}\`${ts ? "" : " and compile it"}`);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the generated binding, loaded at run time
+    services = Object.values(require(bindingPath) as Record<string, unknown>).filter(runtime.isModelServiceBinding) as ModelServiceBinding[];
+  }
   const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
   const auth = authOptions(flags);
   const descriptorSet = flags.descriptorSet !== undefined ? fs.readFileSync(flags.descriptorSet) : ts ? buildDescriptorSet(paths.protoDir, flags.log) : undefined;
@@ -134,9 +145,10 @@ function banner(app: App, server: BlazeServer, tls: boolean): string {
   ];
   const width = Math.max(...server.rpcs.map((r) => r.path.length));
   for (const r of server.rpcs) {
-    lines.push(`  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  model "${r.model}"`);
+    lines.push(`  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  ${r.model !== "" ? `model "${r.model}"` : "service"}`);
   }
   lines.push(`  grpc    grpc.health.v1.Health, grpc.reflection.v1 and v1alpha`);
+  for (const r of app.routes) lines.push(`  http    ${r.method.padEnd(4)} ${r.path}`);
   lines.push(`  http    GET  /healthz  /readyz  /metrics  /openapi.json  /docs`);
   return lines.join("\n");
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { AppSpec, CodegenError, TypeCheck } from "@blazerpc/codegen";
-import { bufBin, generate } from "../commands/generate.js";
+import { bufBin, generate, isNoModels } from "../commands/generate.js";
 import type { ProjectPaths } from "../paths.js";
 import { describeSchemaChange } from "./describe-change.js";
 
@@ -78,8 +78,11 @@ export class DevBuilder {
       }
       if (protoWritten || codeGenerated) this.descriptorCurrent = false;
     } catch (err) {
-      codegenErrors = err instanceof Error ? (err.name === "CodegenError" ? err.message : `blaze: ${err.message}`) : String(err);
-      codegenErrorCount = err instanceof Error && err.name === "CodegenError" ? (err as CodegenError).diagnostics.length : 1;
+      // An app with no models (services of its own and routes only) has nothing to generate.
+      if (!isNoModels(err)) {
+        codegenErrors = err instanceof Error ? (err.name === "CodegenError" ? err.message : `blaze: ${err.message}`) : String(err);
+        codegenErrorCount = err instanceof Error && err.name === "CodegenError" ? (err as CodegenError).diagnostics.length : 1;
+      }
     }
     const generateMs = performance.now() - t0;
     const checked = check ? this.check() : { text: "", count: 0, ms: 0 };
@@ -108,6 +111,7 @@ export class DevBuilder {
   warm(): BuildOutcome {
     if (this.spec === undefined) {
       try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ts-morph loads only when a build needs it
         const cg = require("@blazerpc/codegen") as typeof import("@blazerpc/codegen");
         this.spec = cg.extractWithSources(this.paths.entry, { cwd: process.cwd() }).app;
       } catch {
@@ -119,6 +123,7 @@ export class DevBuilder {
 
   private check(): { text: string; count: number; ms: number } {
     if (!this.options.typeCheck) return { text: "", count: 0, ms: 0 };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: ts-morph loads only when a build needs it
     const cg = require("@blazerpc/codegen") as typeof import("@blazerpc/codegen");
     this.typeCheck ??= cg.createTypeCheck(this.paths.entry, { cwd: process.cwd() });
     const r = this.typeCheck.check();

@@ -39,6 +39,14 @@ describe("describeSchemaChange", () => {
     expect(describeSchemaChange(before, app([uses, other], { messages: messages(["tag", "lang"]) }))).toEqual(["PredictSearch signature changed"]);
   });
 
+  it("names a code-first RPC by its method, and sees the call context come or go", () => {
+    const health = model("InferenceDirector.GetHealthStatus", { rpc: true, params: [] });
+    const before = app([model("iris"), health]);
+    expect(describeSchemaChange(before, app([model("iris")]))).toEqual(["GetHealthStatus removed"]);
+    expect(describeSchemaChange(before, app([model("iris", { context: true }), health]))).toEqual(["PredictIris signature changed"]);
+    expect(describeSchemaChange(before, app([model("iris"), { ...health, responseType: "HealthStatusResponse" }]))).toEqual(["GetHealthStatus signature changed"]);
+  });
+
   it("says nothing without an earlier spec, and names a renamed app", () => {
     expect(describeSchemaChange(undefined, app([model("iris")]))).toEqual([]);
     expect(describeSchemaChange(app([model("iris")]), app([model("iris")], { name: "flowers" }))).toEqual(['app "demo" renamed to "flowers"']);

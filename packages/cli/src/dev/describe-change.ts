@@ -1,9 +1,13 @@
 import type { AppSpec, FieldSpec, ModelSpec, TypeSpec } from "@blazerpc/codegen";
 
-/** The RPC name of a model, as the schema spells it (`iris` → `PredictIris`); the naming rule without loading ts-morph. */
-function rpc(model: string): string {
-  const { rpcName } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
-  return rpcName(model);
+/**
+ * The RPC name of a model or code-first RPC, as the schema spells it (`iris` → `PredictIris`,
+ * `InferenceDirector.GetHealthStatus` → `GetHealthStatus`); the naming rule without loading ts-morph.
+ */
+function rpc(model: ModelSpec): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the naming rules without ts-morph
+  const { schemaMethod } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
+  return schemaMethod(model).method;
 }
 
 /**
@@ -24,15 +28,15 @@ export function describeSchemaChange(before: AppSpec | undefined, after: AppSpec
   for (const m of after.models) {
     const was = old.get(m.name);
     if (was === undefined) {
-      out.push(`${rpc(m.name)} added`);
+      out.push(`${rpc(m)} added`);
       continue;
     }
     const [a, b] = [keys(before, was), keys(after, m)];
-    if (a.signature !== b.signature) out.push(`${rpc(m.name)} signature changed`);
-    else if (a.full !== b.full) out.push(`${rpc(m.name)} doc comment or options changed`);
+    if (a.signature !== b.signature) out.push(`${rpc(m)} signature changed`);
+    else if (a.full !== b.full) out.push(`${rpc(m)} doc comment or options changed`);
   }
   const now = new Set(after.models.map((m) => m.name));
-  for (const m of before.models) if (!now.has(m.name)) out.push(`${rpc(m.name)} removed`);
+  for (const m of before.models) if (!now.has(m.name)) out.push(`${rpc(m)} removed`);
   return out;
 }
 
@@ -61,6 +65,9 @@ function keys(app: AppSpec, model: ModelSpec): { signature: string; full: string
     objectParams: model.objectParams === true,
     objectResult: model.objectResult === true,
     listBatched: model.listBatched === true,
+    context: model.context === true,
+    requestType: model.requestType,
+    responseType: model.responseType,
     types: JSON.parse(JSON.stringify(reached, (k, v: unknown) => (k === "doc" ? undefined : v))) as unknown,
   });
   const { position: _position, ...rest } = model;

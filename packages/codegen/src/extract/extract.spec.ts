@@ -353,6 +353,120 @@ describe("extract: how a model function may be written (all-types.ts)", () => {
   });
 });
 
+describe("extract: code-first RPCs and the call context (code-first.ts)", () => {
+  let spec: AppSpec;
+  const { model, messageSpec, enumSpec } = finder(() => spec);
+  const shape = (m: ModelSpec) => ({ rpc: m.rpc, context: m.context, requestType: m.requestType, responseType: m.responseType, objectParams: m.objectParams, objectResult: m.objectResult });
+
+  beforeAll(() => {
+    spec = extract("code-first.ts", { cwd: FIXTURES });
+  });
+
+  it("reads app.rpc calls beside app.model calls, in source order, by their Service.Method", () => {
+    expect(spec.models.map((m) => [m.name, m.rpc === true])).toEqual([
+      ["add", false],
+      ["InferenceDirector.GetHealthStatus", true],
+      ["InferenceDirector.Greet", true],
+      ["InferenceDirector.Watch", true],
+      ["Calculator.Scale", true],
+      ["Calculator.Unscale", true],
+      ["Calculator.Ping", true],
+      ["Calculator.Pong", true],
+      ["tagged", false],
+      ["InferenceService.Info", true],
+    ]);
+    expect(model("add")).toEqual({ name: "add", doc: "Adds two numbers.", streaming: false, params: [{ name: "a", type: scalar("double") }, { name: "b", type: scalar("double") }], results: [{ name: "result", type: scalar("double") }], position: model("add").position });
+    expect(model("InferenceService.Info")).toMatchObject({ rpc: true, params: [], results: [{ name: "result", type: scalar("string") }] });
+  });
+
+  it("gives a returned interface's own name to the response it is alone to be, with its fields and nested enum", () => {
+    const health = model("InferenceDirector.GetHealthStatus");
+    expect(shape(health)).toEqual({ rpc: true, context: undefined, requestType: undefined, responseType: "HealthStatusResponse", objectParams: undefined, objectResult: true });
+    expect(health.params).toEqual([]);
+    expect(health.results).toEqual(messageSpec("HealthStatusResponse").fields);
+    expect(messageSpec("HealthStatusResponse")).toEqual({
+      name: "HealthStatusResponse",
+      doc: "The service's health, as the director reports it.",
+      fields: [
+        { name: "overallStatus", type: enumOf("HealthStatusResponse.OverallStatus"), doc: "How the service is doing as a whole." },
+        { name: "since", type: timestamp, optional: true, doc: "When it last changed, if it did." },
+      ],
+    });
+    expect(enumSpec("HealthStatusResponse.OverallStatus").values.map((v) => v.name)).toEqual(["OVERALL_STATUS_HEALTHY", "OVERALL_STATUS_DEGRADED", "OVERALL_STATUS_UNHEALTHY"]);
+  });
+
+  it("names a destructured parameter's interface as the request, when no other registration takes it", () => {
+    expect(shape(model("Calculator.Scale"))).toEqual({ rpc: true, context: undefined, requestType: "Scaling", responseType: "Scaled", objectParams: true, objectResult: true });
+    expect(model("Calculator.Scale").pure).toBe(true);
+    // Scaled is Unscale's request and Scale's response: one message, each use unique in its role.
+    expect(shape(model("Calculator.Unscale"))).toEqual({ rpc: true, context: undefined, requestType: "Scaled", responseType: undefined, objectParams: true, objectResult: undefined });
+    expect(model("Calculator.Unscale").params).toEqual(messageSpec("Scaled").fields);
+  });
+
+  it("keeps <Method>Response for a type two registrations return (and registers no message of its own)", () => {
+    for (const name of ["Calculator.Ping", "Calculator.Pong"]) {
+      expect(shape(model(name))).toEqual({ rpc: true, context: undefined, requestType: undefined, responseType: undefined, objectParams: undefined, objectResult: true });
+      expect(model(name).results).toEqual([{ name: "ok", type: scalar("bool") }]);
+    }
+    expect(spec.messages?.map((m) => m.name)).toEqual(["HealthStatusResponse", "Scaling", "Scaled"]);
+  });
+
+  it("leaves the call context out of the request, and marks the function as taking it (models, RPCs, streams)", () => {
+    expect(shape(model("InferenceDirector.Greet")).context).toBe(true);
+    expect(model("InferenceDirector.Greet").params).toEqual([{ name: "name", type: scalar("string"), doc: "who to greet" }]);
+    expect(model("InferenceDirector.Watch")).toMatchObject({ rpc: true, context: true, streaming: true, params: [], results: [{ name: "result", type: scalar("double") }] });
+    expect(model("tagged")).toMatchObject({ context: true, params: [{ name: "text", type: scalar("string") }] });
+    expect(model("tagged").rpc).toBeUndefined();
+    expect(model("add").context).toBeUndefined();
+  });
+});
+
+/**
+ * Every diagnostic rpc-errors.ts must produce, in order: [a marker of its line, the text the
+ * caret points at, a part of the message].
+ */
+const expectedRpcErrors = (): [string, string, string][] => [
+  ['ok: false', '"Director.Status"', 'rpc "Director.Status" is registered twice (first at rpc-errors.ts:13:1) — give each RPC its own "Service.Method"'],
+  ['"InferenceService.PredictIris"', '"InferenceService.PredictIris"', 'model "iris" (rpc-errors.ts:12:1) and rpc "InferenceService.PredictIris" both become rpc InferenceService.PredictIris in the schema — rename one'],
+  ['"InferenceService.Iris"', '"InferenceService.Iris"', 'model "iris" (rpc-errors.ts:12:1) and rpc "InferenceService.Iris" both become method "iris" of the generated InferenceServiceClient'],
+  ['"Other.Status"', '"Other.Status"', 'rpc "Other.Status": its request message "StatusRequest" is also the request message of rpc "Director.Status" (rpc-errors.ts:13:1) — rename one'],
+  ['"director.lower"', '"director.lower"', 'rpc name "director.lower" is not "Service.Method" — both PascalCase'],
+  ['"NoMethod"', '"NoMethod"', 'rpc name "NoMethod" is not "Service.Method"'],
+  ["app.rpc(dynamicName", "dynamicName", "an RPC's name must be a string literal"],
+  ['"Director.Batched"', "batch:", 'rpc "Director.Batched": option "batch" is for models (app.model) — an RPC takes streaming, pure and validate'],
+  ['"Director.Versioned"', "version:", 'rpc "Director.Versioned": option "version" is for models (app.model)'],
+  ['"Director.Early"', "ctx: CallContext", `rpc "Director.Early": the call context ("ctx: CallContext") must be the function's last parameter — move it after the others`],
+  ['"batched_ctx"', "ctx: CallContext", 'model "batched_ctx": a batch serves many calls, so a batched model gets no call context — remove the "ctx" parameter, or the batch options'],
+  ['"worker_ctx"', "ctx: CallContext", 'model "worker_ctx": a model in a worker thread gets no call context'],
+  ['"Director.Nothing"', "Promise<void>", 'rpc "Director.Nothing": the function returns nothing — an RPC must return its result'],
+  ['"Director.Either"', "string | number", 'rpc "Director.Either": parameter "value" is a union of unrelated types'],
+  ['"uses_request"', "GetHealthStatusRequest)", 'model "uses_request": parameter "r" has type "GetHealthStatusRequest", a name the schema already uses for the request of rpc "Director.GetHealthStatus" (rpc-errors.ts:14:1) — rename the type'],
+  ['"uses_service"', "Director)", 'model "uses_service": parameter "d" has type "Director", a name the schema already uses for the service of rpc "Director.Status" (rpc-errors.ts:13:1)'],
+  ['"Director.NotStreaming"', "{ streaming", 'rpc "Director.NotStreaming" has streaming: true but does not return an AsyncIterable'],
+];
+
+describe("extract: diagnostics of code-first RPCs and call contexts (rpc-errors.ts)", () => {
+  let diagnostics: readonly Diagnostic[];
+  beforeAll(() => {
+    diagnostics = errorOf("rpc-errors.ts").diagnostics;
+  });
+
+  it("reports each one at its place, naming the other place where two registrations clash", () => {
+    const want = expectedRpcErrors().map(([marker, anchor, message]) => {
+      const { line, text } = lineOf("rpc-errors.ts", marker);
+      const column = text.indexOf(anchor) + 1;
+      if (column === 0) throw new Error(`rpc-errors.ts:${line}: no ${JSON.stringify(anchor)}`);
+      return { at: `rpc-errors.ts:${line}:${column}`, message };
+    });
+    expect(diagnostics.map((d) => `${d.file}:${d.line}:${d.column}`)).toEqual(want.map((w) => w.at));
+    diagnostics.forEach((d, i) => expect(d.message).toContain(want[i]!.message));
+  });
+
+  it("says how to fix each one (what — how)", () => {
+    for (const d of diagnostics) expect(d.message).toMatch(/ — \S/);
+  });
+});
+
 describe("parseJsDoc", () => {
   it("splits the description from tags, with @param names in every common form", () => {
     expect(parseJsDoc("/**\n * Line one.\n *\n * Line two.\n * @param a first\n *   continued\n * @param {string} b - second\n * @param [c] third\n * @pure\n * @returns the sum\n */")).toEqual({
@@ -511,15 +625,24 @@ describe("extract: diagnostics (errors.ts, errors-types.ts)", () => {
 });
 
 describe("extract: files without models", () => {
-  it("reports no models found (a lookalike .model() call does not count)", () => {
+  it("reports no models or RPCs found, with the code a program acts on (a lookalike .model() call does not count)", () => {
     const { diagnostics } = errorOf("no-models.ts");
     expect(diagnostics).toEqual([
       {
         file: "no-models.ts",
         line: 1,
         column: 1,
-        message: "no models found — register one with app.model(name, fn) on an app from createApp({ name }) of @blazerpc/runtime",
+        message: 'no models or RPCs found — register one with app.model(name, fn) or app.rpc("Service.Method", fn) on an app from createApp({ name }) of @blazerpc/runtime',
+        code: "no-models",
       },
+    ]);
+  });
+
+  it("takes an app of code-first RPCs alone (no app.model) as any other", () => {
+    const spec = extract("rpc-only.ts", { cwd: FIXTURES });
+    expect(spec.name).toBe("rpc-only");
+    expect(spec.models).toEqual([
+      { name: "Clock.Now", rpc: true, streaming: false, params: [], results: [{ name: "result", type: timestamp }], position: { file: "rpc-only.ts", line: lineOf("rpc-only.ts", '"Clock.Now"').line, column: 1 } },
     ]);
   });
 

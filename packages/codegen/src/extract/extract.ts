@@ -4,11 +4,10 @@ import * as path from "node:path";
 import { Node, Project, SyntaxKind, ts, type ResolutionHostFactory, type CallExpression, type ParameterDeclaration, type SourceFile, type Type } from "ts-morph";
 import { CodegenError, type Diagnostic } from "../diagnostics.js";
 import type { AppSpec, FieldSpec, ModelSpec } from "../model-spec.js";
-import { requestName, responseName, rpcName, toSnakeCase } from "../names.js";
-import { SERVICE_NAME } from "../proto-printer/print-proto.js";
+import { requestMessageName, responseMessageName, schemaMethod, SERVICE_NAME, toSnakeCase } from "../names.js";
 import { docOfDeclaration, jsDocOf, type JsDoc } from "./jsdoc.js";
 import { objectProperties, staticValueOfProperty } from "./static-value.js";
-import { arrayElementType, isErrorType, isTensorType, TypeMapper, type Site } from "./type-mapper.js";
+import { arrayElementType, isErrorType, isTensorType, namedObjectKey, TypeMapper, type Site } from "./type-mapper.js";
 
 /** Options for {@link extract}. */
 export interface ExtractOptions {
@@ -35,15 +34,17 @@ export interface ExtractResult {
 }
 
 /**
- * Reads an entry file with ts-morph, finds every `app.model(name, options?, fn)` call on a
- * BlazeRPC app (`createApp({ name })` from `@blazerpc/runtime`), and turns each function's
- * parameter and return types into a model spec.
+ * Reads an entry file with ts-morph, finds every `app.model(name, options?, fn)` and
+ * `app.rpc("Service.Method", options?, fn)` call on a BlazeRPC app (`createApp({ name })`
+ * from `@blazerpc/runtime`), and turns each function's parameter and return types into a
+ * model spec. A last parameter of type `CallContext` (of @blazerpc/runtime) is left out of
+ * the request: the spec says the function takes it (`context: true`).
  *
  * @throws CodegenError with every unsupported type or malformed registration found.
  *
  * @example
  * const spec = extract("models.ts");
- * console.log(spec.models.map((m) => m.name)); // ["iris", "generate"]
+ * console.log(spec.models.map((m) => m.name)); // ["iris", "generate", "InferenceDirector.GetHealthStatus"]
  */
 export function extract(entry: string, options: ExtractOptions = {}): AppSpec {
   return extractWithSources(entry, options).app;
@@ -147,6 +148,8 @@ interface ReadOptions {
   readonly pure?: boolean;
   /** The `batch` option's value, when it is set: the model is batched. */
   readonly batch?: Node;
+  /** The `worker` option's value, when it is set and not `false`: the model runs in a worker thread. */
+  readonly worker?: Node;
 }
 
 /** A model function's signature, however it was passed to app.model. */
@@ -158,6 +161,43 @@ interface FunctionInfo {
   /** The function's own JSDoc (a function declaration, or the statement of a const holding it). */
   readonly doc: JsDoc;
 }
+
+/** `app.model(...)` or `app.rpc(...)`. */
+type Kind = "model" | "rpc";
+
+/** One registration call, its name read. */
+interface Call {
+  readonly call: CallExpression;
+  readonly kind: Kind;
+  /** The model's name, or the RPC's `Service.Method`. */
+  readonly name: string;
+  /** `kind === "rpc"`, as the naming rules take it. */
+  readonly rpc: boolean;
+  /** How diagnostics name it: `model "iris"`, `rpc "InferenceDirector.GetHealthStatus"`. */
+  readonly label: string;
+  /** Where its schema method is: `InferenceService.PredictIris`, `InferenceDirector.GetHealthStatus`. */
+  readonly service: string;
+  readonly method: string;
+}
+
+/** A registration whose function and options were read: what mapping its types needs. */
+interface Prepared extends Call {
+  readonly fn: FunctionInfo;
+  /** The parameters that become the request (the call context left out). */
+  readonly params: readonly ParameterDeclaration[];
+  readonly context: boolean;
+  readonly options: ReadOptions;
+  readonly optionsArg: Node | undefined;
+  readonly doc: JsDoc;
+  readonly listBatched: boolean;
+  /** The identity of the named object type the function returns (or streams), if it does. */
+  readonly responseKey: string | undefined;
+  /** The identity of the named object type of its one destructured parameter, if it has one. */
+  readonly requestKey: string | undefined;
+}
+
+/** The options an RPC takes (`RpcOptions` of @blazerpc/runtime); the others are a model's. */
+const RPC_OPTIONS: ReadonlySet<string> = new Set(["streaming", "pure", "validate"]);
 
 class Extractor {
   private readonly diagnostics: Diagnostic[] = [];
@@ -180,50 +220,41 @@ class Extractor {
 
   run(): AppSpec {
     let appName: string | undefined;
-    const calls: { call: CallExpression; name: string }[] = [];
+    const calls: Call[] = [];
     for (const call of this.sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-      const receiverApp = this.appOfModelCall(call);
-      if (receiverApp === undefined) continue;
-      if (receiverApp.name === undefined) {
+      const receiver = this.appOfCall(call);
+      if (receiver === undefined) continue;
+      if (receiver.name === undefined) {
         this.error(call.getExpression(), "cannot tell this app's name — pass a string literal: createApp({ name: \"iris\" })");
         continue;
       }
-      if (appName !== undefined && appName !== receiverApp.name) {
-        this.error(call, `models of a second app "${receiverApp.name}" — an entry file serves one app (this one is "${appName}")`);
+      if (appName !== undefined && appName !== receiver.name) {
+        this.error(call, `${receiver.kind === "rpc" ? "RPCs" : "models"} of a second app "${receiver.name}" — an entry file serves one app (this one is "${appName}")`);
         continue;
       }
-      appName = receiverApp.name;
-      const name = this.modelName(call);
-      if (name !== undefined) calls.push({ call, name });
+      appName = receiver.name;
+      const name = receiver.kind === "rpc" ? this.rpcName(call) : this.modelName(call);
+      if (name === undefined) continue;
+      const { service, method } = schemaMethod({ name, rpc: receiver.kind === "rpc" });
+      calls.push({ call, kind: receiver.kind, name, rpc: receiver.kind === "rpc", label: `${receiver.kind} "${name}"`, service, method });
     }
-    // The request and response names of every model are taken before any type is named.
-    for (const { name } of calls) {
-      this.reservedNames.set(requestName(name), `the request of model "${name}"`);
-      this.reservedNames.set(responseName(name), `the response of model "${name}"`);
-    }
+    const registered = this.withoutClashes(calls);
+    const prepared = registered.flatMap((c) => this.prepare(c) ?? []);
+    const named = this.namedTypes(prepared);
+    const free = this.reserveNames(registered, named);
     const models: ModelSpec[] = [];
-    for (const { call, name } of calls) {
-      const model = this.model(call, name);
-      if (model === undefined) continue;
-      const twice = models.find((m) => m.name === model.name);
-      const clash = models.find((m) => rpcName(m.name) === rpcName(model.name));
-      if (twice !== undefined) {
-        this.error(call.getArguments()[0] ?? call, `model "${model.name}" is registered twice (first at line ${twice.position.line}) — give each model its own name`);
-      } else if (clash !== undefined) {
-        this.error(
-          call.getArguments()[0] ?? call,
-          `models "${clash.name}" (line ${clash.position.line}) and "${model.name}" both become rpc ${rpcName(model.name)} in the schema — rename one`,
-        );
-      } else {
-        models.push(model);
-      }
+    for (const p of prepared) {
+      if (!free.has(p.call)) continue;
+      const model = this.model(p, named.get(p.call)!);
+      if (model !== undefined) models.push(model);
     }
     if (this.diagnostics.length === 0 && appName === undefined) {
       this.diagnostics.push({
         file: this.displayPath(),
         line: 1,
         column: 1,
-        message: "no models found — register one with app.model(name, fn) on an app from createApp({ name }) of @blazerpc/runtime",
+        message: "no models or RPCs found — register one with app.model(name, fn) or app.rpc(\"Service.Method\", fn) on an app from createApp({ name }) of @blazerpc/runtime",
+        code: "no-models",
       });
     }
     if (this.diagnostics.length > 0) throw new CodegenError(sortDiagnostics(this.diagnostics, this.displayPath()));
@@ -238,17 +269,103 @@ class Extractor {
     };
   }
 
-  /** If `call` is `<app>.model(...)` on a BlazeRPC app, the app's name (from its type `App<"name">`). */
-  private appOfModelCall(call: CallExpression): { name: string | undefined } | undefined {
+  /**
+   * The registrations that have a schema method of their own: a name registered twice, or
+   * two names served by the same method (`textEmbed` and `text_embed`, or an RPC
+   * `InferenceService.PredictIris` beside model `iris`), are reported at the later one.
+   */
+  private withoutClashes(calls: readonly Call[]): Call[] {
+    const kept: Call[] = [];
+    for (const c of calls) {
+      const nameNode = c.call.getArguments()[0] ?? c.call;
+      const twice = kept.find((k) => k.name === c.name);
+      const clash = kept.find((k) => k.service === c.service && k.method === c.method);
+      // Within InferenceService, the generated client names a model's method after the model and an RPC's after the method.
+      const sameClientMethod = c.service === SERVICE_NAME ? kept.find((k) => k.service === SERVICE_NAME && k.kind !== c.kind && clientMethodOf(k) === clientMethodOf(c)) : undefined;
+      if (twice !== undefined) {
+        this.error(nameNode, c.kind === "model"
+          ? `model "${c.name}" is registered twice (first at line ${this.position(twice.call).line}) — give each model its own name`
+          : `rpc "${c.name}" is registered twice (first at ${this.whereExactly(twice.call)}) — give each RPC its own "Service.Method"`);
+      } else if (clash !== undefined) {
+        this.error(nameNode, c.kind === "model" && clash.kind === "model"
+          ? `models "${clash.name}" (line ${this.position(clash.call).line}) and "${c.name}" both become rpc ${c.method} in the schema — rename one`
+          : `${clash.label} (${this.whereExactly(clash.call)}) and ${c.label} both become rpc ${c.service}.${c.method} in the schema — rename one`);
+      } else if (sameClientMethod !== undefined) {
+        this.error(nameNode, `${sameClientMethod.label} (${this.whereExactly(sameClientMethod.call)}) and ${c.label} both become method "${clientMethodOf(c)}" of the generated ${SERVICE_NAME}Client — rename one`);
+      } else {
+        kept.push(c);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Which registrations' messages take the name of the named type they take or return: an
+   * RPC's, when no other registration takes (returns) that type.
+   */
+  private namedTypes(prepared: readonly Prepared[]): Map<CallExpression, { request: boolean; response: boolean }> {
+    const count = (key: string | undefined, of: "requestKey" | "responseKey") => (key === undefined ? 0 : prepared.filter((p) => p[of] === key).length);
+    return new Map(prepared.map((p) => [p.call, {
+      request: p.kind === "rpc" && count(p.requestKey, "requestKey") === 1,
+      response: p.kind === "rpc" && count(p.responseKey, "responseKey") === 1,
+    }]));
+  }
+
+  /**
+   * Takes every name the schema and the generated code give before any type is named: each
+   * registration's request and response (unless they are a type's own), and each RPC
+   * service with what protoc-gen-blaze declares for it. Returns the registrations whose
+   * names are all free.
+   */
+  private reserveNames(registered: readonly Call[], named: ReadonlyMap<CallExpression, { request: boolean; response: boolean }>): Set<CallExpression> {
+    const owners = new Map<string, { what: string; call: CallExpression }>();
+    const take = (name: string, what: string, p: Call, shown: string): boolean => {
+      const taken = owners.get(name);
+      if (taken !== undefined) {
+        this.error(p.call.getArguments()[0] ?? p.call, `${p.label}: its ${what} "${name}" is also ${taken.what} (${this.whereExactly(taken.call)}) — rename one`);
+        return false;
+      }
+      owners.set(name, { what: shown, call: p.call });
+      return true;
+    };
+    const free = new Set<CallExpression>();
+    const services = new Set<string>();
+    for (const p of registered) {
+      let ok = true;
+      if (p.kind === "rpc" && p.service !== SERVICE_NAME && !services.has(p.service)) {
+        services.add(p.service);
+        for (const [suffix, what] of [["", "service"], ["Models", "generated models interface"], ["Binding", "generated binding"], ["Client", "generated client"]] as const) {
+          const name = `${p.service}${suffix}`;
+          ok = take(name, what, p, `the ${what} of ${p.label}`) && ok;
+          this.reservedNames.set(name, `the ${what} of ${p.label} (${this.whereExactly(p.call)})`);
+        }
+      }
+      const { request, response } = named.get(p.call) ?? { request: false, response: false };
+      for (const [side, byType] of [["request", request], ["response", response]] as const) {
+        if (byType) continue;
+        const name = side === "request" ? requestMessageName(p) : responseMessageName(p);
+        ok = take(name, `${side} message`, p, `the ${side} message of ${p.label}`) && ok;
+        // Models keep the wording (and the golden diagnostics) they always had.
+        this.reservedNames.set(name, p.kind === "model" ? `the ${side} of model "${p.name}"` : `the ${side} of ${p.label} (${this.whereExactly(p.call)})`);
+      }
+      if (ok) free.add(p.call);
+    }
+    return free;
+  }
+
+  /** If `call` is `<app>.model(...)` or `<app>.rpc(...)` on a BlazeRPC app, which, and the app's name (from its type `App<"name">`). */
+  private appOfCall(call: CallExpression): { kind: Kind; name: string | undefined } | undefined {
     const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== "model") return undefined;
+    if (!Node.isPropertyAccessExpression(callee)) return undefined;
+    const kind = callee.getName();
+    if (kind !== "model" && kind !== "rpc") return undefined;
     const type = callee.getExpression().getType();
     const symbol = type.getSymbol() ?? type.getAliasSymbol();
     if (symbol?.getName() !== "App" || !isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath())) {
       return undefined;
     }
     const nameType = type.getTypeArguments()[0];
-    return { name: nameType?.isStringLiteral() ? String(nameType.getLiteralValue()) : undefined };
+    return { kind, name: nameType?.isStringLiteral() ? String(nameType.getLiteralValue()) : undefined };
   }
 
   private modelName(call: CallExpression): string | undefined {
@@ -265,29 +382,83 @@ class Extractor {
     return value;
   }
 
-  private model(call: CallExpression, name: string): ModelSpec | undefined {
+  private rpcName(call: CallExpression): string | undefined {
+    const [nameArg] = call.getArguments();
+    if (nameArg === undefined || !(Node.isStringLiteral(nameArg) || Node.isNoSubstitutionTemplateLiteral(nameArg))) {
+      this.error(nameArg ?? call, "an RPC's name must be a string literal — write it in the call: app.rpc(\"InferenceDirector.GetHealthStatus\", fn)");
+      return undefined;
+    }
+    const value = nameArg.getLiteralValue();
+    if (!/^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$/.test(value)) {
+      this.error(nameArg, `rpc name "${value}" is not "Service.Method" — both PascalCase (letters and digits, starting with a capital), e.g. "InferenceDirector.GetHealthStatus"`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** Reads a registration's function, options and call context; undefined after reporting what is wrong with them. */
+  private prepare(c: Call): Prepared | undefined {
+    const { call, label } = c;
     const args = call.getArguments();
     const fnArg = args.length >= 3 ? args[2] : args[1];
     const optionsArg = args.length >= 3 ? args[1] : undefined;
-    const fn = this.functionOf(fnArg, name);
+    const fn = this.functionOf(fnArg, label);
     if (fn === "reported") return undefined;
     if (fn === undefined) {
-      this.error(fnArg ?? call, `model "${name}": the last argument must be a function — pass an arrow function, a function expression, or a function declared here or imported`);
+      this.error(fnArg ?? call, `${label}: the last argument must be a function — pass an arrow function, a function expression, or a function declared here or imported`);
       return undefined;
     }
-    const options = this.options(optionsArg, name);
+    const options = this.options(optionsArg, c);
     // `app.model(...);` or `export const classify = app.model(...);`: the doc is on the statement.
     const statement = call.getFirstAncestor((a) => Node.isExpressionStatement(a) || Node.isVariableStatement(a));
     const callDoc = jsDocOf(statement ?? call);
     const doc = callDoc.text !== undefined || callDoc.tags.length > 0 ? callDoc : fn.doc;
-
     if (options === undefined) return undefined;
+    const context = this.callContext(fn, c, options);
+    if (context === "reported") return undefined;
+    const params = context ? fn.params.slice(0, -1) : fn.params;
     // The batcher calls a batched model with its tensors stacked when every argument is a
     // tensor, and otherwise with one array per parameter (list batching).
-    const tensorsOnly = fn.params.length > 0 && fn.params.every((p) => !p.isOptional() && isTensorType(p.getType()));
+    const tensorsOnly = params.length > 0 && params.every((p) => !p.isOptional() && isTensorType(p.getType()));
     const listBatched = options.batch !== undefined && !tensorsOnly;
-    const request = this.params(fn, name, doc, listBatched);
-    const response = this.result(fn, name, doc, listBatched);
+    const [first] = params;
+    const requestKey =
+      params.length === 1 && first !== undefined && Node.isObjectBindingPattern(first.getNameNode()) && !listBatched && this.types.isPlainObject(stripUndefined(first.getType()))
+        ? namedObjectKey(stripUndefined(first.getType()))
+        : undefined;
+    const { type: ret } = unwrapResult(fn.returnType);
+    const responseKey = !listBatched && this.types.isPlainObject(ret) ? namedObjectKey(ret) : undefined;
+    return { ...c, fn, params, context, options, optionsArg, doc, listBatched, requestKey, responseKey };
+  }
+
+  /**
+   * Whether the function takes the call context (`ctx: CallContext` of @blazerpc/runtime) as
+   * its last parameter; "reported" when it takes it elsewhere, or cannot be given it.
+   */
+  private callContext(fn: FunctionInfo, c: Prepared | Call, options: ReadOptions): boolean | "reported" {
+    const at = fn.params.map((p, i) => ({ p, i })).filter(({ p }) => isCallContextType(stripUndefined(p.getType())));
+    if (at.length === 0) return false;
+    const misplaced = at.find(({ i }) => i !== fn.params.length - 1);
+    if (misplaced !== undefined) {
+      this.error(misplaced.p, `${c.label}: the call context ("${misplaced.p.getText()}") must be the function's last parameter — move it after the others (it is not part of the request: the server passes it)`);
+      return "reported";
+    }
+    const ctx = at[0]!.p;
+    if (options.batch !== undefined) {
+      this.error(ctx, `${c.label}: a batch serves many calls, so a batched model gets no call context — remove the "${ctx.getName()}" parameter, or the batch options`);
+      return "reported";
+    }
+    if (options.worker !== undefined) {
+      this.error(ctx, `${c.label}: a model in a worker thread gets no call context (its signal and headers stay on the main thread) — remove the "${ctx.getName()}" parameter, or the worker option`);
+      return "reported";
+    }
+    return true;
+  }
+
+  private model(p: Prepared, named: { request: boolean; response: boolean }): ModelSpec | undefined {
+    const { call, name, label, options, optionsArg, doc, listBatched } = p;
+    const request = this.params(p, named.request);
+    const response = this.result(p, named.response);
     if (request === undefined || response === undefined) return undefined;
     if (options.batch !== undefined && response.streaming) {
       this.error(options.batch, `model "${name}" is a stream and has batch options — batching is for unary models; remove batch, or return a Promise`);
@@ -295,13 +466,17 @@ class Extractor {
     }
     if (options.streaming !== undefined && options.streaming !== response.streaming) {
       this.error(optionsArg!, options.streaming
-        ? `model "${name}" has streaming: true but does not return an AsyncIterable — make it an async generator (async function*)`
-        : `model "${name}" has streaming: false but returns an AsyncIterable — remove the option or return a Promise`);
+        ? `${label} has streaming: true but does not return an AsyncIterable — make it an async generator (async function*)`
+        : `${label} has streaming: false but returns an AsyncIterable — remove the option or return a Promise`);
       return undefined;
     }
     const pure = options.pure === true || doc.tags.some((t) => t.tag === "pure");
     return {
       name,
+      ...(p.kind === "rpc" ? { rpc: true } : {}),
+      ...(p.context ? { context: true } : {}),
+      ...(request.requestType !== undefined ? { requestType: request.requestType } : {}),
+      ...(response.responseType !== undefined ? { responseType: response.responseType } : {}),
       ...(doc.text !== undefined ? { doc: doc.text } : {}),
       ...(options.version !== undefined ? { version: options.version } : {}),
       streaming: response.streaming,
@@ -316,20 +491,20 @@ class Extractor {
   }
 
   /** The signature of the function passed to app.model: inline, declared, imported, or typed. */
-  private functionOf(node: Node | undefined, model: string): FunctionInfo | "reported" | undefined {
+  private functionOf(node: Node | undefined, label: string): FunctionInfo | "reported" | undefined {
     if (node === undefined) return undefined;
     let target: Node = node;
     while (Node.isParenthesizedExpression(target) || Node.isAsExpression(target) || Node.isSatisfiesExpression(target)) target = target.getExpression();
     const signatures = target.getType().getCallSignatures();
     if (signatures.length === 0) return undefined;
     if (signatures.length > 1) {
-      this.error(node, `model "${model}": the function has ${signatures.length} overloads, so its signature is ambiguous — register a function with one signature`);
+      this.error(node, `${label}: the function has ${signatures.length} overloads, so its signature is ambiguous — register a function with one signature`);
       return "reported";
     }
     const signature = signatures[0]!;
     const decl = signature.getDeclaration();
     if (signature.getTypeParameters().length > 0) {
-      this.error(node, `model "${model}": the function is generic (${signature.getTypeParameters().map((t) => t.getText()).join(", ")}) — a model needs concrete types; wrap it in a function with them`);
+      this.error(node, `${label}: the function is generic (${signature.getTypeParameters().map((t) => t.getText()).join(", ")}) — a ${label.startsWith("rpc") ? "RPC" : "model"} needs concrete types; wrap it in a function with them`);
       return "reported";
     }
     const params = Node.isParametered(decl) ? decl.getParameters() : [];
@@ -340,20 +515,30 @@ class Extractor {
     return { params, returnType: signature.getReturnType(), returnNode, doc: ownDoc ?? constDoc ?? { text: undefined, tags: [] } };
   }
 
-  /** The options code generation needs: version, streaming, pure, and whether `batch` is set. */
-  private options(node: Node | undefined, model: string): ReadOptions | undefined {
+  /** The options code generation needs: version, streaming, pure, and whether `batch` or `worker` is set. */
+  private options(node: Node | undefined, c: Call): ReadOptions | undefined {
     if (node === undefined) return {};
+    const { label } = c;
     const props = objectProperties(node);
     if (props === undefined) {
       // Options code generation cannot follow: fine, unless they hold what it needs.
       const type = node.getType();
       for (const key of ["version", "streaming", "pure", "batch"]) {
         if (type.getProperty(key) !== undefined) {
-          this.error(node, `model "${model}": its options may set "${key}", but code generation cannot read them — write them as an object literal, here or in a const (imported or not)`);
+          this.error(node, `${label}: its options may set "${key}", but code generation cannot read them — write them as an object literal, here or in a const (imported or not)`);
           return undefined;
         }
       }
       return {};
+    }
+    if (c.kind === "rpc") {
+      const other = [...props.keys()].find((k) => !RPC_OPTIONS.has(k));
+      if (other !== undefined) {
+        const value = props.get(other)!;
+        const at = Node.isPropertyAssignment(value.getParent()) ? value.getParent()! : value;
+        this.error(at, `${label}: option "${other}" is for models (app.model) — an RPC takes streaming, pure and validate; register a model to use it`);
+        return undefined;
+      }
     }
     const out: { -readonly [K in keyof ReadOptions]: ReadOptions[K] } = {};
     let ok = true;
@@ -364,7 +549,7 @@ class Extractor {
       if (value === undefined) return;
       if (typeof value === kind) (out as Record<string, unknown>)[key] = value;
       else {
-        this.error(valueNode, `model "${model}": ${key} must be a ${kind} known at build time — e.g. ${example}`);
+        this.error(valueNode, `${label}: ${key} must be a ${kind} known at build time — e.g. ${example}`);
         ok = false;
       }
     };
@@ -373,65 +558,83 @@ class Extractor {
     read("pure", "boolean", "pure: true");
     const batch = props.get("batch");
     if (batch !== undefined && staticValueOfProperty(batch) !== undefined) out.batch = batch;
+    // `worker: false` (or undefined) runs on the event loop; anything else, even unknown here, in a thread.
+    const worker = props.get("worker");
+    if (worker !== undefined && ![false, undefined].includes(staticValueOfProperty(worker) as never)) out.worker = worker;
     return ok ? out : undefined;
   }
 
-  private params(fn: FunctionInfo, model: string, doc: JsDoc, listBatched: boolean): { fields: FieldSpec[]; objectParams: boolean } | undefined {
-    const messageName = requestName(model);
-    const [first] = fn.params;
+  private params(p: Prepared, byType: boolean): { fields: FieldSpec[]; objectParams: boolean; requestType?: string } | undefined {
+    const { label, listBatched } = p;
+    const messageName = requestMessageName(p);
+    const [first] = p.params;
     if (first !== undefined && Node.isObjectBindingPattern(first.getNameNode()) && !listBatched) {
-      if (fn.params.length > 1) {
-        this.error(first, `model "${model}": a destructured parameter must be the only one (its properties are the request's fields) — name it, or move the other parameters into it`);
+      if (p.params.length > 1) {
+        this.error(first, `${label}: a destructured parameter must be the only one (its properties are the request's fields) — name it, or move the other parameters into it`);
         return undefined;
       }
       const type = stripUndefined(first.getType());
-      const site: Site = { node: first.getTypeNode() ?? first, what: "the destructured parameter", model, typeNode: first.getTypeNode() };
+      const site: Site = { node: first.getTypeNode() ?? first, what: "the destructured parameter", owner: label, typeNode: first.getTypeNode() };
       if (!this.types.isPlainObject(type)) {
-        this.error(site.node, `model "${model}": the destructured parameter has type "${type.getText(first)}", which has no properties to become the request's fields — give it an interface or object type`);
+        this.error(site.node, `${label}: the destructured parameter has type "${type.getText(first)}", which has no properties to become the request's fields — give it an interface or object type`);
         return undefined;
+      }
+      if (byType) {
+        const own = this.ownMessage(type, site);
+        return own && { fields: [...own.fields], objectParams: true, requestType: own.name };
       }
       const fields = this.types.fields(type, site, messageName);
       return fields && { fields, objectParams: true };
     }
     const fields: FieldSpec[] = [];
     let ok = true;
-    for (const p of fn.params) {
-      const field = this.param(p, model, messageName, doc, fields, listBatched);
+    for (const param of p.params) {
+      const field = this.param(param, p, messageName, fields);
       if (field === undefined) ok = false;
       else fields.push(field);
     }
     return ok ? { fields, objectParams: false } : undefined;
   }
 
-  private param(p: ParameterDeclaration, model: string, messageName: string, doc: JsDoc, siblings: readonly FieldSpec[], listBatched: boolean): FieldSpec | undefined {
+  /** A named type's own message (registered like any message the signatures use), for a request or response that takes its name. */
+  private ownMessage(type: Type, site: Site): { name: string; fields: readonly FieldSpec[] } | undefined {
+    const mapped = this.types.map(type, site, { parent: "", field: "" });
+    if (mapped === undefined || mapped.type.kind !== "message") return undefined;
+    const spec = this.types.getMessage(mapped.type.name);
+    return spec && { name: spec.name, fields: spec.fields };
+  }
+
+  private param(p: ParameterDeclaration, reg: Prepared, messageName: string, siblings: readonly FieldSpec[]): FieldSpec | undefined {
+    const { label, listBatched, doc } = reg;
+    const model = reg.name;
     const nameNode = p.getNameNode();
     if (listBatched && !Node.isIdentifier(nameNode)) {
       this.error(p, `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): a destructured parameter cannot take one array per parameter — name it, e.g. (queries: Query[])`);
       return undefined;
     }
     if (!Node.isIdentifier(nameNode)) {
-      this.error(p, `model "${model}": an array-destructured parameter has no name — name it, e.g. (features: Tensor<"float32", ["batch", 4]>)`);
+      this.error(p, `${label}: an array-destructured parameter has no name — name it, e.g. (features: Tensor<"float32", ["batch", 4]>)`);
       return undefined;
     }
     const name = nameNode.getText();
     if (p.isRestParameter()) {
-      this.error(p, `model "${model}": rest parameter "${name}" is not supported — declare one parameter per input, or an array`);
+      this.error(p, `${label}: rest parameter "${name}" is not supported — declare one parameter per input, or an array`);
       return undefined;
     }
     let typeNode = p.getTypeNode();
     let type = p.getType();
     if (typeNode === undefined && (type.getFlags() & ts.TypeFlags.Any) !== 0) {
-      this.error(p, `model "${model}": parameter "${name}" has no type annotation — annotate it, e.g. ${name}: string`);
+      this.error(p, `${label}: parameter "${name}" has no type annotation — annotate it, e.g. ${name}: string`);
       return undefined;
     }
     const protoName = toSnakeCase(name);
     if (!/^[a-z]/.test(protoName)) {
-      this.error(p, `model "${model}": parameter "${name}" has no usable schema field name ("${protoName}") — start its name with a letter`);
+      this.error(p, `${label}: parameter "${name}" has no usable schema field name ("${protoName}") — start its name with a letter`);
       return undefined;
     }
     const clash = siblings.find((f) => toSnakeCase(f.name) === protoName);
     if (clash !== undefined) {
-      this.error(p, `model "${model}": parameters "${clash.name}" and "${name}" both become field "${protoName}" in the schema — rename one`);
+      this.error(p, `${label}: parameters "${clash.name}" and "${name}" both become field "${protoName}" in the schema — rename one`);
       return undefined;
     }
     if (listBatched) {
@@ -443,29 +646,27 @@ class Extractor {
       type = element;
       typeNode = typeNode !== undefined && Node.isArrayTypeNode(typeNode) ? typeNode.getElementTypeNode() : undefined;
     }
-    const mapped = this.types.map(type, { node: typeNode ?? p, what: `parameter "${name}"`, model, typeNode }, { parent: messageName, field: name });
+    const mapped = this.types.map(type, { node: typeNode ?? p, what: `parameter "${name}"`, owner: label, typeNode }, { parent: messageName, field: name });
     if (mapped === undefined) return undefined;
     const optional = (p.isOptional() && !listBatched) || mapped.optional;
     const paramDoc = doc.tags.find((t) => t.tag === "param" && t.name === name)?.text || docOfDeclaration(p);
     return { name, type: mapped.type, ...(optional ? { optional: true } : {}), ...(paramDoc ? { doc: paramDoc } : {}) };
   }
 
-  private result(fn: FunctionInfo, model: string, doc: JsDoc, listBatched: boolean): { fields: FieldSpec[]; objectResult: boolean; streaming: boolean } | undefined {
-    let ret = fn.returnType;
-    let streaming = false;
-    const symbolName = ret.getSymbol()?.getName();
-    if (symbolName === "Promise") {
-      ret = ret.getTypeArguments()[0] ?? ret;
-    } else if (symbolName === "AsyncGenerator" || symbolName === "AsyncIterable" || symbolName === "AsyncIterableIterator") {
-      streaming = true;
-      ret = ret.getTypeArguments()[0] ?? ret;
-    }
+  private result(p: Prepared, byType: boolean): { fields: FieldSpec[]; objectResult: boolean; streaming: boolean; responseType?: string } | undefined {
+    const { fn, label, doc, listBatched } = p;
+    const model = p.name;
+    const messageName = responseMessageName(p);
+    const unwrapped = unwrapResult(fn.returnType);
+    const { streaming } = unwrapped;
+    let ret = unwrapped.type;
     if (ret.isUndefined() || ret.getFlags() & ts.TypeFlags.Void) {
-      this.error(fn.returnNode, `model "${model}": ${streaming ? "the stream yields" : "the function returns"} nothing — a model must ${streaming ? "yield" : "return"} its result`);
+      const noun = p.kind === "rpc" ? "an RPC" : "a model";
+      this.error(fn.returnNode, `${label}: ${streaming ? "the stream yields" : "the function returns"} nothing — ${noun} must ${streaming ? "yield" : "return"} its result`);
       return undefined;
     }
     const what = streaming ? "the streamed element type" : listBatched ? "the result of one request" : "the return type";
-    const site: Site = { node: fn.returnNode, what, model, typeNode: undefined };
+    const site: Site = { node: fn.returnNode, what, owner: label, typeNode: undefined };
     // A list-batched model returns one result per request, each a value or an Error.
     let parts: Type[] = [ret];
     if (listBatched && !streaming) {
@@ -478,10 +679,14 @@ class Extractor {
       ret = parts.length === 1 ? parts[0]! : element!;
     }
     if (parts.length === 1 && this.types.isPlainObject(ret)) {
-      const fields = this.types.fields(ret, site, responseName(model));
+      if (byType) {
+        const own = this.ownMessage(ret, site);
+        return own && { fields: [...own.fields], objectResult: true, streaming, responseType: own.name };
+      }
+      const fields = this.types.fields(ret, site, messageName);
       return fields && { fields, objectResult: true, streaming };
     }
-    const mapped = parts.length === 1 ? this.types.map(ret, site, { parent: responseName(model), field: "result" }) : this.types.mapParts(parts, ret, site, { parent: responseName(model), field: "result" });
+    const mapped = parts.length === 1 ? this.types.map(ret, site, { parent: messageName, field: "result" }) : this.types.mapParts(parts, ret, site, { parent: messageName, field: "result" });
     if (mapped === undefined) return undefined;
     const returns = doc.tags.find((t) => t.tag === "returns" || t.tag === "return" || t.tag === "yields")?.text;
     return {
@@ -502,6 +707,12 @@ class Extractor {
     return `${file}:${line}`;
   }
 
+  /** `models.ts:12:5`: where another registration is, in a diagnostic about two. */
+  private whereExactly(node: Node): string {
+    const { file, line, column } = this.position(node);
+    return `${file}:${line}:${column}`;
+  }
+
   private displayPath(sf: SourceFile = this.sourceFile): string {
     const rel = path.relative(this.cwd, sf.getFilePath());
     return rel.startsWith("..") || path.isAbsolute(rel) ? sf.getFilePath() : rel;
@@ -515,6 +726,27 @@ class Extractor {
     const sourceLine = sf.getFullText().split(/\r?\n/)[line - 1];
     this.diagnostics.push({ file, line, column, message, ...(sourceLine !== undefined ? { sourceLine } : {}) });
   }
+}
+
+/** What a function returns or streams: `Promise<T>` → T; an async iterable of T → T, streaming. */
+function unwrapResult(returnType: Type): { type: Type; streaming: boolean } {
+  const symbolName = returnType.getSymbol()?.getName();
+  if (symbolName === "Promise") return { type: returnType.getTypeArguments()[0] ?? returnType, streaming: false };
+  if (symbolName === "AsyncGenerator" || symbolName === "AsyncIterable" || symbolName === "AsyncIterableIterator") {
+    return { type: returnType.getTypeArguments()[0] ?? returnType, streaming: true };
+  }
+  return { type: returnType, streaming: false };
+}
+
+/** The name of the generated client's method for a registration: a model's name, an RPC method's lowerCamelCase name. */
+function clientMethodOf(c: Call): string {
+  return c.kind === "model" ? c.name : c.method[0]!.toLowerCase() + c.method.slice(1);
+}
+
+/** `CallContext` of @blazerpc/runtime. */
+function isCallContextType(type: Type): boolean {
+  const symbol = type.getSymbol() ?? type.getAliasSymbol();
+  return symbol?.getName() === "CallContext" && isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath());
 }
 
 /** `T | undefined` → `T` (for an optional destructured parameter). */

@@ -10,8 +10,8 @@ export interface Site {
   readonly node: Node;
   /** What the type is of, e.g. `parameter "features"` or `property "Query.topK"`. */
   readonly what: string;
-  /** The model whose signature led here. */
-  readonly model: string;
+  /** Whose signature led here, as diagnostics name it: `model "iris"`, `rpc "InferenceDirector.GetHealthStatus"`. */
+  readonly owner: string;
   /** The written type, when there is one: names aliased unions and orders literals. */
   readonly typeNode?: Node | undefined;
 }
@@ -86,6 +86,11 @@ export class TypeMapper {
     });
   }
 
+  /** The message registered under `name`, if it was mapped without errors. */
+  getMessage(name: string): MessageSpec | undefined {
+    return this.messages.get(name)?.spec ?? undefined;
+  }
+
   /** Every enum registered, in first-use order. */
   getEnums(): EnumSpec[] {
     return [...this.enums.values()].map((e) => e.spec);
@@ -94,7 +99,7 @@ export class TypeMapper {
   /** Maps one type; undefined after reporting why it cannot be mapped. */
   map(type: Type, site: Site, naming: Naming): Mapped | undefined {
     const fail = (message: string): undefined => {
-      this.report(site.node, `model "${site.model}": ${site.what} ${message}`);
+      this.report(site.node, `${site.owner}: ${site.what} ${message}`);
       return undefined;
     };
     const flags = type.getFlags();
@@ -163,7 +168,7 @@ export class TypeMapper {
     const node = typeNode ?? (inUserCode ? decl : site.node);
     const label = `property "${messageName}.${name}"`;
     const fail = (message: string): undefined => {
-      this.report(node, `model "${site.model}": ${label} ${message}`);
+      this.report(node, `${site.owner}: ${label} ${message}`);
       return undefined;
     };
     if (decl !== undefined && (Node.isMethodSignature(decl) || Node.isMethodDeclaration(decl))) {
@@ -176,7 +181,7 @@ export class TypeMapper {
     if (!/^[a-z]/.test(protoName)) return fail(`has no usable schema field name ("${protoName}") — start its name with a letter`);
     const clash = siblings.find((f) => toSnakeCase(f.name) === protoName);
     if (clash !== undefined) return fail(`and "${clash.name}" both become field "${protoName}" in the schema — rename one`);
-    const mapped = this.map(prop.getTypeAtLocation(site.node), { node, what: label, model: site.model, typeNode }, { parent: messageName, field: name });
+    const mapped = this.map(prop.getTypeAtLocation(site.node), { node, what: label, owner: site.owner, typeNode }, { parent: messageName, field: name });
     if (mapped === undefined) return undefined;
     const optional = prop.hasFlags(ts.SymbolFlags.Optional) || mapped.optional;
     const doc = inUserCode ? docOfDeclaration(decl) : undefined;
@@ -189,7 +194,7 @@ export class TypeMapper {
    */
   mapParts(parts: readonly Type[], whole: Type, site: Site, naming: Naming): Mapped | undefined {
     const fail = (message: string): undefined => {
-      this.report(site.node, `model "${site.model}": ${site.what} ${message}`);
+      this.report(site.node, `${site.owner}: ${site.what} ${message}`);
       return undefined;
     };
     if (parts.length === 1) return this.map(parts[0]!, site, naming);
@@ -384,7 +389,7 @@ export class TypeMapper {
     const sorted = [...values].sort((a, b) => rank(order, a) - rank(order, b));
     const node = alias !== undefined && !isLibFile(alias.declaration) ? alias.declaration : site.node;
     const reportAt = (message: string): undefined => {
-      this.report(node, `model "${site.model}": ${site.what} ${message}`);
+      this.report(node, `${site.owner}: ${site.what} ${message}`);
       return undefined;
     };
     return this.registerEnum(name, key, node, sorted.map((v) => ({ tsName: v, value: v, doc: undefined })), alias !== undefined ? docOfDeclaration(alias.declaration) : undefined, reportAt);
@@ -397,7 +402,7 @@ export class TypeMapper {
     const previous = this.done.get(key);
     if (previous !== undefined) return previous === null ? undefined : { type: { kind: "enum", name: previous }, optional: false };
     const reportAt = (message: string): undefined => {
-      this.report(decl.getNameNode(), `model "${site.model}": ${site.what} ${message}`);
+      this.report(decl.getNameNode(), `${site.owner}: ${site.what} ${message}`);
       return undefined;
     };
     const members: { tsName: string; value: string | number; doc: string | undefined }[] = [];
@@ -447,6 +452,14 @@ export class TypeMapper {
     this.done.set(key, name);
     return { type: { kind: "enum", name }, optional: false };
   }
+}
+
+/**
+ * The identity of a named object type (an interface, or a type alias of an object type)
+ * that would become a message of its own name; undefined for any other type.
+ */
+export function namedObjectKey(type: Type): string | undefined {
+  return namedType(type) !== undefined ? `named:${typeId(type)}` : undefined;
 }
 
 /** `Tensor<…>` of @blazerpc/tensor. */

@@ -8,6 +8,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { CodeGeneratorRequestSchema, FileDescriptorSetSchema, type CodeGeneratorResponse, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import ts from "typescript";
+import { extract } from "../extract/extract.js";
+import { schemaFiles, writeSchemaFiles } from "../proto-printer/schema-files.js";
 import { protocGenBlaze } from "./protoc-gen-blaze.js";
 
 const REPO = path.resolve(__dirname, "../../../..");
@@ -196,5 +199,150 @@ describe("protoc-gen-blaze on other files", () => {
       message = (err as Error).message;
     }
     expect(message).toContain(`bad.v1.PredictTwoResponse: a model's response must have exactly one field, "result"`);
+  });
+});
+
+/**
+ * Code-first RPCs and call contexts: the schema blaze proto prints for
+ * extract/__fixtures__/code-first.ts (its golden file is checked by golden.spec.ts), the
+ * plugin's output for it, and that output compiled with an implementation of its own.
+ */
+describe("protoc-gen-blaze on code-first RPCs (extract/__fixtures__/code-first.ts)", () => {
+  const FIXTURES = path.join(__dirname, "../extract/__fixtures__");
+  // Inside examples/types (its .tmp-cli-* folders are ignored by git), so that the generated
+  // code's imports (@blazerpc/runtime, @connectrpc/connect …) resolve from its node_modules.
+  const TYPES_EXAMPLE = path.join(REPO, "examples/types");
+  let dir: string;
+  let lint: { code: number | null; out: string };
+  let response: CodeGeneratorResponse;
+  let client: string;
+  let binding: string;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(TYPES_EXAMPLE, ".tmp-cli-code-first-"));
+    const proto = path.join(dir, "proto");
+    writeSchemaFiles(schemaFiles(extract("code-first.ts", { cwd: FIXTURES })), proto);
+    const l = spawnSync(BUF, ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })], { cwd: proto, encoding: "utf8" });
+    lint = { code: l.status, out: l.stdout + l.stderr };
+    const image = path.join(dir, "image.binpb");
+    const b = spawnSync(BUF, ["build", proto, "-o", image], { encoding: "utf8" });
+    if (b.status !== 0) throw new Error(`buf build failed (exit ${b.status}):\n${b.stderr}`);
+    const files = fromBinary(FileDescriptorSetSchema, fs.readFileSync(image)).file;
+    response = protocGenBlaze.run(create(CodeGeneratorRequestSchema, { fileToGenerate: ["code_first/v1/code_first.proto"], parameter: "target=ts,import_extension=js,rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor", protoFile: files }));
+    client = fileOf(response, "code_first/v1/code_first_client.ts");
+    binding = fileOf(response, "code_first/v1/code_first_blaze.ts");
+    // protoc-gen-es's _pb.ts beside them, as `blaze generate` makes it.
+    const template = JSON.stringify({
+      version: "v2",
+      plugins: [{ local: [process.execPath, path.join(REPO, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")], out: path.join(dir, "gen"), opt: ["target=ts", "import_extension=js", "rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor"] }],
+    });
+    const g = spawnSync(BUF, ["generate", proto, "--template", template, "--exclude-path", path.join(proto, "blazerpc")], { encoding: "utf8" });
+    if (g.status !== 0) throw new Error(`buf generate failed (exit ${g.status}):\n${g.stderr}`);
+    for (const f of response.file) fs.writeFileSync(path.join(dir, "gen", f.name), f.content);
+  });
+
+  afterAll(() => {
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads a schema that passes buf lint (STANDARD)", () => {
+    expect(lint).toEqual({ code: 0, out: "" });
+  });
+
+  it("writes a binding and a client for every service of the file, the RPCs' own included", () => {
+    expect(response.error ?? "").toBe("");
+    expect(response.file.map((f) => f.name)).toEqual(["code_first/v1/code_first_client.ts", "code_first/v1/code_first_blaze.ts"]);
+    for (const service of ["InferenceService", "InferenceDirector", "Calculator"]) {
+      expect(binding).toContain(`export interface ${service}Models {\n`);
+      expect(binding).toContain(`export const ${service}Binding = defineModelService(${service}, {\n`);
+      expect(client).toContain(`export interface ${service}Client {\n`);
+      expect(client).toContain(`export function create${service}Client(transport: Transport): ${service}Client {\n`);
+    }
+  });
+
+  it("binds an RPC by its Service.Method, and types it by the named interface it returns", () => {
+    expect(binding).toContain('  "InferenceDirector.GetHealthStatus"(): Promise<HealthStatusResponse> | HealthStatusResponse;\n');
+    expect(binding).toContain(
+      [
+        "  getHealthStatus: {",
+        '    kind: "unary",',
+        '    model: "InferenceDirector.GetHealthStatus",',
+        '    decode: (req: GetHealthStatusRequest): Parameters<InferenceDirectorModels["InferenceDirector.GetHealthStatus"]> => [',
+        "    ],",
+        '    encode: (result: Awaited<ReturnType<InferenceDirectorModels["InferenceDirector.GetHealthStatus"]>>) => encodeHealthStatusResponse(result, ""),',
+        "  },",
+      ].join("\n"),
+    );
+    expect(client).toContain('export interface HealthStatusResponse {\n');
+    expect(client).toContain('  overallStatus: HealthStatusResponse_OverallStatus;\n');
+    expect(client).toContain('export type HealthStatusResponse_OverallStatus = "HEALTHY" | "DEGRADED" | "UNHEALTHY";\n');
+  });
+
+  it("passes the call context last: in the signature, `context: true` in the binding, never in the client", () => {
+    expect(binding).toContain('import type { CallContext } from "@blazerpc/runtime";\n');
+    expect(binding).toContain('  "InferenceDirector.Greet"(name: string, ctx: CallContext): Promise<string> | string;\n');
+    expect(binding).toContain('  "InferenceDirector.Watch"(ctx: CallContext): AsyncIterable<number>;\n');
+    expect(binding).toContain("  tagged(text: string, ctx: CallContext): Promise<string> | string;\n");
+    expect(binding).toContain('    model: "InferenceDirector.Greet",\n    context: true,\n    decode: (req: GreetRequest): [name: string] => [\n      req.name,\n    ],\n');
+    expect(binding).toContain('    model: "InferenceDirector.Watch",\n    context: true,\n    decode: (req: WatchRequest): [] => [\n    ],\n');
+    expect(binding.match(/context: true/g)).toHaveLength(3);
+    expect(client).not.toContain("CallContext");
+    expect(client).toContain("  greet(name: string, options?: CallOptions): Promise<string>;\n");
+    expect(client).toContain("  watch(options?: CallOptions): AsyncIterable<number>;\n");
+  });
+
+  it("names a client's RPC methods after the method, its models' after the model, and leaves buf's lint comments out", () => {
+    expect(client).toContain("  getHealthStatus(options?: CallOptions): Promise<HealthStatusResponse>;\n");
+    expect(client).toContain("  scale(request: Scaling, options?: CallOptions): Promise<Scaled>;\n");
+    expect(client).toContain("  info(options?: CallOptions): Promise<string>;\n");
+    expect(client).toContain("  add(a: number, b: number, options?: CallOptions): Promise<number>;\n");
+    expect(client).toContain("      const $res = await $client.getHealthStatus({}, $options);\n");
+    expect(client + binding).not.toContain("buf:lint");
+  });
+
+  it("compiles, and checks an implementation against the signatures", () => {
+    const impl = path.join(dir, "impl.ts");
+    const source = `
+import { createApp, createServer, type CallContext } from "@blazerpc/runtime";
+import { CalculatorBinding, InferenceDirectorBinding, InferenceServiceBinding, type CalculatorModels as C, type InferenceDirectorModels as D, type InferenceServiceModels as M } from "./gen/code_first/v1/code_first_blaze.js";
+import { createInferenceDirectorClient } from "./gen/code_first/v1/code_first_client.js";
+
+export const app = createApp({ name: "code-first" });
+app.model("tagged", (async (text: string, ctx: CallContext) => (ctx.requestHeader.get("x-tag") ?? "") + text) satisfies M["tagged"]); // ok
+app.rpc("InferenceDirector.GetHealthStatus", (async () => ({ overallStatus: "HEALTHY" as const })) satisfies D["InferenceDirector.GetHealthStatus"]); // ok
+app.rpc("InferenceDirector.Greet", (async (name: string, ctx: CallContext) => name + (ctx.peer ?? "")) satisfies D["InferenceDirector.Greet"]); // ok
+app.rpc("InferenceDirector.Watch", async function* (ctx: CallContext) { yield ctx.timeoutMs() ?? 0; } satisfies D["InferenceDirector.Watch"]); // ok
+app.rpc("Calculator.Scale", (async ({ factor, values }) => ({ factor, values: values.map((v) => v * factor) })) satisfies C["Calculator.Scale"]); // ok
+app.rpc("InferenceDirector.Greet", (async (name: string, ctx: string) => name + ctx) satisfies D["InferenceDirector.Greet"]); // error: Type 'CallContext' is not assignable to type 'string'
+app.rpc("InferenceDirector.GetHealthStatus", (async () => ({ overallStatus: "FINE" as const })) satisfies D["InferenceDirector.GetHealthStatus"]); // error: Type '"FINE"' is not assignable
+createServer({ app, services: [InferenceServiceBinding, InferenceDirectorBinding, CalculatorBinding] }); // ok
+export async function call(c = createInferenceDirectorClient(null!)): Promise<string> {
+  const status: "HEALTHY" | "DEGRADED" | "UNHEALTHY" = (await c.getHealthStatus()).overallStatus; // ok
+  for await (const n of c.watch()) void n; // ok
+  return status + (await c.greet("ada")); // ok
+}
+`;
+    fs.writeFileSync(impl, source);
+    const program = ts.createProgram([impl], {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      noUncheckedIndexedAccess: true,
+      target: ts.ScriptTarget.ES2022,
+      lib: ["lib.es2022.d.ts"],
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+      types: [],
+    });
+    const lineOf = (d: ts.Diagnostic) => (d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0);
+    const found = ts.getPreEmitDiagnostics(program).map((d) => ({ file: path.relative(dir, d.file?.fileName ?? "?"), line: lineOf(d), text: ts.flattenDiagnosticMessageText(d.messageText, "\n") }));
+    // Nothing in the generated files; in the implementation, exactly the lines marked `// error:`.
+    const marked = source.split("\n").flatMap((text, i) => {
+      const m = /\/\/ error: (.*)$/.exec(text);
+      return m === null ? [] : [{ line: i + 1, error: m[1]! }];
+    });
+    expect(found.filter((d) => d.file !== "impl.ts")).toEqual([]);
+    expect(found.map((d) => d.line)).toEqual(marked.map((m) => m.line));
+    for (const m of marked) expect(found.find((d) => d.line === m.line)?.text).toContain(m.error);
   });
 });

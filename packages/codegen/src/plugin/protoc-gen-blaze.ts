@@ -1,11 +1,12 @@
-import type { DescEnum, DescFile, DescMessage, DescService } from "@bufbuild/protobuf";
+import type { DescEnum, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type GeneratedFile, type Printable, type Schema } from "@bufbuild/protoplugin";
 import { version } from "../version.js";
-import { enumValues, isOptional, localName, modelMethods, SignatureEmitter, signatureTypes, tsName } from "./signature.js";
+import { clientMethodName, enumValues, isOptional, localName, modelMethods, SignatureEmitter, signatureTypes, tsName, type ModelMethod } from "./signature.js";
 
 /**
  * protoc-gen-blaze: for every file with a service whose methods carry the
- * `blazerpc.v1.model` option, emits two files next to protoc-gen-es's `_pb.ts`:
+ * `blazerpc.v1.model` option (models, and code-first RPCs: `blazerpc.v1.call` says `rpc`),
+ * emits two files next to protoc-gen-es's `_pb.ts`:
  *
  * - `<file>_client.ts` (browser-safe: imports only @bufbuild/protobuf, @connectrpc/connect,
  *   @blazerpc/tensor and the `_pb` file): the TypeScript types of the models' signatures
@@ -142,13 +143,22 @@ function generateMessageConversions(f: GeneratedFile, emit: SignatureEmitter, m:
   f.print("}");
 }
 
+/** What a service serves, as its generated docs say it: `models`, `RPCs`, or `models and RPCs`. */
+function served(methods: readonly ModelMethod[]): { what: string; registered: string } {
+  const rpcs = methods.filter((m) => m.rpc).length;
+  if (rpcs === 0) return { what: "models", registered: "app.model()" };
+  if (rpcs === methods.length) return { what: "RPCs", registered: "app.rpc()" };
+  return { what: "models and RPCs", registered: "app.model() and app.rpc()" };
+}
+
 function generateClient(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
   const methods = modelMethods(service);
   const CallOptions = f.import("CallOptions", "@connectrpc/connect", true);
   const Transport = f.import("Transport", "@connectrpc/connect", true);
   const createClient = f.import("createClient", "@connectrpc/connect");
   const iface = `${service.name}Client`;
-  f.print(f.jsDoc(`A client of ${service.name} whose methods take and return the models' own types
+  const { what } = served(methods);
+  f.print(f.jsDoc(`A client of ${service.name} whose methods take and return the ${what === "models" ? "models'" : `${what}'`} own types
 (typed arrays in Tensors, plain objects), over any Connect transport:
 \`createConnectTransport\` / \`createGrpcWebTransport\` of @connectrpc/connect-web in a browser,
 or those of @connectrpc/connect-node.
@@ -161,12 +171,13 @@ or those of @connectrpc/connect-node.
     const list: Printable[] = [];
     for (const p of params) list.push(p.name, p.optional ? "?: " : ": ", ...p.type, ", ");
     list.push(optionsName, "?: ", CallOptions);
-    f.print(f.jsDoc(m.method, "  "));
-    f.print("  ", safeProperty(m.model), "(", ...list, "): ", m.streaming ? "AsyncIterable<" : "Promise<", ...emit.resultType(m), ">;");
+    f.print(methodDoc(f, m.method, "  "));
+    f.print("  ", safeProperty(clientMethodName(m)), "(", ...list, "): ", m.streaming ? "AsyncIterable<" : "Promise<", ...emit.resultType(m), ">;");
   }
   f.print("}");
   f.print();
-  f.print(f.jsDoc(`Creates the ${iface} of a transport: one method per model, named after it.
+  const perMethod = what === "models" ? "one method per model, named after it" : what === "RPCs" ? "one method per RPC, named after it" : "one method per model, named after it, and per RPC, named after its method";
+  f.print(f.jsDoc(`Creates the ${iface} of a transport: ${perMethod}.
 
 @example
 const client = create${service.name}Client(createConnectTransport({ baseUrl: "http://127.0.0.1:50051" }));`));
@@ -178,10 +189,10 @@ const client = create${service.name}Client(createConnectTransport({ baseUrl: "ht
     const args = [...params, "$options"].join(", ");
     const request = emit.encodeArguments(m, params);
     if (m.streaming) {
-      f.print("    async *", safeProperty(m.model), "(", args, ") {");
+      f.print("    async *", safeProperty(clientMethodName(m)), "(", args, ") {");
       f.print("      for await (const $res of $client.", m.method.localName, "(", ...request, ", $options)) yield ", ...emit.decodeResult(m, "$res"), ";");
     } else {
-      f.print("    async ", safeProperty(m.model), "(", args, ") {");
+      f.print("    async ", safeProperty(clientMethodName(m)), "(", args, ") {");
       f.print("      const $res = await $client.", m.method.localName, "(", ...request, ", $options);");
       f.print("      return ", ...emit.decodeResult(m, "$res"), ";");
     }
@@ -207,21 +218,27 @@ function generateBindingFile(f: GeneratedFile, file: DescFile, services: readonl
 }
 
 function generateModels(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
-  f.print(f.jsDoc(`The signature of each model ${service.name} serves, as registered with app.model().
+  const methods = modelMethods(service);
+  const { what, registered } = served(methods);
+  const example = methods.find((m) => m.rpc === (what === "RPCs"))!;
+  const [call, key] = example.rpc ? ["app.rpc", example.model] : ["app.model", "name"];
+  f.print(f.jsDoc(`The signature of each ${what === "models" ? "model" : what === "RPCs" ? "RPC" : "model and RPC"} ${service.name} serves, as registered with ${registered}.
 An implementation checked against it fails to compile when it no longer matches the schema:
-\`app.model("name", (async (…) => …) satisfies ${service.name}Models["name"])\`.
+\`${call}("${key}", (async (…) => …) satisfies ${service.name}Models["${key}"])\`.
 
 @generated from service ${service.typeName}`));
   f.print(f.export("interface", `${service.name}Models`), " {");
-  for (const m of modelMethods(service)) {
+  for (const m of methods) {
     const params = emit.parameters(m);
     // A list-batched model takes each parameter's values for a whole batch, and answers each request.
     const batch = (t: Printable[]) => (m.listBatched ? [...t, "[]"] : t);
     const list = params.flatMap((p, i) => [i > 0 ? ", " : "", p.name, p.optional ? "?: " : ": ", ...batch(p.type)]);
+    // The call context comes last, after the request's fields: the server passes it.
+    if (m.context) list.push(params.length > 0 ? ", " : "", contextParam(params), ": ", f.import("CallContext", "@blazerpc/runtime", true));
     const one = emit.resultType(m);
     const result = m.listBatched ? ["(", ...one, " | Error)[]"] : one;
     const ret = m.streaming ? ["AsyncIterable<", ...result, ">"] : ["Promise<", ...result, "> | ", ...result];
-    f.print(f.jsDoc(m.method, "  "));
+    f.print(methodDoc(f, m.method, "  "));
     f.print("  ", safeProperty(m.model), "(", ...list, "): ", ...ret, ";");
   }
   f.print("}");
@@ -241,9 +258,12 @@ function generateBinding(f: GeneratedFile, emit: SignatureEmitter, service: Desc
     f.print("  ", m.method.localName, ": {");
     f.print("    kind: ", f.string(m.streaming ? "server_streaming" : "unary"), ",");
     f.print("    model: ", f.string(m.model), ",");
-    if (m.listBatched) {
-      // Typed per request: the batcher gathers the arguments into arrays, and splits the results.
-      const tuple = emit.parameters(m).flatMap((p, i) => [i > 0 ? ", " : "", p.name, ": ", ...p.type]);
+    if (m.context) f.print("    context: true,");
+    if (m.listBatched || m.context) {
+      // List batching: typed per request (the batcher gathers the arguments into arrays, and
+      // splits the results). A call context: the model's parameters less the last.
+      const optional = (p: { optional: boolean }) => p.optional && !m.listBatched;
+      const tuple = emit.parameters(m).flatMap((p, i) => [i > 0 ? ", " : "", p.name, optional(p) ? "?: " : ": ", ...p.type, optional(p) ? " | undefined" : ""]);
       f.print("    decode: (req: ", f.importShape(m.method.input), "): [", ...tuple, "] => [");
     } else {
       f.print("    decode: (req: ", f.importShape(m.method.input), `): Parameters<${key}> => [`);
@@ -263,6 +283,22 @@ function generateBinding(f: GeneratedFile, emit: SignatureEmitter, service: Desc
     f.print("  },");
   }
   f.print("});");
+}
+
+/**
+ * A method's JSDoc from its comments, less the `buf:lint:ignore` lines blaze proto writes
+ * for buf (on an RPC whose messages take a type's own name), which say nothing to a reader.
+ */
+function methodDoc(f: GeneratedFile, method: DescMethod, indent: string): Printable {
+  const doc = f.jsDoc(method, indent);
+  const text = (doc as { text?: unknown }).text;
+  if (typeof text !== "string" || !/^buf:lint:ignore /m.test(text)) return doc;
+  return f.jsDoc(text.replace(/^buf:lint:ignore .*\n/gm, "").replace(/^\n+/, ""), indent);
+}
+
+/** The name of the call context parameter: `ctx`, unless a request field took it. */
+function contextParam(params: readonly { name: string }[]): string {
+  return params.some((p) => p.name === "ctx") ? "callContext" : "ctx";
 }
 
 function safeProperty(name: string): string {

@@ -8,15 +8,20 @@ import { getOption, hasOption, ScalarType, type DescEnum, type DescField, type D
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import { modelOption, tensorOption } from "@blazerpc/tensor";
 import { ts_field as tsFieldOption, ts_value as tsValueOption } from "@blazerpc/tensor/blazerpc/v1/options_pb.js";
+import { call as callOption } from "@blazerpc/tensor/blazerpc/v1/call_pb.js";
 
 const TENSOR_PROTO = "blazerpc.v1.TensorProto";
 const TIMESTAMP = "google.protobuf.Timestamp";
 
-/** One model method of a service, with what its option says. */
+/** One model method of a service (or code-first RPC), with what its options say. */
 export interface ModelMethod {
   readonly method: DescMethod;
-  /** The registered model's name. */
+  /** The registered model's name; an RPC's `Service.Method`. */
   readonly model: string;
+  /** A code-first RPC (`app.rpc`): the client names its method after the RPC's method, not the model. */
+  readonly rpc: boolean;
+  /** The function's last parameter takes the call context, which the server passes after the request's fields. */
+  readonly context: boolean;
   readonly streaming: boolean;
   /** The model takes one object: the request's fields. */
   readonly objectParams: boolean;
@@ -26,15 +31,30 @@ export interface ModelMethod {
   readonly listBatched: boolean;
 }
 
-/** The model methods of a service (those with the `blazerpc.v1.model` option). */
+/** The model methods of a service (those with the `blazerpc.v1.model` option; `blazerpc.v1.call` says how they are called). */
 export function modelMethods(service: DescService): ModelMethod[] {
   return service.methods.filter((m) => hasOption(m, modelOption)).map((method) => {
     const spec = getOption(method, modelOption);
     if (!spec.objectResult && method.output.fields.length !== 1) {
       throw new Error(`${method.output.typeName}: a model's response must have exactly one field, "result"`);
     }
-    return { method, model: spec.name, streaming: method.methodKind === "server_streaming", objectParams: spec.objectParams, objectResult: spec.objectResult, listBatched: spec.listBatched };
+    const call = hasOption(method, callOption) ? getOption(method, callOption) : undefined;
+    return {
+      method,
+      model: spec.name,
+      rpc: call?.rpc === true,
+      context: call?.context === true,
+      streaming: method.methodKind === "server_streaming",
+      objectParams: spec.objectParams,
+      objectResult: spec.objectResult,
+      listBatched: spec.listBatched,
+    };
   });
+}
+
+/** The name of a method in the generated client: the model's name, or an RPC's method (`getHealthStatus`). */
+export function clientMethodName(m: ModelMethod): string {
+  return m.rpc ? m.method.localName : m.model;
 }
 
 /** The name protobuf-es gives a message or enum: `Point`, `PredictXRequest_Box`. */

@@ -3,9 +3,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AppSpec, ModelSpec, ScalarKind, TypeSpec } from "../model-spec.js";
-import { defaultJsonName, protoFilePath, protoPackage, rpcName, toPascalCase, toSnakeCase, toUpperSnakeCase } from "../names.js";
+import { defaultJsonName, protoFilePath, protoPackage, requestMessageName, responseMessageName, rpcName, schemaMethod, toPascalCase, toSnakeCase, toUpperSnakeCase } from "../names.js";
 import { assignNumbers, parseLockFile } from "./lock-file.js";
-import { numberingInput, printProto, SERVICE_NAME } from "./print-proto.js";
+import { CALL_PROTO, numberingInput, printProto, SERVICE_NAME } from "./print-proto.js";
 import { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./schema-files.js";
 
 const BUF = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
@@ -220,6 +220,87 @@ describe("printProto", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("printProto: code-first RPCs and the call context", () => {
+  const rpc = (name: string, over: Partial<ModelSpec> = {}): ModelSpec => ({ ...unary(name, [], scalar("string")), rpc: true, ...over });
+  const app = (models: ModelSpec[], over: Partial<AppSpec> = {}): AppSpec => ({ name: "director", entry: "m.ts", models, ...over });
+  const status = { name: "HealthStatusResponse", doc: "How it is doing.", fields: [{ name: "ok", type: scalar("bool") }] };
+
+  it("names an RPC's schema method and messages after its Service.Method, or after the types it takes and returns", () => {
+    expect(schemaMethod({ name: "iris" })).toEqual({ service: SERVICE_NAME, method: "PredictIris" });
+    expect(schemaMethod({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toEqual({ service: "InferenceDirector", method: "GetHealthStatus" });
+    expect(requestMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toBe("GetHealthStatusRequest");
+    expect(responseMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toBe("GetHealthStatusResponse");
+    expect(responseMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true, responseType: "HealthStatusResponse" })).toBe("HealthStatusResponse");
+    expect(requestMessageName({ name: "iris" })).toBe("PredictIrisRequest");
+  });
+
+  it("puts an app of RPCs alone in its own services, each a block, with the call option and no InferenceService", () => {
+    const proto = printProto(app([rpc("InferenceDirector.GetHealthStatus", { doc: "Reports health.", objectResult: true, results: status.fields, responseType: status.name }), rpc("Clock.Now", { context: true })], { messages: [status] }));
+    expect(proto).toContain('import "blazerpc/v1/call.proto";\nimport "blazerpc/v1/options.proto";\n');
+    expect(proto).not.toContain("InferenceService");
+    expect(proto).toContain(
+      [
+        '// InferenceDirector serves the RPCs registered on app "director".',
+        "// buf:lint:ignore SERVICE_SUFFIX",
+        "service InferenceDirector {",
+        "  // Reports health.",
+        "  // buf:lint:ignore RPC_RESPONSE_STANDARD_NAME",
+        "  rpc GetHealthStatus(GetHealthStatusRequest) returns (HealthStatusResponse) {",
+        "    option (blazerpc.v1.model) = {",
+        '      name: "InferenceDirector.GetHealthStatus"',
+        "      object_result: true",
+        "    };",
+        "    option (blazerpc.v1.call) = {",
+        "      rpc: true",
+        "    };",
+        "  }",
+        "}",
+        "",
+        '// Clock serves the RPCs registered on app "director".',
+        "// buf:lint:ignore SERVICE_SUFFIX",
+        "service Clock {",
+        "  rpc Now(NowRequest) returns (NowResponse) {",
+        "    option (blazerpc.v1.model) = {",
+        '      name: "Clock.Now"',
+        "    };",
+        "    option (blazerpc.v1.call) = {",
+        "      rpc: true",
+        "      context: true",
+        "    };",
+        "  }",
+        "}",
+      ].join("\n"),
+    );
+    // The named response is the type's own message, printed once, in its method's place, with its doc.
+    expect(proto.match(/^message HealthStatusResponse \{$/gm)).toHaveLength(1);
+    expect(proto).toContain('// The arguments of rpc "InferenceDirector.GetHealthStatus".\nmessage GetHealthStatusRequest {\n}\n\n// How it is doing.\nmessage HealthStatusResponse {');
+  });
+
+  it("marks a model that takes the call context, and names a service ending in Service without a lint comment", () => {
+    const proto = printProto(app([unary("tag", [{ name: "text", type: scalar("string") }], scalar("string")), { ...unary("ctx", [], scalar("string")), context: true }, rpc("StatusService.Get", { streaming: true })]));
+    expect(proto).toContain('// InferenceService serves the models registered on app "director".\nservice InferenceService {\n  rpc PredictTag(');
+    expect(proto).toContain('    option (blazerpc.v1.model) = {\n      name: "ctx"\n    };\n    option (blazerpc.v1.call) = {\n      context: true\n    };\n');
+    expect(proto).toContain('// StatusService serves the RPCs registered on app "director".\nservice StatusService {\n  rpc Get(GetRequest) returns (stream GetResponse) {');
+    expect(proto).not.toContain("buf:lint:ignore");
+  });
+
+  it("keeps every number of the lock when RPCs join the models; their messages are numbered afresh", () => {
+    const model = unary("generate", [{ name: "prompt", type: scalar("string") }, { name: "maxTokens", type: scalar("double") }], scalar("string"));
+    const before = assignNumbers(numberingInput(app([model])));
+    const reordered = { ...model, params: [...model.params].reverse() };
+    const after = assignNumbers(numberingInput(app([rpc("Director.Status", { params: [{ name: "verbose", type: scalar("bool") }] }), reordered])), before);
+    expect(after.messages["PredictGenerateRequest"]).toEqual(before.messages["PredictGenerateRequest"]);
+    expect(after.messages["PredictGenerateResponse"]).toEqual(before.messages["PredictGenerateResponse"]);
+    expect(after.messages["StatusRequest"]).toEqual({ fields: { verbose: 1 } });
+    expect(after.messages["StatusResponse"]).toEqual({ fields: { result: 1 } });
+  });
+
+  it("copies blazerpc/v1/call.proto beside the schema only when it imports it", () => {
+    expect(schemaFiles(app([rpc("Director.Status")])).map((f) => f.path)).toEqual(["director/v1/director.proto", "director/v1/director.lock.json", CALL_PROTO, ...BLAZERPC_PROTOS]);
+    expect(schemaFiles(app([unary("echo", [], scalar("string"))])).map((f) => f.path)).not.toContain(CALL_PROTO);
   });
 });
 

@@ -1,30 +1,71 @@
-import type { AppSpec, EnumSpec, FieldSpec, MessageSpec, TypeSpec } from "../model-spec.js";
-import { defaultJsonName, protoPackage, requestName, responseName, rpcName, toSnakeCase } from "../names.js";
+import type { AppSpec, EnumSpec, FieldSpec, ModelSpec, TypeSpec } from "../model-spec.js";
+import { defaultJsonName, protoPackage, requestMessageName, responseMessageName, schemaMethod, toSnakeCase } from "../names.js";
 import { assignNumbers, type LockFile, type NumberingInput } from "./lock-file.js";
 
-/** The service every app's models are served under. */
-export const SERVICE_NAME = "InferenceService";
+export { SERVICE_NAME } from "../names.js";
+
+/** The proto that declares the `blazerpc.v1.call` option, imported by a schema with RPCs or call contexts only. */
+export const CALL_PROTO = "blazerpc/v1/call.proto";
 
 /** A message as printed: a request, a response, or a type of the models' signatures. */
 interface PrintedMessage {
   readonly name: string;
-  readonly doc: string | undefined;
+  readonly doc?: string | undefined;
   readonly fields: readonly FieldSpec[];
 }
 
 /**
  * The messages and enums of an app's schema, by their names in the package: each model's
- * request and response first, then the types they use, in first-use order.
+ * (and RPC's) request and response first, then the types they use, in first-use order. A
+ * request or response that is a named type's own message comes in its method's place.
  */
 function schemaTypes(app: AppSpec): { messages: PrintedMessage[]; enums: EnumSpec[] } {
   const messages: PrintedMessage[] = [];
+  const types = new Map((app.messages ?? []).map((m) => [m.name, m]));
+  const printed = new Set<string>();
+  const add = (m: PrintedMessage) => {
+    if (printed.has(m.name)) return;
+    printed.add(m.name);
+    messages.push(m);
+  };
   for (const m of app.models) {
-    messages.push({ name: requestName(m.name), doc: `The arguments of model "${m.name}".`, fields: m.params });
-    const what = m.streaming ? `One element of the stream of model "${m.name}".` : `The result of model "${m.name}".`;
-    messages.push({ name: responseName(m.name), doc: what, fields: m.results });
+    const what = `${m.rpc === true ? "rpc" : "model"} "${m.name}"`;
+    const request = m.requestType !== undefined ? types.get(m.requestType) : undefined;
+    add(request ?? { name: requestMessageName(m), doc: `The arguments of ${what}.`, fields: m.params });
+    const response = m.responseType !== undefined ? types.get(m.responseType) : undefined;
+    add(response ?? { name: responseMessageName(m), doc: m.streaming ? `One element of the stream of ${what}.` : `The result of ${what}.`, fields: m.results });
   }
-  for (const m of app.messages ?? []) messages.push({ name: m.name, doc: m.doc, fields: m.fields });
+  for (const m of app.messages ?? []) add({ name: m.name, doc: m.doc, fields: m.fields });
   return { messages, enums: [...(app.enums ?? [])] };
+}
+
+/** The services of an app, in the order their first method was registered, each with its methods. */
+function services(app: AppSpec): { name: string; methods: ModelSpec[] }[] {
+  const out: { name: string; methods: ModelSpec[] }[] = [];
+  for (const m of app.models) {
+    const { service } = schemaMethod(m);
+    const entry = out.find((s) => s.name === service);
+    if (entry !== undefined) entry.methods.push(m);
+    else out.push({ name: service, methods: [m] });
+  }
+  return out;
+}
+
+/**
+ * The `buf lint` rules (STANDARD) a method breaks on purpose, as `buf:lint:ignore` comment
+ * lines: an RPC whose request or response takes a named type's own name, or shares it with
+ * another method.
+ */
+function lintIgnores(m: ModelSpec, uses: ReadonlyMap<string, number>): string[] {
+  const { service, method } = schemaMethod(m);
+  const request = requestMessageName(m);
+  const response = responseMessageName(m);
+  const standard = (name: string, suffix: string) => name === `${method}${suffix}` || name === `${service}${method}${suffix}`;
+  const out: string[] = [];
+  if (!standard(request, "Request")) out.push("RPC_REQUEST_STANDARD_NAME");
+  if (!standard(response, "Response")) out.push("RPC_RESPONSE_STANDARD_NAME");
+  if (request === response || uses.get(request)! > 1 || uses.get(response)! > 1) out.push("RPC_REQUEST_RESPONSE_UNIQUE");
+  return out.map((rule) => `buf:lint:ignore ${rule}`);
 }
 
 /** What {@link assignNumbers} needs of an app: every message's fields and enum's values. */
@@ -60,29 +101,48 @@ export function printProto(app: AppSpec, lock: LockFile = assignNumbers(numberin
   out.push("");
   const used = (pred: (t: TypeSpec) => boolean) => messages.some((m) => m.fields.some((f) => some(f.type, pred)));
   const imports = new Set<string>(["blazerpc/v1/options.proto"]);
+  if (app.models.some((m) => m.rpc === true || m.context === true)) imports.add(CALL_PROTO);
   if (used((t) => t.kind === "tensor")) imports.add("blazerpc/v1/tensor.proto");
   if (used((t) => t.kind === "timestamp")) imports.add("google/protobuf/timestamp.proto");
   for (const i of [...imports].sort()) out.push(`import "${i}";`);
   out.push("");
-  out.push(`// ${SERVICE_NAME} serves the models registered on app "${app.name}".`);
-  out.push(`service ${SERVICE_NAME} {`);
-  app.models.forEach((m, i) => {
-    if (i > 0) out.push("");
-    out.push(...comment(m.doc, "  "));
-    const ret = m.streaming ? "stream " : "";
-    out.push(`  rpc ${rpcName(m.name)}(${requestName(m.name)}) returns (${ret}${responseName(m.name)}) {`);
-    if (m.pure === true) out.push(`    option idempotency_level = NO_SIDE_EFFECTS;`);
-    out.push(`    option (blazerpc.v1.model) = {`);
-    out.push(`      name: ${quote(m.name)}`);
-    if (m.version !== undefined) out.push(`      version: ${quote(m.version)}`);
-    if (m.streaming) out.push(`      streaming: true`);
-    if (m.objectParams === true) out.push(`      object_params: true`);
-    if (m.objectResult === true) out.push(`      object_result: true`);
-    if (m.listBatched === true) out.push(`      list_batched: true`);
-    out.push(`    };`);
-    out.push(`  }`);
+  const uses = new Map<string, number>();
+  for (const m of app.models) {
+    for (const name of [requestMessageName(m), responseMessageName(m)]) uses.set(name, (uses.get(name) ?? 0) + 1);
+  }
+  services(app).forEach((service, si) => {
+    if (si > 0) out.push("");
+    const rpcs = service.methods.filter((m) => m.rpc === true).length;
+    const what = rpcs === 0 ? "the models" : rpcs === service.methods.length ? "the RPCs" : "the models and RPCs";
+    out.push(`// ${service.name} serves ${what} registered on app "${app.name}".`);
+    // The service is named by the app (app.rpc("InferenceDirector.GetHealthStatus", fn)), suffix or not.
+    if (!service.name.endsWith("Service")) out.push("// buf:lint:ignore SERVICE_SUFFIX");
+    out.push(`service ${service.name} {`);
+    service.methods.forEach((m, i) => {
+      if (i > 0) out.push("");
+      out.push(...comment(m.doc, "  "));
+      out.push(...lintIgnores(m, uses).map((l) => `  // ${l}`));
+      const ret = m.streaming ? "stream " : "";
+      out.push(`  rpc ${schemaMethod(m).method}(${requestMessageName(m)}) returns (${ret}${responseMessageName(m)}) {`);
+      if (m.pure === true) out.push(`    option idempotency_level = NO_SIDE_EFFECTS;`);
+      out.push(`    option (blazerpc.v1.model) = {`);
+      out.push(`      name: ${quote(m.name)}`);
+      if (m.version !== undefined) out.push(`      version: ${quote(m.version)}`);
+      if (m.streaming) out.push(`      streaming: true`);
+      if (m.objectParams === true) out.push(`      object_params: true`);
+      if (m.objectResult === true) out.push(`      object_result: true`);
+      if (m.listBatched === true) out.push(`      list_batched: true`);
+      out.push(`    };`);
+      if (m.rpc === true || m.context === true) {
+        out.push(`    option (blazerpc.v1.call) = {`);
+        if (m.rpc === true) out.push(`      rpc: true`);
+        if (m.context === true) out.push(`      context: true`);
+        out.push(`    };`);
+      }
+      out.push(`  }`);
+    });
+    out.push("}");
   });
-  out.push("}");
 
   const printer = new TypePrinter(pkg, allTypes, lock);
   const children = (parent: string) => ({

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { AppSpec } from "../model-spec.js";
 import { protoFilePath } from "../names.js";
 import { assignNumbers, formatLockFile, parseLockFile, type LockFile } from "./lock-file.js";
-import { numberingInput, printProto } from "./print-proto.js";
+import { CALL_PROTO, numberingInput, printProto } from "./print-proto.js";
 
 /** A file of the generated schema, relative to the proto folder. */
 export interface SchemaFile {
@@ -17,7 +17,11 @@ export interface SchemaFilesOptions {
   readonly previousLock?: LockFile | undefined;
 }
 
-/** The protos every generated schema imports, shipped in @blazerpc/tensor's `proto/` folder. */
+/**
+ * The protos every generated schema comes with, shipped in @blazerpc/tensor's `proto/`
+ * folder. A schema with code-first RPCs or call contexts also gets `blazerpc/v1/call.proto`
+ * ({@link CALL_PROTO}), which it imports.
+ */
 export const BLAZERPC_PROTOS = ["blazerpc/v1/options.proto", "blazerpc/v1/tensor.proto"] as const;
 
 /** The path of an app's lock file inside the proto folder: `iris/v1/iris.lock.json`. */
@@ -48,12 +52,14 @@ export function readLockFile(protoDir: string, appName: string): LockFile | unde
  */
 export function schemaFiles(app: AppSpec, options: SchemaFilesOptions = {}): SchemaFile[] {
   const lock = assignNumbers(numberingInput(app), options.previousLock);
+  const proto = printProto(app, lock);
   const files: SchemaFile[] = [
-    { path: protoFilePath(app.name), content: printProto(app, lock) },
+    { path: protoFilePath(app.name), content: proto },
     { path: lockFilePath(app.name), content: formatLockFile(lock) },
   ];
   const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
-  for (const p of BLAZERPC_PROTOS) {
+  const copied: string[] = app.models.some((m) => m.rpc === true || m.context === true) ? [CALL_PROTO, ...BLAZERPC_PROTOS] : [...BLAZERPC_PROTOS];
+  for (const p of copied) {
     const original = fs.readFileSync(path.join(protoRoot, p), "utf8");
     files.push({
       path: p,

@@ -322,7 +322,7 @@ export function createBatcher(
     metrics.computed?.(model, rows, took, true);
     let parts: unknown[];
     try {
-      parts = mode === "tensor" ? splitResult(result, batch.map((p) => p.rows), model) : checkList(result, batch.length, model);
+      parts = mode === "tensor" ? splitResult(result, batch.map((p) => p.rows), model) : checkList(result, batch.length);
     } catch (err) {
       const e = new ConnectError(`model "${model}" returned a result that does not fit its batch: ${(err as Error).message}`, Code.Internal);
       for (const p of batch) p.reject(e);
@@ -377,7 +377,7 @@ function describe(args: readonly unknown[], model: string): { mode: "tensor" | "
   return { mode: "list", key: "list", rows: 1 };
 }
 
-function checkList(result: unknown, n: number, model: string): unknown[] {
+function checkList(result: unknown, n: number): unknown[] {
   if (!Array.isArray(result)) {
     throw new Error(`list batching needs an array with one result per request, got ${result === null ? "null" : typeof result}`);
   }

@@ -1,9 +1,11 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { App } from "../app.js";
+import { callContextOf } from "../context/call-context.js";
 import { toConnectError } from "../errors.js";
 import type { Executor } from "../executor/executor.js";
 import type { MethodBinding, ModelServiceBinding } from "./define-model-service.js";
+import { createServiceTable, type ServiceEntry } from "./service-table.js";
 
 /**
  * Checks that every method of every binding names a registered model of the right kind,
@@ -21,6 +23,10 @@ export function checkBindings(app: App, services: readonly ModelServiceBinding[]
         problems.push(`${where} serves model "${m.model}", which app "${app.name}" does not register`);
       } else if (record.streaming !== (m.kind === "server_streaming")) {
         problems.push(`${where} is ${m.kind} but model "${m.model}" is ${record.streaming ? "a stream" : "unary"}`);
+      } else if (m.context === true && record.options.batch !== undefined) {
+        problems.push(`${where} passes a call context, but model "${m.model}" is batched (a batch serves many calls)`);
+      } else if (m.context === true && record.options.worker !== undefined && record.options.worker !== false) {
+        problems.push(`${where} passes a call context, but model "${m.model}" runs in a worker thread (the context cannot go there)`);
       }
     }
   }
@@ -41,63 +47,62 @@ export function checkBindings(app: App, services: readonly ModelServiceBinding[]
  */
 export type ModelGate = (model: string) => void;
 
+/** The models each binding's service serves, by service name (what health reports per service); code-first RPCs are not models. */
+export function servedModels(app: App, services: readonly ModelServiceBinding[]): Map<string, string[]> {
+  const isModel = (name: string) => app.getModel(name)?.rpc !== true;
+  return new Map(services.map(({ service, methods }) => [service.typeName, [...new Set(Object.values(methods).map((m) => m.model).filter(isModel))]]));
+}
+
 /**
- * Registers each binding's service on a Connect router, with an implementation that
- * decodes requests, runs the model through the executor and encodes its results.
+ * The services of the generated bindings, each method implemented by decoding its request,
+ * running its model through the executor and encoding the results: one entry per service
+ * for the {@link ServiceTable}, which hands the very same functions to connect and to the
+ * native gRPC path.
  */
-export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): void {
-  for (const { service, methods } of services) {
+export function modelServiceEntries(
+  services: readonly ModelServiceBinding[],
+  executor: Executor,
+  gate: ModelGate = () => undefined,
+  isRpc: (name: string) => boolean = () => false,
+): ServiceEntry[] {
+  return services.map(({ service, methods }) => {
     const impl: Record<string, unknown> = {};
+    const models: Record<string, string> = {};
+    const admit: Record<string, (timeoutMs: number | undefined) => Error | undefined> = {};
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
-      impl[method.localName] = implementationOf(binding, executor, gate);
+      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
+      // A code-first RPC (`app.rpc`) is not a model: metrics and logs name no model for it.
+      if (!isRpc(binding.model)) models[method.localName] = binding.model;
+      if (binding.kind === "unary") admit[method.localName] = (timeoutMs) => executor.admit(binding.model, timeoutMs);
     }
-    router.service(service, impl as never);
-  }
+    return { service, impl, origin: "model", models, admit, native: true } satisfies ServiceEntry;
+  });
 }
 
-/** One model RPC's implementation, as connect's router and the native gRPC path both call it. */
+/** Registers each binding's service on a Connect router (see {@link modelServiceEntries}). */
+export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): void {
+  createServiceTable(modelServiceEntries(services, executor, gate)).register(router);
+}
+
+/** One method's implementation, as connect's router and the native gRPC path both call it. */
 export type ModelRpc =
   | {
       readonly kind: "unary";
       readonly method: DescMethod;
+      /** The model it serves; `""` for a method that is not a model's. */
       readonly model: string;
       readonly impl: (req: unknown, ctx: HandlerContext) => Promise<unknown>;
       /** The error a call with `timeoutMs` left would be refused with before it is read (a batched model's queue is full or too long), else undefined. */
       readonly admit?: (timeoutMs: number | undefined) => Error | undefined;
     }
-  | { readonly kind: "server_streaming"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => AsyncGenerator<unknown> };
-
-/**
- * Every bound method's implementation by URL path (`/iris.v1.InferenceService/PredictIris`):
- * the very functions {@link registerBindings} gives connect, for the native gRPC path.
- */
-export function modelRpcs(services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): Map<string, ModelRpc> {
-  const rpcs = new Map<string, ModelRpc>();
-  for (const { service, methods } of services) {
-    for (const method of service.methods) {
-      const binding = methods[method.localName];
-      if (binding === undefined) continue;
-      const path = `/${service.typeName}/${method.name}`;
-      rpcs.set(
-        path,
-        binding.kind === "unary"
-          ? { kind: "unary", method, model: binding.model, impl: unary(binding, executor, gate), admit: (timeoutMs) => executor.admit(binding.model, timeoutMs) }
-          : { kind: "server_streaming", method, model: binding.model, impl: serverStreaming(binding, executor, gate) },
-      );
-    }
-  }
-  return rpcs;
-}
-
-function implementationOf(binding: MethodBinding, executor: Executor, gate: ModelGate) {
-  return binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
-}
+  | { readonly kind: "server_streaming"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown> };
 
 function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {
   return async (req: unknown, ctx: HandlerContext) => {
     const args = decode(binding, req);
+    if (binding.context === true) args.push(callContextOf(ctx));
     gate(binding.model);
     let result: unknown;
     try {
@@ -141,6 +146,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
 function serverStreaming(binding: MethodBinding, executor: Executor, gate: ModelGate) {
   return async function* (req: unknown, ctx: HandlerContext) {
     const args = decode(binding, req);
+    if (binding.context === true) args.push(callContextOf(ctx));
     gate(binding.model);
     const it = executor.stream(binding.model, args, ctx)[Symbol.asyncIterator]();
     // A client that goes away (or a deadline) aborts ctx.signal, but the protocol layer

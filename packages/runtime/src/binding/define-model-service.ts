@@ -1,14 +1,18 @@
 import type { DescService, MessageInitShape } from "@bufbuild/protobuf";
 
 /** How one RPC method reaches its model. Emitted by protoc-gen-blaze, not written by hand. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- generated bindings are typed per method; the server holds them all
 export interface MethodBinding<Req = any, Res = any> {
   /** `unary`: the model returns a value; `server_streaming`: it yields values. */
   readonly kind: "unary" | "server_streaming";
   /** The registered model's name. */
   readonly model: string;
+  /** The function's last parameter takes the {@link CallContext}: the server passes it after the decoded arguments. */
+  readonly context?: boolean;
   /** Request message → the model's arguments. Throws TensorError for a bad tensor. */
   decode(req: Req): unknown[];
   /** The model's result (or one streamed element) → the response message's fields. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the model's result, whatever its type; the response message, whatever its schema
   encode(result: any): MessageInitShape<any> & Res;
 }
 

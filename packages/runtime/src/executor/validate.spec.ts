@@ -40,7 +40,7 @@ describe("validateRequest", () => {
     const app = createApp({ name: "t" });
     app.model("m", {
       validate: () => {
-        throw "no"; // eslint-disable-line @typescript-eslint/only-throw-error
+        throw "no";
       },
     }, async () => 1);
     expect(thrown(() => validateRequest(app.getModelOrThrow("m"), [])).rawMessage).toBe('model "m": no');

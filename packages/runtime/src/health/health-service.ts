@@ -1,6 +1,7 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as Status, type HealthCheckRequest } from "../gen/grpc/health/v1/health_pb.js";
 import { quoteValue } from "@blazerpc/tensor";
+import type { ServiceEntry } from "../binding/service-table.js";
 import type { ServiceStatus, ServingState } from "./serving-state.js";
 
 const toProto = (s: ServiceStatus | undefined): Status =>
@@ -54,4 +55,9 @@ export function healthService(state: ServingState): ServiceImpl<typeof Health> {
 /** Registers `grpc.health.v1.Health` on a Connect router. */
 export function registerHealth(router: ConnectRouter, state: ServingState): void {
   router.service(Health, healthService(state));
+}
+
+/** `grpc.health.v1.Health` as the server's service table holds it. */
+export function healthEntry(state: ServingState): ServiceEntry {
+  return { service: Health, impl: healthService(state), origin: "builtin", native: false };
 }

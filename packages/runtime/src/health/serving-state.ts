@@ -1,4 +1,5 @@
 import type { App } from "../app.js";
+import type { StatusStore } from "./status-store.js";
 
 /**
  * A model's state as health reports it:
@@ -15,6 +16,11 @@ export type ServiceStatus = "SERVING" | "NOT_SERVING";
 /**
  * The serving state every health surface reads: gRPC `grpc.health.v1.Health` (Check,
  * List, Watch) and HTTP `GET /healthz` and `/readyz`. One object, so they never disagree.
+ *
+ * A service is SERVING when the server is not draining, every model its methods call is
+ * SERVING, and user code has not set it NOT_SERVING (`app.setServingStatus`); the whole
+ * server (`""`) when every served service is, every model is, and user code has not set
+ * the server NOT_SERVING.
  */
 export interface ServingState {
   /** The whole server: SERVING when every model is SERVING and the server is not draining. */
@@ -37,19 +43,26 @@ export interface ServingState {
   drain(): void;
   /** Calls `listener` after every change; returns the function that unsubscribes. */
   subscribe(listener: () => void): () => void;
+  /** Each served service's status, by name (the server's `""` left out). */
+  servicesStatus(): Record<string, ServiceStatus>;
+  /** Stops following the app's status store (the server closed). */
+  dispose(): void;
 }
 
 /**
  * Creates the serving state of an app whose models are served by `services`
- * (service type name → the models its methods call).
+ * (service type name → the models its methods call; none for a service of the user's own),
+ * following the statuses user code sets in `store`.
  *
  * @example
  * const state = createServingState(app, new Map([["iris.v1.InferenceService", ["iris"]]]));
  * await state.load();
  * state.status(); // "SERVING"
  */
-export function createServingState(app: App, services: ReadonlyMap<string, readonly string[]>): ServingState {
-  const statuses = new Map<string, ModelStatus>(app.models.map((m) => [m.name, m.load === undefined ? "SERVING" : "LOADING"]));
+export function createServingState(app: App, services: ReadonlyMap<string, readonly string[]>, store?: StatusStore): ServingState {
+  // Code-first RPCs (`app.rpc`) are not models: they have no loader and no status of their own.
+  const models = app.models.filter((m) => m.rpc !== true);
+  const statuses = new Map<string, ModelStatus>(models.map((m) => [m.name, m.load === undefined ? "SERVING" : "LOADING"]));
   const errors = new Map<string, string>();
   const listeners = new Set<() => void>();
   let draining = false;
@@ -59,17 +72,25 @@ export function createServingState(app: App, services: ReadonlyMap<string, reado
   };
   const allServing = (models: Iterable<string>) => {
     if (draining) return false;
-    for (const m of models) if (statuses.get(m) !== "SERVING") return false;
+    for (const m of models) if (statuses.has(m) && statuses.get(m) !== "SERVING") return false;
     return true;
   };
+  const userSays = (service: string) => store?.get(service) !== "NOT_SERVING";
+  const unsubscribe = store?.subscribe(notify);
   const state: ServingState = {
-    status: () => (allServing(statuses.keys()) ? "SERVING" : "NOT_SERVING"),
+    status() {
+      if (!allServing(statuses.keys()) || !userSays("")) return "NOT_SERVING";
+      for (const service of services.keys()) if (!userSays(service)) return "NOT_SERVING";
+      return "SERVING";
+    },
     serviceStatus(service) {
       if (service === "") return state.status();
       const models = services.get(service);
       if (models === undefined) return undefined;
-      return allServing(models) ? "SERVING" : "NOT_SERVING";
+      return allServing(models) && userSays(service) ? "SERVING" : "NOT_SERVING";
     },
+    servicesStatus: () => Object.fromEntries([...services.keys()].map((s) => [s, state.serviceStatus(s)!])),
+    dispose: () => unsubscribe?.(),
     services: () => ["", ...services.keys()],
     models: () => Object.fromEntries([...statuses].map(([m, s]) => [m, draining ? "NOT_SERVING" : s])),
     modelStatus(model) {
@@ -82,7 +103,7 @@ export function createServingState(app: App, services: ReadonlyMap<string, reado
     },
     load() {
       loading ??= Promise.all(
-        app.models.map(async (m) => {
+        models.map(async (m) => {
           if (m.load === undefined) return;
           try {
             await m.load();

@@ -15,12 +15,19 @@ export interface HealthBody {
   models: Record<string, string>;
   /** Why models failed to load (present only when one did). */
   errors?: Record<string, string>;
+  /** Each served service: SERVING or NOT_SERVING (present when the app serves services of its own or sets statuses). */
+  services?: Record<string, "SERVING" | "NOT_SERVING">;
 }
 
 /** The body both health routes answer, from the state gRPC health reads too. */
-export function healthBody(state: ServingState): HealthBody {
+export function healthBody(state: ServingState, withServices = false): HealthBody {
   const errors = state.errors();
-  return { status: state.status(), models: state.models(), ...(Object.keys(errors).length > 0 ? { errors } : {}) };
+  return {
+    status: state.status(),
+    models: state.models(),
+    ...(Object.keys(errors).length > 0 ? { errors } : {}),
+    ...(withServices ? { services: state.servicesStatus() } : {}),
+  };
 }
 
 /**
@@ -31,8 +38,8 @@ export function healthBody(state: ServingState): HealthBody {
  *   to load, and while the server shuts down.
  * Both answer JSON: `{ "status": "SERVING", "models": { "iris": "SERVING" } }`.
  */
-export function createHttpRoutes(state: ServingState): Map<string, Route> {
-  const body = () => healthBody(state);
+export function createHttpRoutes(state: ServingState, withServices: () => boolean = () => false): Map<string, Route> {
+  const body = () => healthBody(state, withServices());
   return new Map<string, Route>([
     ["/healthz", (_req, res) => json(res, 200, body())],
     ["/readyz", (_req, res) => {

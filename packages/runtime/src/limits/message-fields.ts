@@ -1,12 +1,9 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
-/**
- * Default most fields one request message may hold: 100,000. Every field occurrence counts
- * (nested ones too), each element of a packed repeated field, and unknown fields (which are
- * skipped, never kept). A tensor is 3 fields whatever its size.
- */
-export const DEFAULT_READ_MAX_FIELDS = 100_000;
+// Every field occurrence counts (nested ones too), each element of a packed repeated field,
+// and unknown fields (which are skipped, never kept). A tensor is 3 fields whatever its size.
+export { DEFAULT_READ_MAX_FIELDS } from "../server/defaults.js";
 
 /** Deepest nesting read (protobuf's own recursion limit). */
 const MAX_DEPTH = 100;

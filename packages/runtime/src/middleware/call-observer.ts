@@ -40,10 +40,45 @@ export interface CallOutcome {
 export interface CallObserver {
   /** The call's headers arrived. Returns what to call when it ends (or nothing). */
   start(call: CallInfo): ((outcome: CallOutcome) => void) | void;
+  /** A request to one of the app's HTTP routes (`app.route`) arrived. Returns what to call when it is answered (or nothing). */
+  route?(request: RouteCallInfo): ((outcome: RouteOutcome) => void) | void;
+}
+
+/** A request to one of the app's HTTP routes, as observers see it. */
+export interface RouteCallInfo {
+  /** `GET`, `POST`, … */
+  readonly method: string;
+  /** The route as registered: `/models/:name`. */
+  readonly route: string;
+  /** The path requested: `/models/iris`. */
+  readonly path: string;
+  /** `1.1` or `2.0`. */
+  readonly httpVersion: string;
+  readonly peer: string | undefined;
+}
+
+/** How a route's request was answered. */
+export interface RouteOutcome {
+  /** The HTTP status; 499 when the client went away first. */
+  readonly status: number;
+  /** The error the handler threw, if it did. */
+  readonly error: Error | undefined;
+  /** From the request's arrival to its answer's last byte written, in milliseconds. */
+  readonly durationMs: number;
 }
 
 const kNode = createContextKey<{ req: AnyRequest; res: AnyResponse } | undefined>(undefined, { description: "blazerpc node request" });
 const responses = new WeakMap<AnyRequest, AnyResponse>();
+
+/**
+ * The client's address of a call, on either path: connect-node's calls carry their Node
+ * request in the context values; native gRPC calls their HTTP/2 stream.
+ */
+export function peerOf(ctx: HandlerContext): string | undefined {
+  const node = ctx.values.get(kNode);
+  if (node !== undefined) return node.req.socket?.remoteAddress;
+  return (ctx as HandlerContext & { stream?: { session?: { socket?: { remoteAddress?: string } } } }).stream?.session?.socket?.remoteAddress;
+}
 
 /** Remembers the response of a request, so that a call's context can find it (see {@link contextValuesFor}). */
 export function rememberResponse(req: AnyRequest, res: AnyResponse): void {

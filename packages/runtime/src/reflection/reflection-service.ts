@@ -7,6 +7,7 @@ import {
   ServerReflection as ServerReflectionV1alpha,
   type ServerReflectionRequest as RequestV1alpha,
 } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { ServiceEntry } from "../binding/service-table.js";
 import type { FileIndex } from "./file-index.js";
 
 /** gRPC status codes put in a reflection ErrorResponse. */
@@ -68,19 +69,21 @@ export const OWN_SERVICES = ["grpc.health.v1.Health", ServerReflectionV1.typeNam
  * gRPC-Web), so that grpcurl, grpcui and `buf curl` can list and call every service.
  */
 export function registerReflection(router: ConnectRouter, index: FileIndex, services: readonly string[]): void {
+  for (const { service, impl } of reflectionEntries(index, services)) router.service(service, impl as never);
+}
+
+/** gRPC server reflection, `grpc.reflection.v1` and `v1alpha`, as the server's service table holds it. */
+export function reflectionEntries(index: FileIndex, services: readonly string[]): ServiceEntry[] {
   const names = [...services, ...OWN_SERVICES];
-  router.service(ServerReflectionV1, {
-    async *serverReflectionInfo(requests) {
+  const impl = {
+    async *serverReflectionInfo(requests: AsyncIterable<Request>) {
       for await (const req of requests) {
         yield { validHost: req.host, originalRequest: req, messageResponse: answerReflection(index, names, req) };
       }
     },
-  });
-  router.service(ServerReflectionV1alpha, {
-    async *serverReflectionInfo(requests) {
-      for await (const req of requests) {
-        yield { validHost: req.host, originalRequest: req, messageResponse: answerReflection(index, names, req) };
-      }
-    },
-  });
+  };
+  return [
+    { service: ServerReflectionV1, impl, origin: "builtin", native: false },
+    { service: ServerReflectionV1alpha, impl, origin: "builtin", native: false },
+  ];
 }

@@ -12,8 +12,8 @@ export interface BearerAuthOptions {
   /**
    * What needs no token: `"health"` (`grpc.health.v1.Health`: Kubernetes' gRPC probe
    * cannot send one), `"reflection"` (`grpc.reflection.*`), `"docs"` (`GET /openapi.json`
-   * and `GET /docs`, which describe the same schema as reflection), or full service names.
-   * Default `["health"]`.
+   * and `GET /docs`, which describe the same schema as reflection), full service names, or
+   * the paths of the app's HTTP routes (`"/health"`). Default `["health"]`.
    */
   exempt?: readonly string[];
 }
@@ -69,15 +69,27 @@ export function bearerCheck(options: BearerAuthOptions): (service: string, heade
 }
 
 /**
+ * Whether `target` needs no token: a service name, {@link DOCS_TARGET}, or the path of one of
+ * the app's routes (`/health`), against `exempt` (default `["health"]`).
+ *
+ * @example
+ * isExempt({ tokens, exempt: ["health", "/health"] }, "/health"); // true
+ */
+export function isExempt(options: BearerAuthOptions, target: string): boolean {
+  const { exempt = ["health"] } = options;
+  return exempt.some((e) => (ALIASES[e] ?? ((s: string) => s === e))(target));
+}
+
+/**
  * The check behind every form: `target` is a service name, or {@link DOCS_TARGET} for the
  * docs routes; `authorization` the header's value as the transport delivered it.
  */
 function tokenCheck(options: BearerAuthOptions): (target: string, authorization: string | readonly string[] | null | undefined) => Promise<void> {
-  const { tokens, exempt = ["health"] } = options;
+  const { tokens } = options;
   if (Array.isArray(tokens) && (tokens.length === 0 || tokens.some((t) => typeof t !== "string" || t === ""))) {
     throw new Error("bearerAuth: tokens must be non-empty strings, and at least one");
   }
-  const isExempt = (service: string) => exempt.some((e) => (ALIASES[e] ?? ((s: string) => s === e))(service));
+  const exempted = (service: string) => isExempt(options, service);
   // Compare digests in constant time: no early exit that leaks how much of a token matched.
   const digest = (t: string) => createHash("sha256").update(t).digest();
   const accepted = Array.isArray(tokens) ? tokens.map(digest) : [];
@@ -88,7 +100,7 @@ function tokenCheck(options: BearerAuthOptions): (target: string, authorization:
     return ok;
   };
   return async (target, authorization) => {
-    if (isExempt(target)) return;
+    if (exempted(target)) return;
     const token = bearerToken(authorization);
     if (token === undefined) throw new ConnectError("missing bearer token: send the header `authorization: Bearer <token>`", Code.Unauthenticated, CHALLENGE);
     if (!(await valid(token))) throw new ConnectError("invalid bearer token", Code.Unauthenticated, CHALLENGE);

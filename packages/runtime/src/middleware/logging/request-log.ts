@@ -13,6 +13,9 @@ const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Co
  *  "model":"iris","protocol":"grpc","http":"2.0","peer":"127.0.0.1","code":"OK","ms":1.84}
  * ```
  *
+ * A request to one of the app's HTTP routes logs `"msg":"http"` with `method`, `route`, `path`,
+ * `http`, `peer`, `status` and `ms`.
+ *
  * `info` for OK, `warn` for a client's error (INVALID_ARGUMENT, NOT_FOUND, …), `error` for
  * the server's (INTERNAL, UNAVAILABLE, …), with the error's message as `error`.
  *
@@ -37,6 +40,23 @@ export function requestLog(logger: Logger): CallObserver {
         if ((outcome.code as number) === 0) logger.info(entry, "rpc");
         else if (SERVER_FAULTS.has(outcome.code)) logger.error(entry, "rpc");
         else logger.warn(entry, "rpc");
+      };
+    },
+    route(request) {
+      return (outcome) => {
+        const entry = {
+          method: request.method,
+          route: request.route,
+          path: request.path,
+          http: request.httpVersion,
+          peer: request.peer,
+          status: outcome.status,
+          ms: Math.round(outcome.durationMs * 1000) / 1000,
+          ...(outcome.error !== undefined ? { error: outcome.error.message } : {}),
+        };
+        if (outcome.status < 400) logger.info(entry, "http");
+        else if (outcome.status >= 500) logger.error(entry, "http");
+        else logger.warn(entry, "http");
       };
     },
   };

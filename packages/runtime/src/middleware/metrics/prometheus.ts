@@ -41,6 +41,8 @@ const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
  * | `blazerpc_queue_depth` | gauge | model |
  * | `blazerpc_rejections_total` | counter | model, reason |
  * | `blazerpc_model_ready` | gauge | model |
+ * | `blazerpc_http_requests_total` | counter | method, route, status |
+ * | `blazerpc_http_request_duration_seconds` | histogram | method, route |
  *
  * @example
  * const metrics = createPrometheusMetrics(state, {}, (model) => executor.queueDepth(model));
@@ -66,6 +68,19 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     registers,
   });
   const inFlight = new Gauge({ name: "blazerpc_requests_in_flight", help: "RPCs being answered now.", labelNames: callLabels, registers });
+  const httpRequests = new Counter({
+    name: "blazerpc_http_requests_total",
+    help: "Requests to the app's HTTP routes (app.route), by method, route and HTTP status.",
+    labelNames: ["method", "route", "status"],
+    registers,
+  });
+  const httpDuration = new Histogram({
+    name: "blazerpc_http_request_duration_seconds",
+    help: "Time from a route's request to its answer's last byte written.",
+    labelNames: ["method", "route"],
+    buckets: SECONDS,
+    registers,
+  });
   const queueWait = new Histogram({
     name: "blazerpc_queue_wait_seconds",
     help: "Time a request waited in its model's batch queue.",
@@ -173,6 +188,12 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
           gauge.dec();
           counter(outcome.code).inc();
           histogram.observe(outcome.durationMs / 1000);
+        };
+      },
+      route(request) {
+        return (outcome) => {
+          httpRequests.inc({ method: request.method, route: request.route, status: String(outcome.status) });
+          httpDuration.observe({ method: request.method, route: request.route }, outcome.durationMs / 1000);
         };
       },
     },

@@ -1,0 +1,20 @@
+// The entry point (main.py in the reference): one server, one port. Compiled to
+// dist/server.js and run with plain `node`; `blaze serve director.ts` serves the same app.
+import { createServer } from "@blazerpc/runtime";
+import { app } from "./director.js";
+
+const server = createServer({
+  app,
+  host: process.env.BLAZE_HOST ?? "127.0.0.1",
+  port: Number(process.env.BLAZE_PORT ?? 50051),
+});
+server.listen().then(
+  () => console.log(`inference director listening on ${server.url()}`),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close().then(() => process.exit(0)));
+}
