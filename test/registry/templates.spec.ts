@@ -19,7 +19,7 @@ import type { Registry, Running } from "./registry.cjs";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const reg = require("./registry.cjs") as typeof import("./registry.cjs");
 
-const TEMPLATES = ["model", "web", "onnx"] as const;
+const TEMPLATES = ["model", "web", "onnx", "service"] as const;
 type Template = (typeof TEMPLATES)[number];
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -107,6 +107,23 @@ async function grpcClassify(app: string, server: Running, features: number[]): P
   }
 }
 
+/** InferenceDirector.GetHealthStatus over @grpc/grpc-js (the service template), in the proto3 JSON form. */
+async function grpcHealthStatus(app: string, server: Running): Promise<unknown> {
+  const { pb, gen } = appCodec(app);
+  const request = pb.toBinary(gen.GetHealthStatusRequestSchema!, pb.create(gen.GetHealthStatusRequestSchema!, {}));
+  const client = new grpc.Client(new URL(server.url).host, grpc.credentials.createInsecure());
+  try {
+    const reply = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest("/demo.v1.InferenceDirector/GetHealthStatus", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, request, (err, res) =>
+        err !== null ? reject(err) : resolve(res!),
+      ),
+    );
+    return pb.toJson(gen.HealthStatusResponseSchema!, pb.fromBinary(gen.HealthStatusResponseSchema!, reply));
+  } finally {
+    client.close();
+  }
+}
+
 /** PredictGenerate over @grpc/grpc-js: the streamed words. */
 async function grpcGenerate(app: string, server: Running, prompt: string, maxTokens: number): Promise<string[]> {
   const { pb, gen } = appCodec(app);
@@ -135,6 +152,16 @@ describe.each(TEMPLATES)("npm create blazerpc -- --template %s", (template) => {
     expect(fs.readFileSync(path.join(app, ".gitignore"), "utf8")).toContain("node_modules/");
 
     const server = await reg.startServer(app, "dist/server.js", { ...process.env, PORT: "0" });
+    if (template === "service") {
+      try {
+        // The RPC (its start hook made it HEALTHY) and GET /health read the same state.
+        expect(await grpcHealthStatus(app, server)).toEqual({ overallStatus: "OVERALL_STATUS_HEALTHY", callsServed: 1 });
+        expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ overall_status: "HEALTHY", calls_served: 1 });
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+      return;
+    }
     try {
       const result = await grpcClassify(app, server, SETOSA);
       expect(result.shape).toEqual([1, 3]);

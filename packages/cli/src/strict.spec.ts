@@ -76,7 +76,7 @@ describe("unknown flags and bad values", () => {
   it("blaze init with an unknown template: exit 1, the choices, no folder", async () => {
     const r = await blaze("init", path.join(dir, "svc"), "--template", "vue");
     expect(r.code).toBe(1);
-    expect(r.err).toContain('Argument: template, Given: "vue", Choices: "model", "web", "onnx"');
+    expect(r.err).toContain('Argument: template, Given: "vue", Choices: "model", "web", "onnx", "service"');
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
   });
 

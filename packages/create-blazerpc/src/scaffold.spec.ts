@@ -73,7 +73,7 @@ describe("scaffold", () => {
 
   it("refuses, writing nothing: an unknown template, a folder that is not empty, a bad package name", () => {
     const dir = path.join(tmp, "svc");
-    expect(() => scaffold({ dir, template: "vue" })).toThrow('unknown template "vue" — choose one of: model, web, onnx');
+    expect(() => scaffold({ dir, template: "vue" })).toThrow('unknown template "vue" — choose one of: model, web, onnx, service');
     expect(fs.existsSync(dir)).toBe(false);
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, "notes.txt"), "mine");

@@ -8,13 +8,14 @@ export interface TemplateInfo {
   readonly description: string;
 }
 
-export type TemplateName = "model" | "web" | "onnx";
+export type TemplateName = "model" | "web" | "onnx" | "service";
 
 /** The templates, the default first. */
 export const TEMPLATES: readonly TemplateInfo[] = [
   { name: "model", description: "a batched tensor model and a streaming model, served on one port (default)" },
   { name: "web", description: "the model server plus a Vite page calling it with the generated typed client (Connect, gRPC-Web)" },
   { name: "onnx", description: "an ONNX model (a small MLP classifier) loaded with app.loader and served with batching" },
+  { name: "service", description: "code-first RPCs and an HTTP route over one state, with start/stop hooks and health from your code" },
 ];
 
 export const DEFAULT_TEMPLATE: TemplateName = "model";

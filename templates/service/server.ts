@@ -1,0 +1,22 @@
+// The production entry: `npm run build` compiles it to dist/server.js, run with plain node
+// (no code generation, no TypeScript at run time). `npm run dev` serves service.ts instead.
+import { createServer } from "@blazerpc/runtime";
+import { InferenceDirectorBinding } from "./gen/demo/v1/demo_blaze.js";
+import { app } from "./service.js";
+
+const server = createServer({
+  app,
+  services: [InferenceDirectorBinding],
+  host: process.env.HOST ?? "127.0.0.1",
+  port: Number(process.env.PORT ?? 50051),
+});
+server.listen().then(
+  () => console.log(`demo listening on ${server.url()}`),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close().then(() => process.exit(0)));
+}
