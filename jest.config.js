@@ -6,7 +6,12 @@ module.exports = {
   roots: ["<rootDir>/packages", "<rootDir>/examples", "<rootDir>/test"],
   testMatch: ["**/src/**/*.spec.ts", "**/test/**/*.spec.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }] },
+  transform: {
+    "^.+\\.ts$": [
+      "@swc/jest",
+      { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } },
+    ],
+  },
   moduleNameMapper: {
     // Workspace packages from source, so a test and the code it loads share one instance.
     "^@blazerpc/tensor/blazerpc/(.*)\\.js$": "<rootDir>/packages/tensor/src/gen/blazerpc/$1.ts",

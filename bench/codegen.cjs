@@ -38,7 +38,7 @@ function typesFile() {
     'import type { Float32, Int32, Int64 } from "@blazerpc/runtime";',
     "",
     'export type Priority = "low" | "normal" | "high" | "urgent";',
-    "export enum Channel { Web = \"web\", Mobile = \"mobile\", Batch = \"batch\" }",
+    'export enum Channel { Web = "web", Mobile = "mobile", Batch = "batch" }',
     "",
   ];
   for (let m = 0; m < MODELS; m++) {
@@ -137,7 +137,9 @@ function main() {
     const rpcs = (proto.match(/^ {2}rpc /gm) ?? []).length;
     const named = messages - 2 * rpcs;
     if (rpcs !== MODELS || named !== MODELS * TYPES_PER_MODEL) {
-      throw new Error(`the synthetic schema has ${rpcs} rpcs and ${named} message types besides requests and responses, expected ${MODELS} and ${MODELS * TYPES_PER_MODEL}:\n${first.out}`);
+      throw new Error(
+        `the synthetic schema has ${rpcs} rpcs and ${named} message types besides requests and responses, expected ${MODELS} and ${MODELS * TYPES_PER_MODEL}:\n${first.out}`,
+      );
     }
     const loadBefore = os.loadavg()[0];
     const cold = [];
@@ -151,7 +153,8 @@ function main() {
     blaze(["generate", "models.ts"], dir);
     for (let i = 0; i < RUNS; i++) {
       generateNoop.push(blaze(["generate", "models.ts"], dir));
-      if (!/nothing changed/.test(generateNoop[i].out)) throw new Error(`blaze generate was not a no-op:\n${generateNoop[i].out}`);
+      if (!/nothing changed/.test(generateNoop[i].out))
+        throw new Error(`blaze generate was not a no-op:\n${generateNoop[i].out}`);
     }
     const nodeStart = [];
     for (let i = 0; i < RUNS; i++) {
@@ -229,7 +232,10 @@ function writeDoc(text) {
   const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, "utf8") : "# Benchmarks\n";
   const start = doc.indexOf(START);
   const end = doc.indexOf(END);
-  const next = start >= 0 && end > start ? `${doc.slice(0, start)}${text}${doc.slice(end + END.length)}` : `${doc.replace(/\n*$/, "\n\n")}${text}\n`;
+  const next =
+    start >= 0 && end > start
+      ? `${doc.slice(0, start)}${text}${doc.slice(end + END.length)}`
+      : `${doc.replace(/\n*$/, "\n\n")}${text}\n`;
   fs.writeFileSync(DOC, next);
 }
 

@@ -45,7 +45,10 @@ async function main() {
   const models = path.join(dir, "models.ts");
   fs.copyFileSync(path.join(ROOT, "templates", "model", "models.ts"), models);
   fs.copyFileSync(path.join(ROOT, "templates", "model", "tsconfig.json"), path.join(dir, "tsconfig.json"));
-  const child = spawn(process.execPath, [BLAZE, "dev", models, "--port", "0", "--shutdown-grace-ms", "1000"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BLAZE, "dev", models, "--port", "0", "--shutdown-grace-ms", "1000"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let wake = () => {};
   child.stdout.on("data", (d) => ((out += d), wake()));
@@ -69,7 +72,11 @@ async function main() {
       check();
     });
   const seconds = (s) => Number(s) * 1000;
-  const rows = { body: { wall: [], restart: [], build: [] }, signature: { wall: [], restart: [], build: [] }, typeError: { wall: [] } };
+  const rows = {
+    body: { wall: [], restart: [], build: [] },
+    signature: { wall: [], restart: [], build: [] },
+    typeError: { wall: [] },
+  };
   try {
     const t0 = performance.now();
     const ready = await waitFor(/ready in ([\d.]+) s/, 0);
@@ -83,7 +90,9 @@ async function main() {
     const pause = () => new Promise((r) => setTimeout(r, 1500));
     for (let i = 0; i < RUNS; i++) {
       await pause();
-      let text = fs.readFileSync(models, "utf8").replace(/const BIAS = \[[^\]]*\];/, `const BIAS = [${(0.26 + (i + 1) / 1000).toFixed(3)}, 1.08, -1.34];`);
+      let text = fs
+        .readFileSync(models, "utf8")
+        .replace(/const BIAS = \[[^\]]*\];/, `const BIAS = [${(0.26 + (i + 1) / 1000).toFixed(3)}, 1.08, -1.34];`);
       from = out.length;
       let t = performance.now();
       fs.writeFileSync(models, text);
@@ -95,11 +104,22 @@ async function main() {
       await pause();
       withParam = !withParam;
       text = fs.readFileSync(models, "utf8");
-      text = withParam ? text.replace("maxTokens: number): AsyncGenerator<string>", "maxTokens: number, temperature?: number): AsyncGenerator<string>") : text.replace("maxTokens: number, temperature?: number): AsyncGenerator<string>", "maxTokens: number): AsyncGenerator<string>");
+      text = withParam
+        ? text.replace(
+            "maxTokens: number): AsyncGenerator<string>",
+            "maxTokens: number, temperature?: number): AsyncGenerator<string>",
+          )
+        : text.replace(
+            "maxTokens: number, temperature?: number): AsyncGenerator<string>",
+            "maxTokens: number): AsyncGenerator<string>",
+          );
       from = out.length;
       t = performance.now();
       fs.writeFileSync(models, text);
-      r = await waitFor(/models\.ts changed → PredictGenerate signature changed: regenerated proto \+ code in ([\d.]+) s, type-checked in ([\d.]+) s, restarted in ([\d.]+) s/, from);
+      r = await waitFor(
+        /models\.ts changed → PredictGenerate signature changed: regenerated proto \+ code in ([\d.]+) s, type-checked in ([\d.]+) s, restarted in ([\d.]+) s/,
+        from,
+      );
       rows.signature.wall.push(r.at - t);
       rows.signature.build.push(seconds(r.m[1]) + seconds(r.m[2]));
       rows.signature.restart.push(seconds(r.m[3]));
@@ -122,13 +142,24 @@ async function main() {
     const count = (kind, r) => (outcomes[kind][r] = (outcomes[kind][r] ?? 0) + 1);
     const http1 = () =>
       new Promise((resolve) => {
-        const req = http.request(`${url}/healthz`, { agent: false }, (res) => (res.resume(), res.on("end", () => resolve(String(res.statusCode)))));
+        const req = http.request(
+          `${url}/healthz`,
+          { agent: false },
+          (res) => (res.resume(), res.on("end", () => resolve(String(res.statusCode)))),
+        );
         req.on("error", (e) => resolve(e.code ?? e.message));
         req.end();
       });
     const check = () =>
       new Promise((resolve) =>
-        client.makeUnaryRequest("/grpc.health.v1.Health/Check", (x) => x, (b) => b, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err) => resolve(err ? `${grpc.status[err.code]} ${err.details}` : "OK")),
+        client.makeUnaryRequest(
+          "/grpc.health.v1.Health/Check",
+          (x) => x,
+          (b) => b,
+          Buffer.alloc(0),
+          { deadline: Date.now() + 5000 },
+          (err) => resolve(err ? `${grpc.status[err.code]} ${err.details}` : "OK"),
+        ),
       );
     let stop = false;
     const loop = async (kind, fn) => {
@@ -143,7 +174,10 @@ async function main() {
     stop = true;
     await Promise.all(callers);
     client.close();
-    const list = (o) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");
+    const list = (o) =>
+      Object.entries(o)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ");
 
     const table = [
       "| change | written → printed | build (extract, proto, buf, type check) | restart (the new server answers) |",

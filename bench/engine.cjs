@@ -66,11 +66,23 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function startServer(label, env) {
   return new Promise((resolve, reject) => {
     const child = h.track(
-      h.spawnOnCore(SERVER_CORE, process.execPath, [...profileFlags(label), path.join(__dirname, "servers", "mlp.cjs")], {
-        cwd: ROOT,
-        env: { ...process.env, BLAZE_HOST: "127.0.0.1", BLAZE_PORT: "0", MLP_STATS: "1", MLP_STATS_LATE_MS: String(DEADLINE_MS), ...env },
-        stdio: ["pipe", "pipe", "inherit"],
-      }),
+      h.spawnOnCore(
+        SERVER_CORE,
+        process.execPath,
+        [...profileFlags(label), path.join(__dirname, "servers", "mlp.cjs")],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            BLAZE_HOST: "127.0.0.1",
+            BLAZE_PORT: "0",
+            MLP_STATS: "1",
+            MLP_STATS_LATE_MS: String(DEADLINE_MS),
+            ...env,
+          },
+          stdio: ["pipe", "pipe", "inherit"],
+        },
+      ),
     );
     let buffered = "";
     let ready = false;
@@ -166,17 +178,30 @@ function statsDelta(a, b) {
 
 /** A server configuration of the examples/mlp app, by its environment. */
 const CONFIGS = {
-  on: { label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs ${DELAY_MS})`, env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: String(DELAY_MS) } },
+  on: {
+    label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs ${DELAY_MS})`,
+    env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: String(DELAY_MS) },
+  },
   off: { label: "batching off", env: { MLP_BATCH: "off" } },
-  on5: { label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs 5)`, env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: "5" } },
-  on0: { label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs 0)`, env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: "0" } },
+  on5: {
+    label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs 5)`,
+    env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: "5" },
+  },
+  on0: {
+    label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs 0)`,
+    env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: "0" },
+  },
   on5wait: {
     label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs 5, adaptiveWait false)`,
     env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: "5", MLP_ADAPTIVE_WAIT: "off" },
   },
   capped: {
     label: `batching on (maxBatchSize ${MAX_BATCH}, maxDelayMs ${DELAY_MS}, queueCapacity ${QUEUE_CAPACITY})`,
-    env: { MLP_MAX_BATCH: String(MAX_BATCH), MLP_MAX_DELAY_MS: String(DELAY_MS), MLP_QUEUE_CAPACITY: String(QUEUE_CAPACITY) },
+    env: {
+      MLP_MAX_BATCH: String(MAX_BATCH),
+      MLP_MAX_DELAY_MS: String(DELAY_MS),
+      MLP_QUEUE_CAPACITY: String(QUEUE_CAPACITY),
+    },
   },
 };
 
@@ -205,7 +230,15 @@ async function h2loadRun(name, streams, fx, want, tmp) {
     const before = await stats();
     const cpu0 = cpuMsOf(child);
     const t0 = performance.now();
-    const run = await h.runH2load({ port, rpcPath: RPC_PATH, streams, warmupS: T.h2Warm, durationS: T.h2Dur, payloadFile: fx.payloadFile, logFile });
+    const run = await h.runH2load({
+      port,
+      rpcPath: RPC_PATH,
+      streams,
+      warmupS: T.h2Warm,
+      durationS: T.h2Dur,
+      payloadFile: fx.payloadFile,
+      logFile,
+    });
     const wallMs = performance.now() - t0;
     const cpuMs = cpuMsOf(child) - cpu0;
     const after = await stats();
@@ -248,7 +281,15 @@ async function overloadRun(name, rate, fx, want) {
     const client = await h.runJsonChild(
       LOADGEN_CORE,
       path.join(__dirname, "engine", "open-loop.cjs"),
-      [String(port), RPC_PATH, fx.payloadFile, String(Math.round(rate)), String(T.olWarm), String(T.olDur), `${DEADLINE_MS}m`],
+      [
+        String(port),
+        RPC_PATH,
+        fx.payloadFile,
+        String(Math.round(rate)),
+        String(T.olWarm),
+        String(T.olDur),
+        `${DEADLINE_MS}m`,
+      ],
       { limitS: T.olWarm + T.olDur + 30, label: "open-loop client" },
     );
     const cpuBusy = (cpuMsOf(child) - cpu0) / (performance.now() - t0);
@@ -280,7 +321,13 @@ async function overloadRun(name, rate, fx, want) {
 /** An in-process measurement (bench/engine/inproc.cjs) pinned to the server core. */
 function inproc(mode, args, env) {
   return h.runJsonChild(SERVER_CORE, path.join(__dirname, "engine", "inproc.cjs"), [mode, ...args], {
-    env: { WARMUP_S: String(T.inWarm), DURATION_S: String(T.inDur), CALLERS: String(CALLERS), DEADLINE_MS: String(DEADLINE_MS), ...env },
+    env: {
+      WARMUP_S: String(T.inWarm),
+      DURATION_S: String(T.inDur),
+      CALLERS: String(CALLERS),
+      DEADLINE_MS: String(DEADLINE_MS),
+      ...env,
+    },
     limitS: 60,
     label: `inproc ${mode}`,
   });
@@ -310,7 +357,8 @@ async function runAll(monitor, fx, want, tmp, budgetEnd) {
       if (result.othersCores <= BUSY_CORES) break;
       const took = performance.now() - t0;
       if (attempt === 2 || performance.now() + took > budgetEnd) {
-        if (attempt === 1) log(`  (${key}: other work used ${result.othersCores.toFixed(2)} cores; no time left to measure again)`);
+        if (attempt === 1)
+          log(`  (${key}: other work used ${result.othersCores.toFixed(2)} cores; no time left to measure again)`);
         break;
       }
       log(`  (${key}: other work used ${result.othersCores.toFixed(2)} cores during it; measuring once more)`);
@@ -321,26 +369,40 @@ async function runAll(monitor, fx, want, tmp, budgetEnd) {
 
   log("a. in-process ideal: model.run on full batches of 1 and 32");
   r.ideal = await measure("a. in-process ideal", () => inproc("ideal", [], {}));
-  log(`  batch 1: ${r.ideal.batch1.itemsPerSec.toFixed(0)} items/s (${r.ideal.batch1.msPerRun.toFixed(3)} ms/run); batch 32: ${r.ideal.batch32.itemsPerSec.toFixed(0)} items/s (${r.ideal.batch32.msPerRun.toFixed(3)} ms/run)`);
+  log(
+    `  batch 1: ${r.ideal.batch1.itemsPerSec.toFixed(0)} items/s (${r.ideal.batch1.msPerRun.toFixed(3)} ms/run); batch 32: ${r.ideal.batch32.itemsPerSec.toFixed(0)} items/s (${r.ideal.batch32.msPerRun.toFixed(3)} ms/run)`,
+  );
 
   log(`b. in-process engine: createExecutor, ${CALLERS} callers of 1 row`);
   r.engine = await measure("b. in-process engine", () => inproc("engine", [], CONFIGS.on.env));
   r.efficiency = r.engine.itemsPerSec / r.ideal.batch32.itemsPerSec;
-  log(`  ${r.engine.itemsPerSec.toFixed(0)} items/s, mean batch ${r.engine.batches.meanBatch.toFixed(1)}, efficiency ${r.efficiency.toFixed(3)}`);
+  log(
+    `  ${r.engine.itemsPerSec.toFixed(0)} items/s, mean batch ${r.engine.batches.meanBatch.toFixed(1)}, efficiency ${r.efficiency.toFixed(3)}`,
+  );
 
   log("d. in-process light load: 1 caller, maxDelayMs 5 and 0");
   r.inprocLight = {
-    on5: await measure("d. in-process 1 caller, maxDelayMs 5", () => inproc("engine", [], { ...CONFIGS.on5.env, CALLERS: "1" })),
-    on5wait: await measure("d. in-process 1 caller, maxDelayMs 5, adaptiveWait false", () => inproc("engine", [], { ...CONFIGS.on5wait.env, CALLERS: "1" })),
-    on0: await measure("d. in-process 1 caller, maxDelayMs 0", () => inproc("engine", [], { ...CONFIGS.on0.env, CALLERS: "1" })),
+    on5: await measure("d. in-process 1 caller, maxDelayMs 5", () =>
+      inproc("engine", [], { ...CONFIGS.on5.env, CALLERS: "1" }),
+    ),
+    on5wait: await measure("d. in-process 1 caller, maxDelayMs 5, adaptiveWait false", () =>
+      inproc("engine", [], { ...CONFIGS.on5wait.env, CALLERS: "1" }),
+    ),
+    on0: await measure("d. in-process 1 caller, maxDelayMs 0", () =>
+      inproc("engine", [], { ...CONFIGS.on0.env, CALLERS: "1" }),
+    ),
   };
-  log(`  p50 ${r.inprocLight.on5.p50Ms.toFixed(2)} ms (maxDelayMs 5), ${r.inprocLight.on0.p50Ms.toFixed(2)} ms (maxDelayMs 0)`);
+  log(
+    `  p50 ${r.inprocLight.on5.p50Ms.toFixed(2)} ms (maxDelayMs 5), ${r.inprocLight.on0.p50Ms.toFixed(2)} ms (maxDelayMs 0)`,
+  );
 
   r.inprocOverload = {};
   for (const name of ["on", "capped"]) {
     const rate = 2 * r.engine.itemsPerSec;
     log(`e. in-process overload (${name}): open loop at ${rate.toFixed(0)}/s, ${DEADLINE_MS} ms deadlines`);
-    const o = await measure(`e. in-process overload, ${name}`, () => inproc("overload", [String(Math.round(rate))], CONFIGS[name].env));
+    const o = await measure(`e. in-process overload, ${name}`, () =>
+      inproc("overload", [String(Math.round(rate))], CONFIGS[name].env),
+    );
     o.sustainable = r.engine.itemsPerSec;
     r.inprocOverload[name] = o;
     log(
@@ -360,7 +422,9 @@ async function runAll(monitor, fx, want, tmp, budgetEnd) {
   log("d. light load over gRPC, h2load -c1 -m1");
   r.light = {
     on5: await measure("d. gRPC c=1, maxDelayMs 5", () => h2loadRun("on5", 1, fx, want, tmp)),
-    on5wait: await measure("d. gRPC c=1, maxDelayMs 5, adaptiveWait false", () => h2loadRun("on5wait", 1, fx, want, tmp)),
+    on5wait: await measure("d. gRPC c=1, maxDelayMs 5, adaptiveWait false", () =>
+      h2loadRun("on5wait", 1, fx, want, tmp),
+    ),
     on0: await measure("d. gRPC c=1, maxDelayMs 0", () => h2loadRun("on0", 1, fx, want, tmp)),
     off: await measure("d. gRPC c=1, off", () => h2loadRun("off", 1, fx, want, tmp)),
   };
@@ -406,12 +470,22 @@ async function main() {
 
   // The machine may be shared: wait (a little) for a quiet moment, as bench/run.cjs warns.
   let busyBefore = await h.cpuBusyCores();
-  for (let waited = 0; busyBefore !== undefined && busyBefore > BUSY_CORES && waited < QUIET_WAIT_S && !QUICK; waited += 3) {
-    if (waited === 0) log(`the machine is busy (${busyBefore.toFixed(2)} cores in use); waiting up to ${QUIET_WAIT_S} s for it to calm down`);
+  for (
+    let waited = 0;
+    busyBefore !== undefined && busyBefore > BUSY_CORES && waited < QUIET_WAIT_S && !QUICK;
+    waited += 3
+  ) {
+    if (waited === 0)
+      log(
+        `the machine is busy (${busyBefore.toFixed(2)} cores in use); waiting up to ${QUIET_WAIT_S} s for it to calm down`,
+      );
     await sleep(2000);
     busyBefore = await h.cpuBusyCores();
   }
-  if (busyBefore !== undefined && busyBefore > BUSY_CORES) log(`WARNING: the machine is busy (${busyBefore.toFixed(2)} cores in use before starting); disturbed measurements are taken once more`);
+  if (busyBefore !== undefined && busyBefore > BUSY_CORES)
+    log(
+      `WARNING: the machine is busy (${busyBefore.toFixed(2)} cores in use before starting); disturbed measurements are taken once more`,
+    );
 
   const monitor = h.createLoadMonitor();
   const budgetEnd = t0 + TOTAL_BUDGET_S * 1000;
@@ -426,7 +500,9 @@ async function main() {
   }
   const busyAfter = await h.cpuBusyCores();
   const run = { busyBefore, busyAfter, load: monitor.summary(), ...result };
-  log(`took ${((performance.now() - t0) / 1000).toFixed(0)} s; machine busy ${busyBefore?.toFixed(2)} cores before, ${busyAfter?.toFixed(2)} after`);
+  log(
+    `took ${((performance.now() - t0) / 1000).toFixed(0)} s; machine busy ${busyBefore?.toFixed(2)} cores before, ${busyAfter?.toFixed(2)} after`,
+  );
 
   const machine = h.machineInfo();
   const config = {
@@ -460,7 +536,9 @@ async function main() {
 // The report
 
 const num = (v, digits = 0) =>
-  Number.isFinite(v) ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "–";
+  Number.isFinite(v)
+    ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "–";
 const pct = (v) => `${num(100 * v, 0)}%`;
 const mark = (ok) => (ok === undefined ? "–" : ok ? "**met**" : "**missed**");
 
@@ -496,7 +574,24 @@ function docSection(r, m) {
   const go = r.grpcOverload;
   const il = r.inprocLight;
   const gh = r.grpcHalf;
-  const all = [r.ideal, r.engine, il.on5, il.on5wait, il.on0, io.on, io.capped, on, off, r.light.on5, r.light.on5wait, r.light.on0, r.light.off, go.on, go.capped, gh.on];
+  const all = [
+    r.ideal,
+    r.engine,
+    il.on5,
+    il.on5wait,
+    il.on0,
+    io.on,
+    io.capped,
+    on,
+    off,
+    r.light.on5,
+    r.light.on5wait,
+    r.light.on0,
+    r.light.off,
+    go.on,
+    go.capped,
+    gh.on,
+  ];
   // Over gRPC the RPC itself takes time at one stream: the batcher's share is the p50 over
   // the batching-off p50, and the target allows it 5 + 1 ms.
   const grpcLightTarget = r.light.off.p50Ms + 5 + 1;
@@ -524,7 +619,12 @@ function docSection(r, m) {
     `| ${x.label} | ${num(x.reqPerSec)} | ${num(x.p50Ms, 2)} | ${num(x.p90Ms, 2)} | ${num(x.p99Ms, 2)} | mean ${num(x.server.meanBatch, 2)} | ${other(x)} |`;
   const goodputOf = (o) => o.client.goodputPerSec / o.sustainable;
   const targets = [
-    [`Batching efficiency (in-process engine ÷ ideal at batch ${MAX_BATCH})`, "≥ 0.85", num(r.efficiency, 2), r.efficiency >= 0.85],
+    [
+      `Batching efficiency (in-process engine ÷ ideal at batch ${MAX_BATCH})`,
+      "≥ 0.85",
+      num(r.efficiency, 2),
+      r.efficiency >= 0.85,
+    ],
     [`Batching gain over gRPC (c=${STREAMS}, on ÷ off)`, "≥ 5×", `${num(r.gain, 2)}×`, r.gain >= 5],
     [
       "Light load p50, in-process (1 caller, maxDelayMs 5)",
@@ -554,7 +654,11 @@ function docSection(r, m) {
       "Requests taken into a batch already expired",
       "0",
       `in-process ${num(io.on.expiredAtDispatch + io.capped.expiredAtDispatch)} (exact); over gRPC ≥ ${num(go.on.server.dequeuedLate + go.capped.server.dequeuedLate)} (lower bound)`,
-      io.on.expiredAtDispatch + io.capped.expiredAtDispatch + go.on.server.dequeuedLate + go.capped.server.dequeuedLate === 0,
+      io.on.expiredAtDispatch +
+        io.capped.expiredAtDispatch +
+        go.on.server.dequeuedLate +
+        go.capped.server.dequeuedLate ===
+        0,
     ],
     [
       "Rows computed for requests that got no OK answer in time",

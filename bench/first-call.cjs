@@ -33,7 +33,12 @@ console.log(probabilities);
 /** `npm run dev -- --port 0` until it serves, then the first call (Connect JSON); ms from spawn to the answer. */
 async function devFirstCall(app, env) {
   const started = Date.now();
-  const child = spawn("npm", ["run", "dev", "--", "--port", "0"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn("npm", ["run", "dev", "--", "--port", "0"], {
+    cwd: app,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let out = "";
   try {
     const url = await new Promise((resolve, reject) => {
@@ -54,7 +59,13 @@ async function devFirstCall(app, env) {
     const res = await fetch(`${url}/demo.v1.InferenceService/PredictClassify`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64") } }),
+      body: JSON.stringify({
+        features: {
+          shape: ["1", "4"],
+          dtype: "float32",
+          data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64"),
+        },
+      }),
     });
     if (res.status !== 200) throw new Error(`first call: HTTP ${res.status} ${await res.text()}`);
     await res.json();
@@ -74,9 +85,27 @@ async function snippetBundle(app, env) {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "main.ts"), SNIPPET);
   fs.writeFileSync(path.join(dir, "index.html"), '<!doctype html><script type="module" src="./main.ts"></script>\n');
-  await reg.run(process.execPath, [path.join(app, "node_modules", "vite", "bin", "vite.js"), "build", "snippet", "--outDir", "../dist/snippet", "--emptyOutDir", "--logLevel", "warn"], { cwd: app, env });
+  await reg.run(
+    process.execPath,
+    [
+      path.join(app, "node_modules", "vite", "bin", "vite.js"),
+      "build",
+      "snippet",
+      "--outDir",
+      "../dist/snippet",
+      "--emptyOutDir",
+      "--logLevel",
+      "warn",
+    ],
+    { cwd: app, env },
+  );
   const assets = path.join(app, "dist", "snippet", "assets");
-  const js = Buffer.concat(fs.readdirSync(assets).filter((f) => f.endsWith(".js")).map((f) => fs.readFileSync(path.join(assets, f))));
+  const js = Buffer.concat(
+    fs
+      .readdirSync(assets)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => fs.readFileSync(path.join(assets, f))),
+  );
   return {
     minifiedBytes: js.length,
     gzipBytes: zlib.gzipSync(js, { level: 9 }).length,
@@ -89,7 +118,15 @@ async function main() {
   const registryDir = reg.tempDir("blazerpc-bench-registry-");
   const work = reg.tempDir("blazerpc-bench-");
   const registry = await reg.startRegistry({ dir: registryDir });
-  const result = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, upstream: reg.upstreamRegistry(), runs: [], sizes: {}, snippet: undefined };
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    upstream: reg.upstreamRegistry(),
+    runs: [],
+    sizes: {},
+    snippet: undefined,
+  };
   try {
     const npmrc = await reg.login(registry.url, registryDir);
     const { version } = reg.publishAll(registry.url, npmrc);
@@ -101,13 +138,25 @@ async function main() {
       for (const template of label === "warm" ? TEMPLATES : ["model"]) {
         const dir = path.join(work, `${label}-${template}`);
         fs.mkdirSync(dir);
-        const create = await reg.run("npm", ["create", `blazerpc@${version}`, "my-service", "--", "--template", template], { cwd: dir, env });
+        const create = await reg.run(
+          "npm",
+          ["create", `blazerpc@${version}`, "my-service", "--", "--template", template],
+          { cwd: dir, env },
+        );
         const app = path.join(dir, "my-service");
         const install = await reg.run("npm", ["install"], { cwd: app, env, timeoutMs: 15 * 60_000 });
         const packages = Number(/added (\d+) packages/.exec(install.out)?.[1] ?? NaN);
         // (web's `npm run dev` is Vite plus blaze dev on the fixed port 50051: not timed here.)
         const dev = template === "web" ? { servedMs: NaN, firstCallMs: NaN } : await devFirstCall(app, env);
-        const run = { cache: label, template, createMs: create.ms, installMs: install.ms, devServedMs: dev.servedMs, devFirstCallMs: dev.firstCallMs, totalMs: create.ms + install.ms + dev.firstCallMs };
+        const run = {
+          cache: label,
+          template,
+          createMs: create.ms,
+          installMs: install.ms,
+          devServedMs: dev.servedMs,
+          devFirstCallMs: dev.firstCallMs,
+          totalMs: create.ms + install.ms + dev.firstCallMs,
+        };
         result.runs.push(run);
         console.error(`${label} ${template}: ${JSON.stringify(run)}`);
         if (label === "warm") {
@@ -129,15 +178,23 @@ async function main() {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, "first-call.json"), JSON.stringify(result, null, 2));
   const s = (ms) => (Number.isNaN(ms) ? "—" : `${(ms / 1000).toFixed(1)} s`);
-  console.log("| npm cache | template | npm create | npm install | npm run dev → serving | → first call answered | total |");
+  console.log(
+    "| npm cache | template | npm create | npm install | npm run dev → serving | → first call answered | total |",
+  );
   console.log("|---|---|---|---|---|---|---|");
-  for (const r of result.runs) console.log(`| ${r.cache} | ${r.template} | ${s(r.createMs)} | ${s(r.installMs)} | ${s(r.devServedMs)} | ${s(r.devFirstCallMs)} | ${s(r.totalMs)} |`);
+  for (const r of result.runs)
+    console.log(
+      `| ${r.cache} | ${r.template} | ${s(r.createMs)} | ${s(r.installMs)} | ${s(r.devServedMs)} | ${s(r.devFirstCallMs)} | ${s(r.totalMs)} |`,
+    );
   console.log("\n| template | packages installed | node_modules |");
   console.log("|---|---|---|");
-  for (const [t, z] of Object.entries(result.sizes)) console.log(`| ${t} | ${z.packages} | ${(z.nodeModulesBytes / 1e6).toFixed(0)} MB |`);
+  for (const [t, z] of Object.entries(result.sizes))
+    console.log(`| ${t} | ${z.packages} | ${(z.nodeModulesBytes / 1e6).toFixed(0)} MB |`);
   if (result.snippet !== undefined) {
     const k = (b) => `${(b / 1024).toFixed(1)} KiB`;
-    console.log(`\nREADME browser snippet: ${k(result.snippet.minifiedBytes)} minified, ${k(result.snippet.gzipBytes)} gzip, ${result.snippet.protobufCopies} copy of @bufbuild/protobuf`);
+    console.log(
+      `\nREADME browser snippet: ${k(result.snippet.minifiedBytes)} minified, ${k(result.snippet.gzipBytes)} gzip, ${result.snippet.protobufCopies} copy of @bufbuild/protobuf`,
+    );
   }
 }
 

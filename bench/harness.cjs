@@ -93,7 +93,11 @@ function spawnOnCore(core, cmd, args, options) {
 function runJsonChild(core, script, args, { env, limitS, label }) {
   return new Promise((resolve, reject) => {
     const child = track(
-      spawnOnCore(core, process.execPath, [script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] }),
+      spawnOnCore(core, process.execPath, [script, ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "inherit"],
+      }),
     );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -119,7 +123,9 @@ function ensureH2load() {
   if (hasCommand("h2load")) return;
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   if (!root || !hasCommand("apt-get")) {
-    throw new Error("h2load is not installed: install nghttp2-client (Debian/Ubuntu: `sudo apt-get install nghttp2-client`)");
+    throw new Error(
+      "h2load is not installed: install nghttp2-client (Debian/Ubuntu: `sudo apt-get install nghttp2-client`)",
+    );
   }
   console.error("bench: installing h2load (apt-get install nghttp2-client)");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
@@ -139,7 +145,18 @@ const GRPC_HEADERS = ["content-type: application/grpc", "te: trailers"];
  * `{ args, stdout }`. `h1`: HTTP/1.1 instead, `streams` then being the requests pipelined
  * on each connection. `headers`: the request headers (default: gRPC's).
  */
-function runH2load({ port, rpcPath, streams, connections = 1, warmupS, durationS, payloadFile, logFile, headers = GRPC_HEADERS, h1 = false }) {
+function runH2load({
+  port,
+  rpcPath,
+  streams,
+  connections = 1,
+  warmupS,
+  durationS,
+  payloadFile,
+  logFile,
+  headers = GRPC_HEADERS,
+  h1 = false,
+}) {
   const args = [
     ...(h1 ? ["--h1"] : []),
     `-c${connections}`,
@@ -184,7 +201,10 @@ function parseH2load(stdout) {
     return m;
   };
   const fin = need(/finished in ([\d.]+)s, ([\d.]+) req\/s/, "'finished in'");
-  const req = need(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/, "requests");
+  const req = need(
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/,
+    "requests",
+  );
   const codes = need(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/, "status codes");
   const data = need(/\((\d+)\) data/, "traffic");
   const time = need(/time for request:\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)/, "'time for request'");
@@ -239,7 +259,9 @@ function checkRun(label, streams, parsed, rows, responseFrameBytes) {
     problems.push(`log has ${odd.length} rows with a status other than 200`);
   }
   if (parsed.dataBytes < (parsed.done - streams) * responseFrameBytes) {
-    problems.push(`only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseFrameBytes} bytes: some calls failed`);
+    problems.push(
+      `only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseFrameBytes} bytes: some calls failed`,
+    );
   }
   if (problems.length > 0) throw new Error(`${label}: h2load run is not clean: ${problems.join("; ")}`);
 }
@@ -327,7 +349,11 @@ function createLoadMonitor() {
     summary() {
       const out = {};
       for (const [label, xs] of samples) {
-        out[label] = { meanCores: xs.reduce((a, b) => a + b, 0) / xs.length, maxCores: Math.max(...xs), samples: xs.length };
+        out[label] = {
+          meanCores: xs.reduce((a, b) => a + b, 0) / xs.length,
+          maxCores: Math.max(...xs),
+          samples: xs.length,
+        };
       }
       return out;
     },

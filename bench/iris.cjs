@@ -60,7 +60,8 @@ function decodeFeatures(t) {
   if (t.dtype !== "float32") return { error: `features: dtype is ${t.dtype}, expected float32` };
   if (t.shape.length !== 2 || t.shape[1] !== 4n) return { error: "features: shape must be [batch, 4]" };
   const rows = Number(t.shape[0]);
-  if (t.data.byteLength !== rows * 16) return { error: `features: data is ${t.data.byteLength} bytes, expected ${rows * 16}` };
+  if (t.data.byteLength !== rows * 16)
+    return { error: `features: data is ${t.data.byteLength} bytes, expected ${rows * 16}` };
   // Float32Array needs 4-byte alignment; protobuf-es hands out views into the request
   // buffer, which often are not aligned, and then a copy is the only way. The copy must be
   // `new Uint8Array(view)`: the view may be a Node.js Buffer, whose slice() does not copy.

@@ -64,7 +64,10 @@ function benchFixture() {
   for (let i = 0; i < floats.length; i++) floats[i] = (i % 1000) / 8 - 60;
   const echoTensor = { shape: [1n, BigInt(ECHO_FLOATS)], dtype: "float32", data: new Uint8Array(floats.buffer) };
   const echoRequest = toBinary(pb.PredictEchoRequestSchema, create(pb.PredictEchoRequestSchema, { x: echoTensor }));
-  const echoResponse = toBinary(pb.PredictEchoResponseSchema, create(pb.PredictEchoResponseSchema, { result: echoTensor }));
+  const echoResponse = toBinary(
+    pb.PredictEchoResponseSchema,
+    create(pb.PredictEchoResponseSchema, { result: echoTensor }),
+  );
   const ticksRequest = toBinary(pb.PredictTicksRequestSchema, create(pb.PredictTicksRequestSchema, { n: TICKS }));
   const tickMessages = [];
   for (let i = 0; i < TICKS; i++) {

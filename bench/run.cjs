@@ -90,7 +90,9 @@ function startServer(server) {
     };
     const timer = setTimeout(() => fail(new Error(`${server.name}: not ready after 20 s`)), 20_000);
     child.once("error", fail);
-    child.once("exit", (code, signal) => fail(new Error(`${server.name}: exited before it was ready (${signal ?? code})`)));
+    child.once("exit", (code, signal) =>
+      fail(new Error(`${server.name}: exited before it was ready (${signal ?? code})`)),
+    );
     child.stdout.on("data", function onData(chunk) {
       buffered += chunk;
       const m = /READY (\d+)\n/.exec(buffered);
@@ -169,7 +171,12 @@ async function verifyEcho(port, { bx }) {
   if (t === undefined || t.dtype !== "float32" || t.shape.join(",") !== `1,${ECHO_FLOATS}`) {
     throw new Error(`unexpected tensor: dtype ${t?.dtype}, shape [${t?.shape}]`);
   }
-  if (Buffer.compare(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), Buffer.from(bx.echoData.buffer)) !== 0) {
+  if (
+    Buffer.compare(
+      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      Buffer.from(bx.echoData.buffer),
+    ) !== 0
+  ) {
     throw new Error(`the tensor came back different (${t.data.byteLength} bytes)`);
   }
 }
@@ -192,7 +199,9 @@ async function verifyTicks(port, { bx }) {
       );
       call.on("data", (m) => got.push(m));
       call.on("error", reject);
-      call.on("status", (s) => (s.code === grpc.status.OK ? resolve(got) : reject(new Error(`grpc-status ${s.code}: ${s.details}`))));
+      call.on("status", (s) =>
+        s.code === grpc.status.OK ? resolve(got) : reject(new Error(`grpc-status ${s.code}: ${s.details}`)),
+      );
     });
     if (messages.length !== TICKS) throw new Error(`${messages.length} messages, expected ${TICKS}`);
     messages.forEach((m, i) => {
@@ -211,7 +220,14 @@ async function verifyTicks(port, { bx }) {
 async function verifyConnectJson(port, { fx, irisJson }) {
   const { status, body } = await new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method: "POST", path: RPC_PATH, headers: { "content-type": "application/json" }, timeout: 10_000 },
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: RPC_PATH,
+        headers: { "content-type": "application/json" },
+        timeout: 10_000,
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
@@ -245,12 +261,17 @@ function checkData(label, parsed, responseBytes, stdout) {
   if (parsed.failed + parsed.errored + parsed.timeout > 0) {
     problems.push(`${parsed.failed} failed, ${parsed.errored} errored, ${parsed.timeout} timed out`);
   }
-  if (parsed.status["2xx"] < parsed.done) problems.push(`${parsed.done} requests done but ${parsed.status["2xx"]} 2xx statuses`);
+  if (parsed.status["2xx"] < parsed.done)
+    problems.push(`${parsed.done} requests done but ${parsed.status["2xx"]} 2xx statuses`);
   if (parsed.dataBytes < parsed.done * responseBytes) {
-    problems.push(`only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseBytes} bytes: some calls failed`);
+    problems.push(
+      `only ${parsed.dataBytes} DATA bytes for ${parsed.done} responses of ${responseBytes} bytes: some calls failed`,
+    );
   }
   if (parsed.dataBytes > parsed.started * responseBytes) {
-    problems.push(`${parsed.dataBytes} DATA bytes for ${parsed.started} responses of ${responseBytes} bytes: some answered too much`);
+    problems.push(
+      `${parsed.dataBytes} DATA bytes for ${parsed.started} responses of ${responseBytes} bytes: some answered too much`,
+    );
   }
   if (problems.length > 0) {
     const summary = stdout
@@ -264,7 +285,13 @@ function checkData(label, parsed, responseBytes, stdout) {
 /** h2load's per-request figures. */
 function runStats(parsed, rows) {
   const ms = Float64Array.from(rows.filter((r) => r.status === 200).map((r) => r.ms)).sort();
-  return { reqPerSec: parsed.reqPerSec, p50Ms: percentile(ms, 50), p90Ms: percentile(ms, 90), p99Ms: percentile(ms, 99), p999Ms: percentile(ms, 99.9) };
+  return {
+    reqPerSec: parsed.reqPerSec,
+    p50Ms: percentile(ms, 50),
+    p90Ms: percentile(ms, 90),
+    p99Ms: percentile(ms, 99),
+    p999Ms: percentile(ms, 99.9),
+  };
 }
 
 /**
@@ -426,25 +453,43 @@ function machineInfo() {
   };
 }
 
-const find = (results, scenario, server, c) => results.find((r) => r.scenario === scenario && r.server === server && r.concurrency === c);
+const find = (results, scenario, server, c) =>
+  results.find((r) => r.scenario === scenario && r.server === server && r.concurrency === c);
 
 /** ratios[peer] = this row's calls/s ÷ the peer's at the same scenario and concurrency. */
 function addRatios(results, list) {
   for (const r of results) {
     const sc = list.find((s) => s.id === r.scenario);
     r.ratios = {};
-    for (const peer of sc.ratioTo) r.ratios[peer] = r.reqPerSec / find(results, r.scenario, peer, r.concurrency)?.reqPerSec;
+    for (const peer of sc.ratioTo)
+      r.ratios[peer] = r.reqPerSec / find(results, r.scenario, peer, r.concurrency)?.reqPerSec;
   }
 }
 
 const num = (v, digits) =>
-  Number.isFinite(v) ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "—";
+  Number.isFinite(v)
+    ? v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "—";
 const shortName = (peer) => ({ [GRPC_JS]: "grpc-js", [CONNECT]: "connect-node", [RAW]: "raw http2" })[peer] ?? peer;
 
 function scenarioTable(sc, results) {
   const rows = results.filter((r) => r.scenario === sc.id);
-  const head = ["server", "concurrency", "calls/s", ...(sc.rate ? [sc.rate.label] : []), "p50 ms", "p99 ms", ...sc.ratioTo.map((p) => `ratio to ${shortName(p)}`)];
-  const lines = [`| ${head.join(" | ")} |`, `| --- | ${head.slice(1).map(() => "---:").join(" | ")} |`];
+  const head = [
+    "server",
+    "concurrency",
+    "calls/s",
+    ...(sc.rate ? [sc.rate.label] : []),
+    "p50 ms",
+    "p99 ms",
+    ...sc.ratioTo.map((p) => `ratio to ${shortName(p)}`),
+  ];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `| --- | ${head
+      .slice(1)
+      .map(() => "---:")
+      .join(" | ")} |`,
+  ];
   // Grouped by concurrency so the servers sit next to each other.
   for (const c of sc.concurrency) {
     for (const r of rows.filter((x) => x.concurrency === c)) {
@@ -466,26 +511,45 @@ function scenarioTable(sc, results) {
 /** The issue's targets, each with what this run measured. */
 function targets(results) {
   const ratio = (scenario, c, peer) => find(results, scenario, BLAZE, c)?.ratios[peer];
-  const atLeast = (want, got, what) => ({ measured: `${num(got, 2)}× ${what}`, met: Number.isFinite(got) ? got >= want : undefined });
+  const atLeast = (want, got, what) => ({
+    measured: `${num(got, 2)}× ${what}`,
+    met: Number.isFinite(got) ? got >= want : undefined,
+  });
   const b1 = find(results, "unary", BLAZE, 1)?.p50Ms;
   const g1 = find(results, "unary", GRPC_JS, 1)?.p50Ms;
   return [
-    { target: "Unary iris, c=64: blazerpc ≥ 1.3× grpc-js (req/s)", ...atLeast(1.3, ratio("unary", 64, GRPC_JS), "grpc-js") },
-    { target: "Unary iris, c=64: blazerpc ≥ 0.6× raw node:http2 (req/s)", ...atLeast(0.6, ratio("unary", 64, RAW), "raw http2") },
+    {
+      target: "Unary iris, c=64: blazerpc ≥ 1.3× grpc-js (req/s)",
+      ...atLeast(1.3, ratio("unary", 64, GRPC_JS), "grpc-js"),
+    },
+    {
+      target: "Unary iris, c=64: blazerpc ≥ 0.6× raw node:http2 (req/s)",
+      ...atLeast(0.6, ratio("unary", 64, RAW), "raw http2"),
+    },
     {
       target: "Unary iris, c=1: blazerpc p50 ≤ grpc-js p50",
       measured: `${num(b1, 3)} ms vs ${num(g1, 3)} ms`,
       met: Number.isFinite(b1) && Number.isFinite(g1) ? b1 <= g1 : undefined,
     },
-    { target: "Tensor echo 1 MiB, c=16: blazerpc ≥ 2× grpc-js (MiB/s)", ...atLeast(2, ratio("echo", 16, GRPC_JS), "grpc-js") },
-    { target: `Server streaming ${TICKS} messages, c=16: blazerpc ≥ 1.2× grpc-js (msg/s)`, ...atLeast(1.2, ratio("stream", 16, GRPC_JS), "grpc-js") },
-    { target: "Connect JSON over HTTP/1.1, c=64: blazerpc ≥ 2× bare connect-node (req/s)", ...atLeast(2, ratio("connect", 64, CONNECT), "connect-node") },
+    {
+      target: "Tensor echo 1 MiB, c=16: blazerpc ≥ 2× grpc-js (MiB/s)",
+      ...atLeast(2, ratio("echo", 16, GRPC_JS), "grpc-js"),
+    },
+    {
+      target: `Server streaming ${TICKS} messages, c=16: blazerpc ≥ 1.2× grpc-js (msg/s)`,
+      ...atLeast(1.2, ratio("stream", 16, GRPC_JS), "grpc-js"),
+    },
+    {
+      target: "Connect JSON over HTTP/1.1, c=64: blazerpc ≥ 2× bare connect-node (req/s)",
+      ...atLeast(2, ratio("connect", 64, CONNECT), "connect-node"),
+    },
   ];
 }
 
 function targetsTable(list) {
   const lines = ["| target | measured | met? |", "| --- | ---: | :---: |"];
-  for (const t of list) lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`);
+  for (const t of list)
+    lines.push(`| ${t.target} | ${t.measured} | ${t.met === undefined ? "—" : t.met ? "yes" : "no"} |`);
   return lines.join("\n");
 }
 
@@ -691,7 +755,9 @@ async function main() {
 
   const busy = await cpuBusyCores();
   if (busy !== undefined && busy > 0.2) {
-    console.error(`bench: WARNING: the machine is busy (${busy.toFixed(2)} cores in use before starting); figures will be noisy`);
+    console.error(
+      `bench: WARNING: the machine is busy (${busy.toFixed(2)} cores in use before starting); figures will be noisy`,
+    );
   }
 
   const fx = fixture();
@@ -714,7 +780,9 @@ async function main() {
   // Other work that started during the run skews it just as much; look again.
   const busyAfter = await cpuBusyCores();
   if (busyAfter !== undefined && busyAfter > 0.2) {
-    console.error(`bench: WARNING: the machine is busy (${busyAfter.toFixed(2)} cores in use after the run); figures will be noisy`);
+    console.error(
+      `bench: WARNING: the machine is busy (${busyAfter.toFixed(2)} cores in use after the run); figures will be noisy`,
+    );
   }
 
   addRatios(results, list);

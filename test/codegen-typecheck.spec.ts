@@ -70,11 +70,14 @@ describe("the generated Models interface checks implementations at compile time"
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const lineOf = (d: ts.Diagnostic) => (d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0);
+  const lineOf = (d: ts.Diagnostic) =>
+    d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0;
   const text = (d: ts.Diagnostic) => ts.flattenDiagnosticMessageText(d.messageText, "\n");
 
   it("reports errors only in the implementation, never in the generated code", () => {
-    const elsewhere = diagnostics.filter((d) => d.file?.fileName !== file).map((d) => `${d.file?.fileName ?? "?"}: ${text(d)}`);
+    const elsewhere = diagnostics
+      .filter((d) => d.file?.fileName !== file)
+      .map((d) => `${d.file?.fileName ?? "?"}: ${text(d)}`);
     expect(elsewhere).toEqual([]);
     expect(expectations.filter((e) => e.error !== undefined)).toHaveLength(7);
   });
@@ -88,7 +91,10 @@ describe("the generated Models interface checks implementations at compile time"
   it("refuses each one that does not, with the mismatch in the message", () => {
     for (const e of expectations.filter((x) => x.error !== undefined)) {
       const messages = diagnostics.filter((d) => d.file?.fileName === file && lineOf(d) === e.line).map(text);
-      expect({ line: e.line, found: messages.some((m) => m.includes(e.error!)) ? e.error : messages }).toEqual({ line: e.line, found: e.error });
+      expect({ line: e.line, found: messages.some((m) => m.includes(e.error!)) ? e.error : messages }).toEqual({
+        line: e.line,
+        found: e.error,
+      });
     }
   });
 });
@@ -112,8 +118,15 @@ describe("the generated clients are browser-safe", () => {
       types: [],
     });
     // Everything the clients load: no file of @types/node among them.
-    expect(program.getSourceFiles().filter((f) => /@types[\\/]node/.test(f.fileName)).map((f) => f.fileName)).toEqual([]);
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(
+      program
+        .getSourceFiles()
+        .filter((f) => /@types[\\/]node/.test(f.fileName))
+        .map((f) => f.fileName),
+    ).toEqual([]);
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
     expect(diagnostics).toEqual([]);
   });
 });

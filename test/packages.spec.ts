@@ -5,17 +5,34 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const repo = path.resolve(__dirname, "..");
-const dirs = fs.readdirSync(path.join(repo, "packages")).filter((d) => fs.existsSync(path.join(repo, "packages", d, "package.json")));
-const read = (d: string) => JSON.parse(fs.readFileSync(path.join(repo, "packages", d, "package.json"), "utf8")) as Record<string, unknown>;
+const dirs = fs
+  .readdirSync(path.join(repo, "packages"))
+  .filter((d) => fs.existsSync(path.join(repo, "packages", d, "package.json")));
+const read = (d: string) =>
+  JSON.parse(fs.readFileSync(path.join(repo, "packages", d, "package.json"), "utf8")) as Record<string, unknown>;
 
 describe("packages/*/package.json", () => {
   it("covers the six published packages, all at one version", () => {
-    expect(dirs.map((d) => read(d).name).sort()).toEqual(["@blazerpc/cli", "@blazerpc/codegen", "@blazerpc/onnx", "@blazerpc/runtime", "@blazerpc/tensor", "create-blazerpc"]);
+    expect(dirs.map((d) => read(d).name).sort()).toEqual([
+      "@blazerpc/cli",
+      "@blazerpc/codegen",
+      "@blazerpc/onnx",
+      "@blazerpc/runtime",
+      "@blazerpc/tensor",
+      "create-blazerpc",
+    ]);
     expect(new Set(dirs.map((d) => read(d).version)).size).toBe(1);
   });
 
   it.each(dirs)("%s: public, exports with types, files, engines node >=20, license", (d) => {
-    const pkg = read(d) as { private?: boolean; exports: Record<string, unknown>; files: string[]; engines: { node: string }; license: string; publishConfig?: { access: string } };
+    const pkg = read(d) as {
+      private?: boolean;
+      exports: Record<string, unknown>;
+      files: string[];
+      engines: { node: string };
+      license: string;
+      publishConfig?: { access: string };
+    };
     expect(pkg.private).toBeUndefined();
     expect(pkg.engines).toEqual({ node: ">=20" });
     expect(pkg.license).toBe("Apache-2.0");
@@ -26,12 +43,17 @@ describe("packages/*/package.json", () => {
     const walk = (v: unknown) => {
       if (typeof v === "string") targets.push(v);
       else if (v !== null && typeof v === "object") {
-        if ("default" in v && typeof (v as { default: unknown }).default === "string") expect((v as { types?: string }).types).toBeDefined();
+        if ("default" in v && typeof (v as { default: unknown }).default === "string")
+          expect((v as { types?: string }).types).toBeDefined();
         Object.values(v).forEach(walk);
       }
     };
     walk(pkg.exports["."]);
-    for (const t of targets) expect({ target: t, exists: fs.existsSync(path.join(repo, "packages", d, t)) }).toEqual({ target: t, exists: true });
+    for (const t of targets)
+      expect({ target: t, exists: fs.existsSync(path.join(repo, "packages", d, t)) }).toEqual({
+        target: t,
+        exists: true,
+      });
   });
 
   it("@blazerpc/tensor: Node loads the CommonJS build for import and require alike, bundlers the ES modules", () => {
@@ -43,6 +65,8 @@ describe("packages/*/package.json", () => {
     const esm = fs.readFileSync(path.join(tensor, "dist", "esm", "index.js"), "utf8");
     expect(esm).toMatch(/^export \{/m);
     expect(esm).not.toContain("require(");
-    expect(fs.readFileSync(path.join(tensor, "dist", "esm", "gen", "blazerpc", "v1", "tensor_pb.js"), "utf8")).toContain('from "@bufbuild/protobuf/codegenv2"');
+    expect(
+      fs.readFileSync(path.join(tensor, "dist", "esm", "gen", "blazerpc", "v1", "tensor_pb.js"), "utf8"),
+    ).toContain('from "@bufbuild/protobuf/codegenv2"');
   });
 });

@@ -9,9 +9,9 @@ const runtime = path.resolve(__dirname, "..", "packages", "runtime");
 const buf = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name],
-  );
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
 }
 
 it("@blazerpc/runtime's src/gen matches buf generate (run it in packages/runtime after changing proto/)", () => {
@@ -23,7 +23,10 @@ it("@blazerpc/runtime's src/gen matches buf generate (run it in packages/runtime
     const committed = path.join(runtime, "src", "gen");
     expect(files(generated).sort()).toEqual(files(committed).sort());
     for (const f of files(generated)) {
-      expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({ f, text: fs.readFileSync(path.join(generated, f), "utf8") });
+      expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({
+        f,
+        text: fs.readFileSync(path.join(generated, f), "utf8"),
+      });
     }
   } finally {
     fs.rmSync(out, { recursive: true, force: true });

@@ -10,15 +10,20 @@ const repo = path.resolve(__dirname, "..");
 const buf = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name],
-  );
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
 }
 
 describe("workspace schemas", () => {
   it("pass buf lint (STANDARD), the iris example's generated proto included", () => {
     const ls = spawnSync(buf, ["ls-files"], { cwd: repo, encoding: "utf8" });
-    expect(ls.stdout.split("\n")).toEqual(expect.arrayContaining(["examples/iris/proto/iris/v1/iris.proto", "packages/tensor/proto/blazerpc/v1/tensor.proto"]));
+    expect(ls.stdout.split("\n")).toEqual(
+      expect.arrayContaining([
+        "examples/iris/proto/iris/v1/iris.proto",
+        "packages/tensor/proto/blazerpc/v1/tensor.proto",
+      ]),
+    );
     const r = spawnSync(buf, ["lint"], { cwd: repo, encoding: "utf8" });
     expect({ code: r.status, out: r.stdout + r.stderr }).toEqual({ code: 0, out: "" });
   });
@@ -28,14 +33,26 @@ describe("workspace schemas", () => {
     try {
       const template = JSON.stringify({
         version: "v2",
-        plugins: [{ local: ["node", path.join(repo, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")], out, opt: ["target=ts", "import_extension=js"] }],
+        plugins: [
+          {
+            local: ["node", path.join(repo, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")],
+            out,
+            opt: ["target=ts", "import_extension=js"],
+          },
+        ],
       });
-      const r = spawnSync(buf, ["generate", "packages/tensor/proto", "--template", template], { cwd: repo, encoding: "utf8" });
+      const r = spawnSync(buf, ["generate", "packages/tensor/proto", "--template", template], {
+        cwd: repo,
+        encoding: "utf8",
+      });
       expect(r.stderr).toBe("");
       const committed = path.join(repo, "packages/tensor/src/gen");
       expect(files(out).sort()).toEqual(files(committed).sort());
       for (const f of files(out)) {
-        expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({ f, text: fs.readFileSync(path.join(out, f), "utf8") });
+        expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({
+          f,
+          text: fs.readFileSync(path.join(out, f), "utf8"),
+        });
       }
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

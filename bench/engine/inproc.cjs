@@ -30,7 +30,12 @@ function percentile(sorted, p) {
 
 function latencySummary(ms) {
   const s = Float64Array.from(ms).sort();
-  return { p50Ms: percentile(s, 50), p90Ms: percentile(s, 90), p99Ms: percentile(s, 99), maxMs: s.length > 0 ? s[s.length - 1] : NaN };
+  return {
+    p50Ms: percentile(s, 50),
+    p90Ms: percentile(s, 90),
+    p99Ms: percentile(s, 99),
+    maxMs: s.length > 0 ? s[s.length - 1] : NaN,
+  };
 }
 
 /** Runs `fn` back to back for `seconds` (after `warmup` seconds of the same); per-call figures. */
@@ -62,7 +67,12 @@ async function ideal() {
     for (let r = 0; r < rows; r++) data.set(row, r * WIDTH);
     const input = { dtype: "float32", shape: [rows, WIDTH], data };
     const r = await loop(() => model.run({ input }), DURATION_S, WARMUP_S);
-    out[`batch${rows}`] = { rows, ...r, msPerRun: (r.elapsedS * 1000) / r.calls, itemsPerSec: (r.calls * rows) / r.elapsedS };
+    out[`batch${rows}`] = {
+      rows,
+      ...r,
+      msPerRun: (r.elapsedS * 1000) / r.calls,
+      itemsPerSec: (r.calls * rows) / r.elapsedS,
+    };
   }
   return out;
 }

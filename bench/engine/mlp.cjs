@@ -51,7 +51,10 @@ function fixture() {
   const { PredictMlpRequestSchema } = loadPb();
   const row = sampleRow();
   const data = new Uint8Array(row.buffer);
-  const request = toBinary(PredictMlpRequestSchema, create(PredictMlpRequestSchema, { input: { shape: [1n, BigInt(WIDTH)], dtype: "float32", data } }));
+  const request = toBinary(
+    PredictMlpRequestSchema,
+    create(PredictMlpRequestSchema, { input: { shape: [1n, BigInt(WIDTH)], dtype: "float32", data } }),
+  );
   const frame = grpcFrame(request);
   const dataOffset = Buffer.from(frame).indexOf(Buffer.from(data));
   if (dataOffset < 0) throw new Error("the row's bytes are not in the request frame");
@@ -87,7 +90,12 @@ async function verifyCall(label, port, fx, want) {
       );
     });
     const t = res.result;
-    if (t === undefined || t.dtype !== "float32" || t.shape.join(",") !== `1,${WIDTH}` || t.data.byteLength !== WIDTH * 4) {
+    if (
+      t === undefined ||
+      t.dtype !== "float32" ||
+      t.shape.join(",") !== `1,${WIDTH}` ||
+      t.data.byteLength !== WIDTH * 4
+    ) {
       throw new Error(`unexpected tensor: shape ${t?.shape}, dtype ${t?.dtype}`);
     }
     const got = new Float32Array(new Uint8Array(t.data).buffer);
@@ -102,4 +110,16 @@ async function verifyCall(label, port, fx, want) {
   }
 }
 
-module.exports = { MLP_DIR, MLP_DIST, RPC_PATH, WIDTH, mlpRequire, loadModels, loadPb, sampleRow, fixture, expectedOutput, verifyCall };
+module.exports = {
+  MLP_DIR,
+  MLP_DIST,
+  RPC_PATH,
+  WIDTH,
+  mlpRequire,
+  loadModels,
+  loadPb,
+  sampleRow,
+  fixture,
+  expectedOutput,
+  verifyCall,
+};

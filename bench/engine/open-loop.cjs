@@ -133,7 +133,12 @@ function finish(maxLagMs) {
       goodputPerSec: (counts.ok - counts.okLate) / DURATION_S,
       counts: { ...counts, unanswered: measuredOutstanding },
       total: { ...total, unanswered: outstanding },
-      okLatency: { p50Ms: percentile(s, 50), p90Ms: percentile(s, 90), p99Ms: percentile(s, 99), maxMs: s.length > 0 ? s[s.length - 1] : NaN },
+      okLatency: {
+        p50Ms: percentile(s, 50),
+        p90Ms: percentile(s, 90),
+        p99Ms: percentile(s, 99),
+        maxMs: s.length > 0 ? s[s.length - 1] : NaN,
+      },
       maxSendLagMs: maxLagMs,
     };
     process.stdout.write(JSON.stringify(result) + "\n");

@@ -19,7 +19,13 @@ serveChild(`blazerpc ${APP}${FAST_PATH ? "" : " (no fast path)"}`, async () => {
   const { createServer } = createRequire(path.join(dir, "package.json"))("@blazerpc/runtime");
   const { app } = require(path.join(dir, "dist", "models.js"));
   const { InferenceServiceBinding } = require(path.join(dir, "dist", "gen", APP, "v1", `${APP}_blaze.js`));
-  const server = createServer({ app, services: [InferenceServiceBinding], host: "127.0.0.1", port: 0, fastPath: FAST_PATH });
+  const server = createServer({
+    app,
+    services: [InferenceServiceBinding],
+    host: "127.0.0.1",
+    port: 0,
+    fastPath: FAST_PATH,
+  });
   const { port } = await server.listen();
   return { port, close: () => server.close() };
 });

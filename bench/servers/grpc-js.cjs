@@ -6,8 +6,17 @@
 // iris (default): PredictIris; bench: PredictEcho and PredictTicks (examples/bench).
 "use strict";
 const grpc = require("@grpc/grpc-js");
-const { RPC_PATH, loadIrisPb, decodeFeatures, irisForward, resultInit, serveChild, create, toBinary, fromBinary } =
-  require("../iris.cjs");
+const {
+  RPC_PATH,
+  loadIrisPb,
+  decodeFeatures,
+  irisForward,
+  resultInit,
+  serveChild,
+  create,
+  toBinary,
+  fromBinary,
+} = require("../iris.cjs");
 const { ECHO_PATH, TICKS_PATH, loadBenchPb, decodeEcho, echoResultInit, tickInit } = require("../payloads.cjs");
 
 const APP = process.argv[2] === "bench" ? "bench" : "iris";
@@ -73,7 +82,9 @@ serveChild(`grpc-js ${APP}`, async () => {
   const server = new grpc.Server();
   server.addService(definition, implementation);
   const port = await new Promise((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   return {
     port,

@@ -52,14 +52,21 @@ app.route(
     const body = (await req.json()) as { overall_status?: unknown } | null;
     const name = body?.overall_status;
     if (typeof name !== "string" || !(STATUS_NAMES as readonly string[]).includes(name)) {
-      throw new ConnectError(`overall_status must be one of ${STATUS_NAMES.join(", ")}, got ${JSON.stringify(name)}`, Code.InvalidArgument);
+      throw new ConnectError(
+        `overall_status must be one of ${STATUS_NAMES.join(", ")}, got ${JSON.stringify(name)}`,
+        Code.InvalidArgument,
+      );
     }
     setStatus(HealthStatus[name as (typeof STATUS_NAMES)[number]]);
     return { overall_status: statusName(state.status) };
   },
   {
     summary: "Sets the director's overall status",
-    requestSchema: { type: "object", properties: { overall_status: { type: "string", enum: [...STATUS_NAMES] } }, required: ["overall_status"] },
+    requestSchema: {
+      type: "object",
+      properties: { overall_status: { type: "string", enum: [...STATUS_NAMES] } },
+      required: ["overall_status"],
+    },
     responseSchema: { type: "object", properties: { overall_status: { type: "string" } } },
   },
 );

@@ -55,7 +55,8 @@ app.model(
       if (!Number.isInteger(maxTokens) || maxTokens < 0 || maxTokens > MAX_TOKENS) {
         throw new Error(`maxTokens must be an integer from 0 to ${MAX_TOKENS}, got ${maxTokens}`);
       }
-      if (prompt.length > MAX_PROMPT) throw new Error(`prompt may hold at most ${MAX_PROMPT} characters, got ${prompt.length}`);
+      if (prompt.length > MAX_PROMPT)
+        throw new Error(`prompt may hold at most ${MAX_PROMPT} characters, got ${prompt.length}`);
     },
   },
   async function* (prompt: string, maxTokens: number): AsyncGenerator<string> {

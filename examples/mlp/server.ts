@@ -63,7 +63,8 @@ function collectStats(lateMs: number): { stats: Stats; metrics: ExecutorMetrics 
   return { stats, metrics };
 }
 
-const collected = process.env.MLP_STATS === "1" ? collectStats(Number(process.env.MLP_STATS_LATE_MS ?? 100)) : undefined;
+const collected =
+  process.env.MLP_STATS === "1" ? collectStats(Number(process.env.MLP_STATS_LATE_MS ?? 100)) : undefined;
 if (collected !== undefined) {
   // A synchronous write: the exit handler cannot wait for a stream.
   const print = () => fs.writeSync(1, `STATS ${JSON.stringify(collected.stats)}\n`);

@@ -15,28 +15,51 @@ export const app = createApp({ name: "types" });
  * @param text a string
  * @param score a double
  */
-app.model("scalars", async (text: string, score: number, count: bigint, flag: boolean, blob: Uint8Array): Promise<Scalars> => ({
-  text,
-  score,
-  count,
-  flag,
-  blob,
-}));
+app.model(
+  "scalars",
+  async (text: string, score: number, count: bigint, flag: boolean, blob: Uint8Array): Promise<Scalars> => ({
+    text,
+    score,
+    count,
+    flag,
+    blob,
+  }),
+);
 
 /** The exact number types, as one destructured parameter. */
-app.model("exact", async ({ i32, u32, f32, f64, i64, u64 }: Exact): Promise<Exact> => ({ i32, u32, f32, f64, i64, u64 }));
+app.model("exact", async ({ i32, u32, f32, f64, i64, u64 }: Exact): Promise<Exact> => ({
+  i32,
+  u32,
+  f32,
+  f64,
+  i64,
+  u64,
+}));
 
 /** Arrays of scalars, of exact numbers and of objects; an inline returned object. */
-app.model("lists", async (words: string[], values: readonly Float32[], points: Point[]): Promise<{ words: string[]; values: Float32[]; points: Point[] }> => ({
-  words,
-  values: [...values],
-  points,
-}));
+app.model(
+  "lists",
+  async (
+    words: string[],
+    values: readonly Float32[],
+    points: Point[],
+  ): Promise<{ words: string[]; values: Float32[]; points: Point[] }> => ({
+    words,
+    values: [...values],
+    points,
+  }),
+);
 
 /** A string-literal union, TypeScript enums, and an inline union. */
 app.model(
   "enums",
-  async (color: Color, level: Level, shape: Shape, mode: "fast" | "exact", palette: Color[]): Promise<{ color: Color; level: Level; shape: Shape; mode: "fast" | "exact"; palette: Color[] }> => ({
+  async (
+    color: Color,
+    level: Level,
+    shape: Shape,
+    mode: "fast" | "exact",
+    palette: Color[],
+  ): Promise<{ color: Color; level: Level; shape: Shape; mode: "fast" | "exact"; palette: Color[] }> => ({
     color,
     level,
     shape,
@@ -48,7 +71,13 @@ app.model(
 /** Optional parameters and properties: proto3 optional. */
 app.model(
   "optionals",
-  async (name?: string, count?: Int32, point?: Point, color?: Color, when?: Date): Promise<{ name?: string; count?: Int32; point?: Point; color?: Color | undefined; when?: Date }> => ({
+  async (
+    name?: string,
+    count?: Int32,
+    point?: Point,
+    color?: Color,
+    when?: Date,
+  ): Promise<{ name?: string; count?: Int32; point?: Point; color?: Color | undefined; when?: Date }> => ({
     ...(name !== undefined ? { name } : {}),
     ...(count !== undefined ? { count } : {}),
     ...(point !== undefined ? { point } : {}),
@@ -60,7 +89,17 @@ app.model(
 /** Record<string, T> and Map<string, T>: proto maps. */
 app.model(
   "maps",
-  async (labels: Record<string, string>, scores: Map<string, number>, points: Record<string, Point>, colors: Map<string, Color>): Promise<{ labels: Record<string, string>; scores: Map<string, number>; points: Record<string, Point>; colors: Map<string, Color> }> => ({
+  async (
+    labels: Record<string, string>,
+    scores: Map<string, number>,
+    points: Record<string, Point>,
+    colors: Map<string, Color>,
+  ): Promise<{
+    labels: Record<string, string>;
+    scores: Map<string, number>;
+    points: Record<string, Point>;
+    colors: Map<string, Color>;
+  }> => ({
     labels,
     scores,
     points,
@@ -69,7 +108,13 @@ app.model(
 );
 
 /** A generic instantiated with a concrete type, and an inline object type. */
-app.model("nested", async (page: Page<Point>, box: { min: Point; max: Point }): Promise<{ page: Page<Point>; box: { min: Point; max: Point } }> => ({ page, box }));
+app.model(
+  "nested",
+  async (
+    page: Page<Point>,
+    box: { min: Point; max: Point },
+  ): Promise<{ page: Page<Point>; box: { min: Point; max: Point } }> => ({ page, box }),
+);
 
 /** Date: google.protobuf.Timestamp. */
 app.model("dates", async (at: Date, history: Date[]): Promise<{ at: Date; history: Date[] }> => ({ at, history }));
@@ -82,7 +127,12 @@ app.model(
     masks: Tensor<"float32", ["n"]>[],
     named: Record<string, Tensor<"int64", [2]>>,
     extra?: Tensor<"float64", [1]>,
-  ): Promise<{ image: Tensor<"uint8", ["batch", 2, 2]>; masks: Tensor<"float32", ["n"]>[]; named: Record<string, Tensor<"int64", [2]>>; extra?: Tensor<"float64", [1]> }> => ({
+  ): Promise<{
+    image: Tensor<"uint8", ["batch", 2, 2]>;
+    masks: Tensor<"float32", ["n"]>[];
+    named: Record<string, Tensor<"int64", [2]>>;
+    extra?: Tensor<"float64", [1]>;
+  }> => ({
     image,
     masks,
     named,
@@ -94,20 +144,29 @@ app.model(
  * A destructured parameter (its properties are the request's fields), options declared in
  * another file, and a returned object.
  */
-app.model("search", searchOptions, async ({ text, topK = 3, filters, userID }: Query): Promise<{ hits: Hit[]; total: Int32; echo: Page<string> }> => {
-  const hits: Hit[] = Object.entries(filters)
-    .slice(0, topK)
-    .map(([k, v], i) => ({ id: `${userID}:${k}=${v}`, score: 1 / (i + 1), color: i % 2 === 0 ? "red" : "blue" }));
-  return { hits, total: hits.length, echo: { items: [text], next: userID } };
-});
+app.model(
+  "search",
+  searchOptions,
+  async ({ text, topK = 3, filters, userID }: Query): Promise<{ hits: Hit[]; total: Int32; echo: Page<string> }> => {
+    const hits: Hit[] = Object.entries(filters)
+      .slice(0, topK)
+      .map(([k, v], i) => ({ id: `${userID}:${k}=${v}`, score: 1 / (i + 1), color: i % 2 === 0 ? "red" : "blue" }));
+    return { hits, total: hits.length, echo: { items: [text], next: userID } };
+  },
+);
 
 /**
  * List batching: batch options and parameters that are not tensors, so the model is called
  * once per batch with every request's values (one array per parameter) and answers each
  * request (an Error fails that request only). The schema holds one request's values.
  */
-app.model("measure", measureOptions, async (texts: string[], scales: number[]): Promise<({ length: Int32; scaled: number } | Error)[]> =>
-  texts.map((text, i) => (text === "" ? new Error("empty text") : { length: text.length, scaled: text.length * scales[i]! })),
+app.model(
+  "measure",
+  measureOptions,
+  async (texts: string[], scales: number[]): Promise<({ length: Int32; scaled: number } | Error)[]> =>
+    texts.map((text, i) =>
+      text === "" ? new Error("empty text") : { length: text.length, scaled: text.length * scales[i]! },
+    ),
 );
 
 /** Counts to `to`: a stream of objects. */

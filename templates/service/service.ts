@@ -40,19 +40,27 @@ app.rpc("InferenceDirector.GetHealthStatus", async (): Promise<HealthStatusRespo
  * @param overallStatus The new status.
  * @returns The status now.
  */
-app.rpc("InferenceDirector.SetHealthStatus", async (overallStatus: OverallStatus, ctx: CallContext): Promise<OverallStatus> => {
-  state.callsServed++;
-  setStatus(overallStatus);
-  console.log(`status set to ${overallStatus} by ${ctx.requestHeader.get("x-operator") ?? "an unnamed operator"} from ${ctx.peer}`);
-  return state.status;
-});
+app.rpc(
+  "InferenceDirector.SetHealthStatus",
+  async (overallStatus: OverallStatus, ctx: CallContext): Promise<OverallStatus> => {
+    state.callsServed++;
+    setStatus(overallStatus);
+    console.log(
+      `status set to ${overallStatus} by ${ctx.requestHeader.get("x-operator") ?? "an unnamed operator"} from ${ctx.peer}`,
+    );
+    return state.status;
+  },
+);
 
 // The same state over plain HTTP, on the same port: what a dashboard or a script reads.
 app.route("GET", "/health", () => ({ overall_status: state.status, calls_served: state.callsServed }), {
   summary: "The service's health (the same as InferenceDirector.GetHealthStatus)",
   responseSchema: {
     type: "object",
-    properties: { overall_status: { type: "string", enum: ["HEALTHY", "DEGRADED", "UNHEALTHY"] }, calls_served: { type: "integer" } },
+    properties: {
+      overall_status: { type: "string", enum: ["HEALTHY", "DEGRADED", "UNHEALTHY"] },
+      calls_served: { type: "integer" },
+    },
   },
 });
 

@@ -10,7 +10,11 @@ const server = createServer({
   services: [InferenceServiceBinding],
   host: process.env.HOST ?? "127.0.0.1",
   port: Number(process.env.PORT ?? 50051),
-  cors: { origins: (process.env.CORS_ORIGINS ?? "http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173").split(",") },
+  cors: {
+    origins: (process.env.CORS_ORIGINS ?? "http://localhost:5173,http://127.0.0.1:5173,http://localhost:4173").split(
+      ",",
+    ),
+  },
 });
 server.listen().then(() => console.log(`demo listening on ${server.url()}`));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -16,7 +16,9 @@ function blazeDev(): Plugin {
     configureServer(server) {
       if (process.env.API_URL !== undefined) return; // a server of your own is running
       const port = new URL(API).port;
-      child = spawn(process.execPath, ["node_modules/@blazerpc/cli/bin/blaze.js", "dev", "models.ts", "--port", port], { stdio: "inherit" });
+      child = spawn(process.execPath, ["node_modules/@blazerpc/cli/bin/blaze.js", "dev", "models.ts", "--port", port], {
+        stdio: "inherit",
+      });
       server.httpServer?.once("close", () => child?.kill("SIGTERM"));
       process.once("exit", () => child?.kill("SIGTERM"));
     },

@@ -9,7 +9,11 @@ import * as grpc from "@grpc/grpc-js";
 import { fromTensorProto, toTensorProto, type Tensor } from "@blazerpc/tensor";
 import { createApp, createServer, type BatchOptions, type BlazeServer } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { PredictGenerateRequestSchema, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  PredictGenerateRequestSchema,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import { grpcMessage, grpcUnary } from "./support.js";
 
 const IRIS = "/iris.v1.InferenceService/PredictIris";
@@ -33,19 +37,23 @@ async function start(batch: BatchOptions, hold?: Promise<void> | (() => Promise<
   const computed: number[] = [];
   const finalized = { value: false };
   const produced = { value: 0 };
-  app.model("iris", { batch }, async (features: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
-    const rows = features.shape[0]!;
-    seen.push(rows);
-    for (let r = 0; r < rows; r++) computed.push(features.data[r * 4]!);
-    const wait = typeof hold === "function" ? hold() : hold;
-    if (wait !== undefined) await wait;
-    const out = new Float32Array(rows * 3);
-    for (let r = 0; r < rows; r++) {
-      const sum = features.data.subarray(r * 4, r * 4 + 4).reduce((a, b) => a + b, 0);
-      out.set([sum, r, rows], r * 3);
-    }
-    return { dtype: "float32", shape: [rows, 3], data: out };
-  });
+  app.model(
+    "iris",
+    { batch },
+    async (features: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
+      const rows = features.shape[0]!;
+      seen.push(rows);
+      for (let r = 0; r < rows; r++) computed.push(features.data[r * 4]!);
+      const wait = typeof hold === "function" ? hold() : hold;
+      if (wait !== undefined) await wait;
+      const out = new Float32Array(rows * 3);
+      for (let r = 0; r < rows; r++) {
+        const sum = features.data.subarray(r * 4, r * 4 + 4).reduce((a, b) => a + b, 0);
+        out.set([sum, r, rows], r * 3);
+      }
+      return { dtype: "float32", shape: [rows, 3], data: out };
+    },
+  );
   app.model("generate", async function* (_prompt: string, maxTokens: number): AsyncGenerator<string> {
     try {
       for (let i = 0; i < maxTokens; i++) {
@@ -68,14 +76,20 @@ async function stop(h: Harness): Promise<void> {
   await h.server.close();
 }
 
-const request = (first: number, rows = 1) =>
-  ({ features: toTensorProto({ dtype: "float32", shape: [rows, 4], data: new Float32Array(Array.from({ length: rows * 4 }, (_, i) => (i % 4 === 0 ? first + i / 4 : 1))) }) });
+const request = (first: number, rows = 1) => ({
+  features: toTensorProto({
+    dtype: "float32",
+    shape: [rows, 4],
+    data: new Float32Array(Array.from({ length: rows * 4 }, (_, i) => (i % 4 === 0 ? first + i / 4 : 1))),
+  }),
+});
 
 const call = (h: Harness, first: number, options: grpc.CallOptions = {}, rows = 1) =>
   new Promise<Tensor>((resolve, reject) => {
     h.client.makeUnaryRequest(
       IRIS,
-      (m: ReturnType<typeof create<typeof PredictIrisRequestSchema>>) => Buffer.from(toBinary(PredictIrisRequestSchema, m)),
+      (m: ReturnType<typeof create<typeof PredictIrisRequestSchema>>) =>
+        Buffer.from(toBinary(PredictIrisRequestSchema, m)),
       (b: Buffer) => fromTensorProto(grpcUnaryDecode(b)),
       create(PredictIrisRequestSchema, request(first, rows)),
       options,
@@ -87,7 +101,11 @@ function grpcUnaryDecode(b: Buffer) {
   return fromBinary(PredictIrisResponseSchema, b).result;
 }
 
-const statusOf = (p: Promise<unknown>) => p.then(() => ({ code: grpc.status.OK, message: "" }), (e: grpc.ServiceError) => ({ code: e.code, message: grpcMessage(e) }));
+const statusOf = (p: Promise<unknown>) =>
+  p.then(
+    () => ({ code: grpc.status.OK, message: "" }),
+    (e: grpc.ServiceError) => ({ code: e.code, message: grpcMessage(e) }),
+  );
 
 describe("batching through the server", () => {
   it("stacks 64 concurrent calls into a few model calls, and every caller gets its own rows back", async () => {
@@ -124,11 +142,15 @@ describe("a batched model that returns the wrong row count", () => {
   it("fails every request of that batch with INTERNAL saying so, and the server keeps serving", async () => {
     const app = createApp({ name: "iris" });
     let calls = 0;
-    app.model("iris", { batch: { maxBatchSize: 8, maxDelayMs: 30 } }, async (features: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
-      calls++;
-      const rows = calls === 1 ? features.shape[0]! - 1 : features.shape[0]!; // one row short, the first time
-      return { dtype: "float32", shape: [rows, 3], data: new Float32Array(rows * 3) };
-    });
+    app.model(
+      "iris",
+      { batch: { maxBatchSize: 8, maxDelayMs: 30 } },
+      async (features: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
+        calls++;
+        const rows = calls === 1 ? features.shape[0]! - 1 : features.shape[0]!; // one row short, the first time
+        return { dtype: "float32", shape: [rows, 3], data: new Float32Array(rows * 3) };
+      },
+    );
     app.model("generate", async function* (): AsyncGenerator<string> {
       yield "x";
     });
@@ -138,7 +160,8 @@ describe("a batched model that returns the wrong row count", () => {
     const h = { server, client } as unknown as Harness;
     try {
       const [a, b] = await Promise.all([statusOf(call(h, 1)), statusOf(call(h, 2))]);
-      const message = 'model "iris" returned a result that does not fit its batch: model "iris"\'s result has 1 rows (shape [1, 3]) for a batch of 2 rows';
+      const message =
+        'model "iris" returned a result that does not fit its batch: model "iris"\'s result has 1 rows (shape [1, 3]) for a batch of 2 rows';
       expect(a).toEqual({ code: grpc.status.INTERNAL, message });
       expect(b).toEqual({ code: grpc.status.INTERNAL, message });
       expect(await statusOf(call(h, 3))).toEqual({ code: grpc.status.OK, message: "" });
@@ -178,7 +201,13 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
     try {
       const busy = call(h, 1);
       await new Promise((r) => setTimeout(r, 50));
-      const c = h.client.makeUnaryRequest(IRIS, (m: Buffer) => m, (b: Buffer) => b, Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, request(2)))), () => undefined);
+      const c = h.client.makeUnaryRequest(
+        IRIS,
+        (m: Buffer) => m,
+        (b: Buffer) => b,
+        Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, request(2)))),
+        () => undefined,
+      );
       await new Promise((r) => setTimeout(r, 50));
       c.cancel();
       await new Promise((r) => setTimeout(r, 50));
@@ -194,14 +223,20 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
 
   it("a full queue answers RESOURCE_EXHAUSTED at once, and the queued requests still succeed", async () => {
     let release!: () => void;
-    const h = await start({ maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 }, new Promise<void>((r) => (release = r)));
+    const h = await start(
+      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 },
+      new Promise<void>((r) => (release = r)),
+    );
     try {
       const busy = call(h, 1);
       await new Promise((r) => setTimeout(r, 50));
       const queued = [call(h, 2), call(h, 3)];
       await new Promise((r) => setTimeout(r, 50));
       const refused = await statusOf(call(h, 4));
-      expect(refused).toEqual({ code: grpc.status.RESOURCE_EXHAUSTED, message: 'model "iris" is at capacity: 2 requests queued (queueCapacity 2) — retry later' });
+      expect(refused).toEqual({
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        message: 'model "iris" is at capacity: 2 requests queued (queueCapacity 2) — retry later',
+      });
       release();
       await Promise.all([busy, ...queued]);
       expect(h.computed).toEqual([1, 2, 3]);
@@ -213,7 +248,10 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
 
   it("a full queue refuses a call before reading it: headers in, body never sent, RESOURCE_EXHAUSTED at once", async () => {
     let release!: () => void;
-    const h = await start({ maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 }, new Promise<void>((r) => (release = r)));
+    const h = await start(
+      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 },
+      new Promise<void>((r) => (release = r)),
+    );
     const session = http2.connect(`http://127.0.0.1:${h.server.address().port}`);
     try {
       const busy = call(h, 1);
@@ -222,13 +260,18 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
       await new Promise((r) => setTimeout(r, 50));
       // A raw HTTP/2 gRPC call that sends its headers and keeps its body back: the server
       // answers (headers, then trailers with the status) while the request is still open.
-      const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+      const req = session.request(
+        { ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" },
+        { endStream: false },
+      );
       const answer = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
         req.on("trailers", resolve);
         req.on("error", reject);
       });
       expect(answer["grpc-status"]).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
-      expect(decodeURIComponent(String(answer["grpc-message"]))).toBe('model "iris" is at capacity: 1 requests queued (queueCapacity 1) — retry later');
+      expect(decodeURIComponent(String(answer["grpc-message"]))).toBe(
+        'model "iris" is at capacity: 1 requests queued (queueCapacity 1) — retry later',
+      );
       expect(req.writableEnded).toBe(false); // we never sent the body
       req.close();
       release();
@@ -259,7 +302,9 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
       await new Promise((r) => setTimeout(r, 30));
       const refused = await statusOf(call(h, 4, { deadline: Date.now() + 600 }));
       expect(refused.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-      expect(refused.message).toMatch(/^model "iris" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and \d+\.\d ms are left$/);
+      expect(refused.message).toMatch(
+        /^model "iris" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and \d+\.\d ms are left$/,
+      );
       // A call with room enough is admitted and answered.
       const roomy = call(h, 5, { deadline: Date.now() + 10_000 });
       gate = undefined;
@@ -276,7 +321,17 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
   it("a client that cancels a stream ends the model's generator: its finally runs, nothing more is computed", async () => {
     const h = await start({ maxBatchSize: 1, maxDelayMs: 0 });
     try {
-      const stream = h.client.makeServerStreamRequest(GENERATE, (m: Buffer) => m, (b: Buffer) => b, Buffer.from(toBinary(PredictGenerateRequestSchema, create(PredictGenerateRequestSchema, { prompt: "p", maxTokens: 100_000 }))));
+      const stream = h.client.makeServerStreamRequest(
+        GENERATE,
+        (m: Buffer) => m,
+        (b: Buffer) => b,
+        Buffer.from(
+          toBinary(
+            PredictGenerateRequestSchema,
+            create(PredictGenerateRequestSchema, { prompt: "p", maxTokens: 100_000 }),
+          ),
+        ),
+      );
       let got = 0;
       const ended = new Promise<void>((resolve) => {
         stream.on("data", () => {

@@ -52,7 +52,10 @@ export async function closePair(pair: Pair | undefined): Promise<void> {
 }
 
 /** Runs `call` against both servers of `pair` at once. */
-export async function onBoth<T>(pair: Pair, call: (server: BlazeServer, side: Side) => Promise<T>): Promise<Record<Side, T>> {
+export async function onBoth<T>(
+  pair: Pair,
+  call: (server: BlazeServer, side: Side) => Promise<T>,
+): Promise<Record<Side, T>> {
   const [fast, ref] = await Promise.all([call(pair.fast, "fast"), call(pair.ref, "ref")]);
   return { fast, ref };
 }
@@ -85,10 +88,13 @@ export function expectSame<T>(what: string, outcomes: Record<Side, T>): T {
     const y = b.get(key);
     if (x === y) continue;
     // An empty object or array on one side whose contents the other side lists: those lines say it.
-    const within = (m: Map<string, string>) => [...m.keys()].some((k) => k.startsWith(`${key}.`) || k.startsWith(`${key}[`));
+    const within = (m: Map<string, string>) =>
+      [...m.keys()].some((k) => k.startsWith(`${key}.`) || k.startsWith(`${key}[`));
     if ((x === "{}" || x === "[]") && y === undefined && within(b)) continue;
     if ((y === "{}" || y === "[]") && x === undefined && within(a)) continue;
-    lines.push(`  ${key}\n    ${sideLabel.fast.padEnd(31)} ${x ?? "(absent)"}\n    ${sideLabel.ref.padEnd(31)} ${y ?? "(absent)"}`);
+    lines.push(
+      `  ${key}\n    ${sideLabel.fast.padEnd(31)} ${x ?? "(absent)"}\n    ${sideLabel.ref.padEnd(31)} ${y ?? "(absent)"}`,
+    );
   }
   const reference = JSON.stringify(outcomes.ref, null, 2);
   throw new Error(
@@ -152,7 +158,7 @@ export function describeBody(body: Buffer): BodySummary {
 /** The messages of a gRPC body (flags and payload), for sanity checks. */
 export function parseFrames(body: Buffer): { flags: number; data: Buffer }[] {
   const out: { flags: number; data: Buffer }[] = [];
-  for (let at = 0; at + 5 <= body.length; ) {
+  for (let at = 0; at + 5 <= body.length;) {
     const length = body.readUInt32BE(at + 1);
     if (at + 5 + length > body.length) break;
     out.push({ flags: body[at]!, data: body.subarray(at + 5, at + 5 + length) });
@@ -201,7 +207,9 @@ export function normalizeMetadata(metadata: grpc.Metadata | undefined): Record<s
   const map = metadata.toJSON() as Record<string, (string | Buffer)[]>;
   const out: Record<string, string[]> = {};
   for (const key of Object.keys(map).sort()) {
-    out[key] = VOLATILE.has(key) ? ["(present)"] : map[key]!.map((v) => (typeof v === "string" ? v : `bin:${v.toString("hex")}`));
+    out[key] = VOLATILE.has(key)
+      ? ["(present)"]
+      : map[key]!.map((v) => (typeof v === "string" ? v : `bin:${v.toString("hex")}`));
   }
   return out;
 }
@@ -265,14 +273,28 @@ const CLIENT_WINDOW = 16 * 1024 * 1024;
 
 /** Makes one request on a fresh HTTP/2 connection, and closes the connection after it. */
 export function rawCall(server: BlazeServer, request: RawRequest): Promise<RawResult> {
-  const { path, headers = {}, body = Buffer.alloc(0), chunkSize, chunkDelayMs = 0, endDelayMs, endStreamOnHeaders = false, windowBytes = CLIENT_WINDOW } = request;
+  const {
+    path,
+    headers = {},
+    body = Buffer.alloc(0),
+    chunkSize,
+    chunkDelayMs = 0,
+    endDelayMs,
+    endStreamOnHeaders = false,
+    windowBytes = CLIENT_WINDOW,
+  } = request;
   const { cancelAfterMessages, cancelAfterMs, timeoutMs = 5000 } = request;
   const session = http2.connect(server.url(), { settings: { initialWindowSize: windowBytes } });
   session.on("error", () => undefined);
   let goaway: number | null = null;
   session.on("goaway", (code) => (goaway = code));
   session.once("connect", () => session.setLocalWindowSize(Math.max(windowBytes, 65_535)));
-  const outgoing: http2.OutgoingHttpHeaders = { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" };
+  const outgoing: http2.OutgoingHttpHeaders = {
+    ":method": "POST",
+    ":path": path,
+    "content-type": "application/grpc",
+    te: "trailers",
+  };
   for (const [k, v] of Object.entries(headers)) {
     if (v === null) delete outgoing[k];
     else outgoing[k] = v;

@@ -62,7 +62,13 @@ const holdAfterFirst: Interceptor = (next) => async (req) => {
 
 /** Serves /docs and /openapi.json as the server will once wired, and forwards the rest to it. */
 async function startProxy(target: URL): Promise<string> {
-  const doc = createOpenApiDocument({ title: app.name, services: [InferenceServiceBinding.service], files: server.files, bearerAuth: true, routes: HEALTH_ROUTE_DOCS });
+  const doc = createOpenApiDocument({
+    title: app.name,
+    services: [InferenceServiceBinding.service],
+    files: server.files,
+    bearerAuth: true,
+    routes: HEALTH_ROUTE_DOCS,
+  });
   const html = docsPage(doc);
   const json = JSON.stringify(doc, null, 2) + "\n";
   agent = new http.Agent({ keepAlive: false });
@@ -73,10 +79,13 @@ async function startProxy(target: URL): Promise<string> {
       res.end(p === "/docs" ? html : json);
       return;
     }
-    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      upRes.pipe(res);
-    });
+    const up = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      },
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   });
@@ -95,14 +104,25 @@ beforeAll(async () => {
     interceptors: [holdAfterFirst],
   });
   await server.listen();
-  const served = (await (await fetch(`${server.url()}/openapi.json`)).json()) as { components?: { securitySchemes?: unknown }; paths: Record<string, unknown> };
+  const served = (await (await fetch(`${server.url()}/openapi.json`)).json()) as {
+    components?: { securitySchemes?: unknown };
+    paths: Record<string, unknown>;
+  };
   const wired = served.components?.securitySchemes !== undefined && served.paths["/healthz"] !== undefined;
   base = wired ? server.url() : await startProxy(new URL(server.url()));
 
   const { chromium } = await import("playwright-core");
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
   page = await browser.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -125,7 +145,9 @@ afterAll(async () => {
 
 /** The card of one method or route, opened. */
 async function open(path: string, method?: string) {
-  const card = page.locator(`details.method[data-path="${path}"]${method !== undefined ? `[data-method="${method}"]` : ""}`);
+  const card = page.locator(
+    `details.method[data-path="${path}"]${method !== undefined ? `[data-method="${method}"]` : ""}`,
+  );
   if ((await card.getAttribute("open")) === null) await card.locator(":scope > summary").click();
   return card;
 }
@@ -147,18 +169,23 @@ async function authorize() {
 function curlOutput(line: string): Promise<{ status: number; body: Buffer }> {
   // The line as the page shows it, plus what makes curl print the status after the body.
   return new Promise((resolve, reject) => {
-    execFile("bash", ["-c", `${line} -sS -w '\\n%{http_code}'`], { encoding: "buffer", timeout: 20_000 }, (err, stdout, stderr) => {
-      if (err !== null) return reject(new Error(`${err.message}\n${stderr.toString()}`));
-      const cut = stdout.lastIndexOf(0x0a);
-      resolve({ status: Number(stdout.subarray(cut + 1).toString()), body: stdout.subarray(0, cut) });
-    });
+    execFile(
+      "bash",
+      ["-c", `${line} -sS -w '\\n%{http_code}'`],
+      { encoding: "buffer", timeout: 20_000 },
+      (err, stdout, stderr) => {
+        if (err !== null) return reject(new Error(`${err.message}\n${stderr.toString()}`));
+        const cut = stdout.lastIndexOf(0x0a);
+        resolve({ status: Number(stdout.subarray(cut + 1).toString()), body: stdout.subarray(0, cut) });
+      },
+    );
   });
 }
 
 /** The enveloped messages of a Connect stream body: [flags, JSON]. */
 function frames(body: Buffer): [number, unknown][] {
   const out: [number, unknown][] = [];
-  for (let at = 0; at < body.length; ) {
+  for (let at = 0; at < body.length;) {
     const len = body.readUInt32BE(at + 1);
     out.push([body[at]!, JSON.parse(body.subarray(at + 5, at + 5 + len).toString())]);
     at += 5 + len;
@@ -174,7 +201,11 @@ async function words(prompt: string, maxTokens: number): Promise<string[]> {
 
 it("lists every method, the stream included, and the health routes, with an Authorize field", async () => {
   await expect(page.locator("#auth").isVisible()).resolves.toBe(true);
-  const cards = await page.locator("details.method").evaluateAll((ds) => ds.map((d) => `${d.getAttribute("data-kind")} ${d.getAttribute("data-method")} ${d.getAttribute("data-path")}`));
+  const cards = await page
+    .locator("details.method")
+    .evaluateAll((ds) =>
+      ds.map((d) => `${d.getAttribute("data-kind")} ${d.getAttribute("data-method")} ${d.getAttribute("data-path")}`),
+    );
   expect(cards).toEqual(["unary POST " + IRIS, "stream POST " + GENERATE, "route GET /healthz", "route GET /readyz"]);
   const gen = await open(GENERATE);
   await expect(gen.locator("h4").allTextContents()).resolves.toEqual([
@@ -183,7 +214,10 @@ it("lists every method, the stream included, and the health routes, with an Auth
     "Try it",
     "curl",
   ]);
-  await expect(gen.locator("table").first().locator("code").allTextContents()).resolves.toEqual(["prompt", "maxTokens"]);
+  await expect(gen.locator("table").first().locator("code").allTextContents()).resolves.toEqual([
+    "prompt",
+    "maxTokens",
+  ]);
   // The tensor field reads as a tensor, its example as numbers.
   const iris = await open(IRIS);
   await expect(iris.locator("td.type").first().textContent()).resolves.toBe("tensor float32 [batch, 4]");
@@ -198,19 +232,26 @@ it("(a) without a token, a call shows the 401 and says where the token goes", as
   // A stream is refused in its end-of-stream message (the Connect streaming protocol answers 200).
   const gen = await open(GENERATE);
   expect(await send(gen)).toBe("200");
-  await expect(gen.locator(".stream-end.bad .end-text").textContent()).resolves.toBe("Error after 0 message(s): unauthenticated: missing bearer token: send the header `authorization: Bearer <token>`");
+  await expect(gen.locator(".stream-end.bad .end-text").textContent()).resolves.toBe(
+    "Error after 0 message(s): unauthenticated: missing bearer token: send the header `authorization: Bearer <token>`",
+  );
   await expect(gen.locator("p.note.bad").textContent()).resolves.toMatch(/enter it in Authorize/);
 });
 
 it("(b) after Authorize, PredictIris takes numbers and answers probabilities as numbers", async () => {
   await authorize();
   const iris = await open(IRIS);
-  const rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]];
+  const rows = [
+    [5.1, 3.5, 1.4, 0.2],
+    [6.7, 3.0, 5.2, 2.3],
+  ];
   await iris.locator("textarea.request").fill(JSON.stringify({ features: rows }));
   expect(await send(iris)).toBe("200");
   const shown = JSON.parse((await iris.locator("pre.result").textContent())!) as { result: number[][] };
   expect(shown.result).toHaveLength(2);
-  const direct = (await app.getModelOrThrow("iris").fn({ dtype: "float32", shape: [2, 4], data: new Float32Array(rows.flat()) })) as Tensor<"float32">;
+  const direct = (await app
+    .getModelOrThrow("iris")
+    .fn({ dtype: "float32", shape: [2, 4], data: new Float32Array(rows.flat()) })) as Tensor<"float32">;
   shown.result.forEach((row, r) => {
     expect(row).toHaveLength(3);
     expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
@@ -219,7 +260,9 @@ it("(b) after Authorize, PredictIris takes numbers and answers probabilities as 
   });
   // What went over the wire was the tensor form.
   const sent = JSON.parse((await iris.locator("pre.wire-request").textContent())!);
-  expect(sent).toEqual({ features: tensorToJson(toTensorProto({ dtype: "float32", shape: [2, 4], data: new Float32Array(rows.flat()) })) });
+  expect(sent).toEqual({
+    features: tensorToJson(toTensorProto({ dtype: "float32", shape: [2, 4], data: new Float32Array(rows.flat()) })),
+  });
   // The token stays for the tab: after a reload the field still holds it.
   await page.reload();
   await expect(page.inputValue("#token")).resolves.toBe(TOKEN);
@@ -248,7 +291,9 @@ it("(c) the generate stream shows its messages as they arrive, in order, then it
   expect(await send(gen)).toBe("200");
   const end = gen.locator(".stream-end.bad");
   await end.waitFor();
-  await expect(end.textContent()).resolves.toMatch(/Error after 0 message\(s\): invalid_argument: model "generate": maxTokens must be an integer from 0 to 1000, got 5000/);
+  await expect(end.textContent()).resolves.toMatch(
+    /Error after 0 message\(s\): invalid_argument: model "generate": maxTokens must be an integer from 0 to 1000, got 5000/,
+  );
 });
 
 it("(d) the curl lines the page shows answer 200 when run with real curl", async () => {
@@ -276,14 +321,26 @@ it("(d) the curl lines the page shows answer 200 when run with real curl", async
 it("tries an HTTP route", async () => {
   const health = await open("/healthz", "GET");
   expect(await send(health)).toBe("200");
-  expect(JSON.parse((await health.locator("pre.result").textContent())!)).toEqual({ status: "SERVING", models: { iris: "SERVING", generate: "SERVING" } });
+  expect(JSON.parse((await health.locator("pre.result").textContent())!)).toEqual({
+    status: "SERVING",
+    models: { iris: "SERVING", generate: "SERVING" },
+  });
   // A public route: no token in its curl line.
-  await expect(health.locator("pre.curl").textContent()).resolves.toMatch(/^curl 'http:\/\/127\.0\.0\.1:\d+\/healthz'$/);
+  await expect(health.locator("pre.curl").textContent()).resolves.toMatch(
+    /^curl 'http:\/\/127\.0\.0\.1:\d+\/healthz'$/,
+  );
 });
 
 it("converts tensors of every dtype as @blazerpc/tensor does, both ways", async () => {
   const cases: [DType, number[][], Tensor["data"]][] = [
-    ["float32", [[1.5, -2.25], [3, 1e-3]], new Float32Array([1.5, -2.25, 3, 1e-3])],
+    [
+      "float32",
+      [
+        [1.5, -2.25],
+        [3, 1e-3],
+      ],
+      new Float32Array([1.5, -2.25, 3, 1e-3]),
+    ],
     ["float64", [[0.1, -1e300]], new Float64Array([0.1, -1e300])],
     ["int8", [[-128, 127]], new Int8Array([-128, 127])],
     ["int16", [[-32768, 32767]], new Int16Array([-32768, 32767])],
@@ -300,21 +357,46 @@ it("converts tensors of every dtype as @blazerpc/tensor does, both ways", async 
     // Numbers beyond 2^53 are written as decimal strings.
     const input = rows.map((r) => r.map((v) => (typeof v === "bigint" ? String(v) : v)));
     const want = tensorToJson(toTensorProto({ dtype, shape: [rows.length, rows[0]!.length], data } as Tensor));
-    const got = await page.evaluate(([v, d]) => {
-      const docs = (globalThis as unknown as { blazerpcDocs: { encodeTensor(v: unknown, spec: unknown, where: string): unknown; decodeTensor(v: unknown, spec: unknown): unknown } }).blazerpcDocs;
-      const wire = docs.encodeTensor(v, { dtype: d }, "t");
-      return { wire, back: docs.decodeTensor(wire, { dtype: d }) };
-    }, [input, dtype] as const);
+    const got = await page.evaluate(
+      ([v, d]) => {
+        const docs = (
+          globalThis as unknown as {
+            blazerpcDocs: {
+              encodeTensor(v: unknown, spec: unknown, where: string): unknown;
+              decodeTensor(v: unknown, spec: unknown): unknown;
+            };
+          }
+        ).blazerpcDocs;
+        const wire = docs.encodeTensor(v, { dtype: d }, "t");
+        return { wire, back: docs.decodeTensor(wire, { dtype: d }) };
+      },
+      [input, dtype] as const,
+    );
     expect([dtype, got.wire]).toEqual([dtype, want]);
     expect([dtype, got.back]).toEqual([dtype, dtype === "bool" ? input.map((r) => r.map(Boolean)) : input]);
   }
   // A ragged array is refused with where it went wrong; so is a value out of range.
   const errors = await page.evaluate(() => {
-    const docs = (globalThis as unknown as { blazerpcDocs: { encodeTensor(v: unknown, spec: unknown, where: string): unknown } }).blazerpcDocs;
-    const msg = (f: () => unknown) => { try { f(); return "no error"; } catch (e) { return (e as Error).message; } };
-    return [msg(() => docs.encodeTensor([[1, 2], [3]], { dtype: "float32" }, "features")), msg(() => docs.encodeTensor([300], { dtype: "uint8" }, "image"))];
+    const docs = (
+      globalThis as unknown as { blazerpcDocs: { encodeTensor(v: unknown, spec: unknown, where: string): unknown } }
+    ).blazerpcDocs;
+    const msg = (f: () => unknown) => {
+      try {
+        f();
+        return "no error";
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    return [
+      msg(() => docs.encodeTensor([[1, 2], [3]], { dtype: "float32" }, "features")),
+      msg(() => docs.encodeTensor([300], { dtype: "uint8" }, "image")),
+    ];
   });
-  expect(errors).toEqual(["features[1]: 1 items where the first row has 2 (a tensor is rectangular)", "image[0]: 300 is not an integer from 0 to 255 (uint8)"]);
+  expect(errors).toEqual([
+    "features[1]: 1 items where the first row has 2 (a tensor is rectangular)",
+    "image[0]: 300 is not an integer from 0 to 255 (uint8)",
+  ]);
 });
 
 it("loaded nothing from elsewhere and threw nothing", () => {

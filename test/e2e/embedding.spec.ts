@@ -8,7 +8,10 @@ import { fromTensorProto, toTensorProto, type Tensor } from "@blazerpc/tensor";
 import { createServer, type BlazeServer } from "@blazerpc/runtime";
 import { app, getEmbeddingModel } from "../../examples/embedding/models.js";
 import { InferenceServiceBinding } from "../../examples/embedding/gen/embedding/v1/embedding_blaze.js";
-import { PredictEmbedRequestSchema, PredictEmbedResponseSchema } from "../../examples/embedding/gen/embedding/v1/embedding_pb.js";
+import {
+  PredictEmbedRequestSchema,
+  PredictEmbedResponseSchema,
+} from "../../examples/embedding/gen/embedding/v1/embedding_pb.js";
 import { releaseDirect, runDirectly } from "../../examples/embedding/test/run-directly.js";
 import { grpcMessage, grpcUnary } from "./support.js";
 
@@ -17,7 +20,10 @@ const ROW = 76 * 32;
 
 /** Deterministic features in the range openWakeWord's mel-spectrogram model produces. */
 function features(rows: number, seed: number): Tensor<"float32", ["batch", 76, 32, 1]> {
-  const data = Float32Array.from({ length: rows * ROW }, (_, i) => 1 + 1.5 * Math.sin((i + 1) * 0.0137 * seed) * Math.cos(i * 0.31));
+  const data = Float32Array.from(
+    { length: rows * ROW },
+    (_, i) => 1 + 1.5 * Math.sin((i + 1) * 0.0137 * seed) * Math.cos(i * 0.31),
+  );
   return { dtype: "float32", shape: [rows, 76, 32, 1], data };
 }
 
@@ -43,12 +49,17 @@ afterAll(async () => {
   await releaseDirect();
 });
 
-const call = (t: Tensor) => grpcUnary(client, EMBED, PredictEmbedRequestSchema, PredictEmbedResponseSchema, { audio: toTensorProto(t) });
+const call = (t: Tensor) =>
+  grpcUnary(client, EMBED, PredictEmbedRequestSchema, PredictEmbedResponseSchema, { audio: toTensorProto(t) });
 
 it("the signature read from the ONNX file is the one models.ts declares", async () => {
   const model = await getEmbeddingModel();
-  expect(model.inputs).toEqual([{ name: "input_1", dtype: "float32", shape: ["batch", 76, 32, 1], onnxShape: [expect.any(String), 76, 32, 1] }]);
-  expect(model.outputs).toEqual([{ name: "conv2d_19", dtype: "float32", shape: ["batch", 1, 1, 96], onnxShape: [expect.any(String), 1, 1, 96] }]);
+  expect(model.inputs).toEqual([
+    { name: "input_1", dtype: "float32", shape: ["batch", 76, 32, 1], onnxShape: [expect.any(String), 76, 32, 1] },
+  ]);
+  expect(model.outputs).toEqual([
+    { name: "conv2d_19", dtype: "float32", shape: ["batch", 1, 1, 96], onnxShape: [expect.any(String), 1, 1, 96] },
+  ]);
 });
 
 it.each([1, 3])("embeds a batch of %i over gRPC, as onnxruntime does directly", async (rows) => {
@@ -91,7 +102,10 @@ describe("bad input → INVALID_ARGUMENT naming the field; the server keeps serv
 
   it("a wrong dim", async () => {
     const bad = toTensorProto({ dtype: "float32", shape: [1, 75, 32, 1], data: new Float32Array(75 * 32) });
-    await expectInvalid({ audio: bad }, "audio: dim 1 is 75, expected 76 (shape [1, 75, 32, 1], expected [batch, 76, 32, 1])");
+    await expectInvalid(
+      { audio: bad },
+      "audio: dim 1 is 75, expected 76 (shape [1, 75, 32, 1], expected [batch, 76, 32, 1])",
+    );
   });
 
   it("a wrong rank, a wrong dtype", async () => {

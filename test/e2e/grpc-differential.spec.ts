@@ -50,7 +50,10 @@ import {
   PredictTicksRequestSchema,
   PredictTicksResponseSchema,
 } from "./fixtures/diff/gen/diff/v1/diff_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema } from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+} from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
 import {
   calledVia,
   closeClients,
@@ -91,7 +94,8 @@ const MiB = 1024 * KiB;
 /** Per-test limit; every call inside has its own, shorter one. */
 const T = 15_000;
 
-const enc = <D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array => toBinary(schema, create(schema, init));
+const enc = <D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8Array =>
+  toBinary(schema, create(schema, init));
 const echoReq = (data: Uint8Array) => enc(PredictEchoRequestSchema, { data });
 const ticksReq = (init: MessageInitShape<typeof PredictTicksRequestSchema>) => enc(PredictTicksRequestSchema, init);
 const failReq = (code: number, message: string) => enc(PredictFailRequestSchema, { code, message });
@@ -146,7 +150,9 @@ async function sameGrpc(
   channelOptions: grpc.ChannelOptions = {},
   mask: (o: GrpcOutcome) => unknown = (o) => o,
 ): Promise<{ outcome: GrpcOutcome; results: Record<Side, GrpcResult> }> {
-  const results = await onBoth(pair, (server, side) => grpcCall(grpcClient(server, channelOptions), typeof call === "function" ? call(side) : call));
+  const results = await onBoth(pair, (server, side) =>
+    grpcCall(grpcClient(server, channelOptions), typeof call === "function" ? call(side) : call),
+  );
   expectSame(`${what} (grpc-js)`, { fast: mask(results.fast.outcome), ref: mask(results.ref.outcome) });
   return { outcome: results.ref.outcome, results };
 }
@@ -158,7 +164,9 @@ async function sameRaw(
   request: RawRequest | ((side: Side) => RawRequest),
   mask: (o: RawOutcome) => unknown = (o) => o,
 ): Promise<{ outcome: RawOutcome; results: Record<Side, RawResult> }> {
-  const results = await onBoth(pair, (server, side) => rawCall(server, typeof request === "function" ? request(side) : request));
+  const results = await onBoth(pair, (server, side) =>
+    rawCall(server, typeof request === "function" ? request(side) : request),
+  );
   expectSame(`${what} (raw HTTP/2)`, { fast: mask(results.fast.outcome), ref: mask(results.ref.outcome) });
   return { outcome: results.ref.outcome, results };
 }
@@ -183,38 +191,69 @@ async function generatorStopped(id: string): Promise<{ produced: number; finishe
 // ---------------------------------------------------------------------------------------
 
 describe("the two servers", () => {
-  it("fastPath: true serves plain gRPC model calls on the native path, fastPath: false on connect-node (else this suite compares connect-node with itself)", async () => {
-    const hi = echoReq(Buffer.from("hi"));
-    await onBoth(main, (server, side) =>
-      Promise.all([
-        rawCall(server, { path: ECHO, headers: { "x-diff-probe": `raw unary ${side}` }, body: frame(hi) }),
-        rawCall(server, { path: ECHO, headers: { "x-diff-probe": `raw grpc+proto ${side}`, "content-type": "application/grpc+proto" }, body: frame(hi) }),
-        rawCall(server, { path: TICKS, headers: { "x-diff-probe": `raw stream ${side}` }, body: frame(ticksReq({ id: `probe-${side}`, count: 1 })) }),
-        grpcCall(grpcClient(server), { method: ECHO, kind: "unary", request: hi, metadata: { "x-diff-probe": `grpc-js unary ${side}` } }),
-        grpcCall(grpcClient(server), { method: TICKS, kind: "stream", request: ticksReq({ id: `probe2-${side}`, count: 1 }), metadata: { "x-diff-probe": `grpc-js stream ${side}` } }),
-        // Not the native path's: gRPC with JSON, and the server's own services.
-        rawCall(server, { path: ECHO, headers: { "x-diff-probe": `raw grpc+json ${side}`, "content-type": "application/grpc+json" }, body: frame(Buffer.from("{}")) }),
-        grpcCall(grpcClient(server), { method: HEALTH, kind: "unary", request: enc(HealthCheckRequestSchema, {}), metadata: { "x-diff-probe": `health ${side}` } }),
-      ]),
-    );
-    const fast = selfCheck ? "connect-node" : "native";
-    expect(Object.fromEntries([...probes].sort())).toEqual({
-      "grpc-js stream fast": fast,
-      "grpc-js stream ref": "connect-node",
-      "grpc-js unary fast": fast,
-      "grpc-js unary ref": "connect-node",
-      "health fast": "connect-node",
-      "health ref": "connect-node",
-      "raw grpc+json fast": "connect-node",
-      "raw grpc+json ref": "connect-node",
-      "raw grpc+proto fast": fast,
-      "raw grpc+proto ref": "connect-node",
-      "raw stream fast": fast,
-      "raw stream ref": "connect-node",
-      "raw unary fast": fast,
-      "raw unary ref": "connect-node",
-    });
-  }, T);
+  it(
+    "fastPath: true serves plain gRPC model calls on the native path, fastPath: false on connect-node (else this suite compares connect-node with itself)",
+    async () => {
+      const hi = echoReq(Buffer.from("hi"));
+      await onBoth(main, (server, side) =>
+        Promise.all([
+          rawCall(server, { path: ECHO, headers: { "x-diff-probe": `raw unary ${side}` }, body: frame(hi) }),
+          rawCall(server, {
+            path: ECHO,
+            headers: { "x-diff-probe": `raw grpc+proto ${side}`, "content-type": "application/grpc+proto" },
+            body: frame(hi),
+          }),
+          rawCall(server, {
+            path: TICKS,
+            headers: { "x-diff-probe": `raw stream ${side}` },
+            body: frame(ticksReq({ id: `probe-${side}`, count: 1 })),
+          }),
+          grpcCall(grpcClient(server), {
+            method: ECHO,
+            kind: "unary",
+            request: hi,
+            metadata: { "x-diff-probe": `grpc-js unary ${side}` },
+          }),
+          grpcCall(grpcClient(server), {
+            method: TICKS,
+            kind: "stream",
+            request: ticksReq({ id: `probe2-${side}`, count: 1 }),
+            metadata: { "x-diff-probe": `grpc-js stream ${side}` },
+          }),
+          // Not the native path's: gRPC with JSON, and the server's own services.
+          rawCall(server, {
+            path: ECHO,
+            headers: { "x-diff-probe": `raw grpc+json ${side}`, "content-type": "application/grpc+json" },
+            body: frame(Buffer.from("{}")),
+          }),
+          grpcCall(grpcClient(server), {
+            method: HEALTH,
+            kind: "unary",
+            request: enc(HealthCheckRequestSchema, {}),
+            metadata: { "x-diff-probe": `health ${side}` },
+          }),
+        ]),
+      );
+      const fast = selfCheck ? "connect-node" : "native";
+      expect(Object.fromEntries([...probes].sort())).toEqual({
+        "grpc-js stream fast": fast,
+        "grpc-js stream ref": "connect-node",
+        "grpc-js unary fast": fast,
+        "grpc-js unary ref": "connect-node",
+        "health fast": "connect-node",
+        "health ref": "connect-node",
+        "raw grpc+json fast": "connect-node",
+        "raw grpc+json ref": "connect-node",
+        "raw grpc+proto fast": fast,
+        "raw grpc+proto ref": "connect-node",
+        "raw stream fast": fast,
+        "raw stream ref": "connect-node",
+        "raw unary fast": fast,
+        "raw unary ref": "connect-node",
+      });
+    },
+    T,
+  );
 });
 
 describe("unary echo: bytes and tensors, small, large and empty", () => {
@@ -224,13 +263,24 @@ describe("unary echo: bytes and tensors, small, large and empty", () => {
     ["1 KiB", KiB],
     ["1 MiB", MiB],
     ["8 MiB", 8 * MiB],
-  ])("bytes echo, %s, grpc-js", async (_name, size) => {
-    const data = pseudoRandomBytes(size, size + 1);
-    const { outcome, results } = await sameGrpc(main, `echo ${size} bytes`, { method: ECHO, kind: "unary", request: echoReq(data), timeoutMs: 10_000 });
-    expect(outcome.codeName).toBe("OK");
-    expect(results.fast.messages).toHaveLength(1);
-    expect(Buffer.from(fromBinary(PredictEchoResponseSchema, results.fast.messages[0]!).result).equals(data)).toBe(true);
-  }, T);
+  ])(
+    "bytes echo, %s, grpc-js",
+    async (_name, size) => {
+      const data = pseudoRandomBytes(size, size + 1);
+      const { outcome, results } = await sameGrpc(main, `echo ${size} bytes`, {
+        method: ECHO,
+        kind: "unary",
+        request: echoReq(data),
+        timeoutMs: 10_000,
+      });
+      expect(outcome.codeName).toBe("OK");
+      expect(results.fast.messages).toHaveLength(1);
+      expect(Buffer.from(fromBinary(PredictEchoResponseSchema, results.fast.messages[0]!).result).equals(data)).toBe(
+        true,
+      );
+    },
+    T,
+  );
 
   it.each([
     ["empty message", 0, undefined],
@@ -242,223 +292,360 @@ describe("unary echo: bytes and tensors, small, large and empty", () => {
     ["4 KiB, grpc-accept-encoding: br", 4 * KiB, "br"],
     ["4 KiB, grpc-accept-encoding: identity", 4 * KiB, "identity"],
     ["4 KiB, grpc-accept-encoding: deflate,br,gzip", 4 * KiB, "deflate,br,gzip"],
-  ])("bytes echo, %s, raw HTTP/2", async (_name, size, accept) => {
-    const data = Buffer.from("blazerpc ".repeat(Math.ceil(size / 9)).slice(0, size));
-    const { outcome, results } = await sameRaw(main, `echo ${size} bytes`, {
-      path: ECHO,
-      headers: accept !== undefined ? { "grpc-accept-encoding": accept } : {},
-      body: frame(echoReq(data)),
-      timeoutMs: 10_000,
-    });
-    expect(grpcStatus(outcome)).toBe("0");
-    expect(outcome.headers?.[":status"]).toBe(200);
-    const frames = parseFrames(results.fast.body);
-    expect(frames).toHaveLength(1);
-    if (frames[0]!.flags === 0) expect(Buffer.from(fromBinary(PredictEchoResponseSchema, frames[0]!.data).result).equals(data)).toBe(true);
-  }, T);
+  ])(
+    "bytes echo, %s, raw HTTP/2",
+    async (_name, size, accept) => {
+      const data = Buffer.from("blazerpc ".repeat(Math.ceil(size / 9)).slice(0, size));
+      const { outcome, results } = await sameRaw(main, `echo ${size} bytes`, {
+        path: ECHO,
+        headers: accept !== undefined ? { "grpc-accept-encoding": accept } : {},
+        body: frame(echoReq(data)),
+        timeoutMs: 10_000,
+      });
+      expect(grpcStatus(outcome)).toBe("0");
+      expect(outcome.headers?.[":status"]).toBe(200);
+      const frames = parseFrames(results.fast.body);
+      expect(frames).toHaveLength(1);
+      if (frames[0]!.flags === 0)
+        expect(Buffer.from(fromBinary(PredictEchoResponseSchema, frames[0]!.data).result).equals(data)).toBe(true);
+    },
+    T,
+  );
 
   it.each([
     ["1,000 floats", 1000],
     ["an empty tensor", 0],
     ["1 MiB of floats", MiB / 4],
-  ])("tensor echo, %s, grpc-js", async (_name, n) => {
-    const values = new Float32Array(n).map((_, i) => i * 0.5 - 7);
-    const request = enc(PredictTensorRequestSchema, { t: toTensorProto({ dtype: "float32", shape: [n], data: values }) });
-    const { outcome, results } = await sameGrpc(main, `tensor echo of ${n}`, { method: TENSOR, kind: "unary", request });
-    expect(outcome.codeName).toBe("OK");
-    const res = fromBinary(PredictTensorResponseSchema, results.fast.messages[0]!);
-    expect(res.result?.shape).toEqual([BigInt(n)]);
-    expect(Buffer.from(res.result!.data).equals(Buffer.from(values.buffer))).toBe(true);
-  }, T);
+  ])(
+    "tensor echo, %s, grpc-js",
+    async (_name, n) => {
+      const values = new Float32Array(n).map((_, i) => i * 0.5 - 7);
+      const request = enc(PredictTensorRequestSchema, {
+        t: toTensorProto({ dtype: "float32", shape: [n], data: values }),
+      });
+      const { outcome, results } = await sameGrpc(main, `tensor echo of ${n}`, {
+        method: TENSOR,
+        kind: "unary",
+        request,
+      });
+      expect(outcome.codeName).toBe("OK");
+      const res = fromBinary(PredictTensorResponseSchema, results.fast.messages[0]!);
+      expect(res.result?.shape).toEqual([BigInt(n)]);
+      expect(Buffer.from(res.result!.data).equals(Buffer.from(values.buffer))).toBe(true);
+    },
+    T,
+  );
 
-  it("tensor of the wrong dtype: INVALID_ARGUMENT naming the field, grpc-js and raw", async () => {
-    const request = enc(PredictTensorRequestSchema, { t: toTensorProto({ dtype: "int32", shape: [2], data: new Int32Array([1, 2]) }) });
-    const { outcome } = await sameGrpc(main, "wrong dtype", { method: TENSOR, kind: "unary", request });
-    expect(outcome.codeName).toBe("INVALID_ARGUMENT");
-    const raw = await sameRaw(main, "wrong dtype", { path: TENSOR, body: frame(request) });
-    expect(grpcStatus(raw.outcome)).toBe(String(grpc.status.INVALID_ARGUMENT));
-  }, T);
+  it(
+    "tensor of the wrong dtype: INVALID_ARGUMENT naming the field, grpc-js and raw",
+    async () => {
+      const request = enc(PredictTensorRequestSchema, {
+        t: toTensorProto({ dtype: "int32", shape: [2], data: new Int32Array([1, 2]) }),
+      });
+      const { outcome } = await sameGrpc(main, "wrong dtype", { method: TENSOR, kind: "unary", request });
+      expect(outcome.codeName).toBe("INVALID_ARGUMENT");
+      const raw = await sameRaw(main, "wrong dtype", { path: TENSOR, body: frame(request) });
+      expect(grpcStatus(raw.outcome)).toBe(String(grpc.status.INVALID_ARGUMENT));
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
 
 /** A message with every character the gRPC spec or connect-node percent-encodes, and some that need none. */
-const nasty = (code: number) => `code ${code}: colon:comma,percent%25 100% ünïcødé ✓ 🚀 "quoted" back\\slash\nsecond line\ttab ~!@#$^&*()[]{}<>?/|`;
+const nasty = (code: number) =>
+  `code ${code}: colon:comma,percent%25 100% ünïcødé ✓ 🚀 "quoted" back\\slash\nsecond line\ttab ~!@#$^&*()[]{}<>?/|`;
 
 describe("errors thrown by a model", () => {
-  it.each([...Array.from({ length: 16 }, (_, i) => i + 1)])("ConnectError with code %i, metadata and details", async (code) => {
-    const message = nasty(code);
-    const { outcome } = await sameGrpc(main, `ConnectError ${code}`, { method: FAIL, kind: "unary", request: failReq(code, message) });
-    expect(outcome.code).toBe(code);
-    expect(outcome.trailers?.["x-error-code"]).toEqual([String(code)]);
-    expect(outcome.trailers?.["x-error-bin"]).toEqual(["bin:000102feff"]);
+  it.each([...Array.from({ length: 16 }, (_, i) => i + 1)])(
+    "ConnectError with code %i, metadata and details",
+    async (code) => {
+      const message = nasty(code);
+      const { outcome } = await sameGrpc(main, `ConnectError ${code}`, {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(code, message),
+      });
+      expect(outcome.code).toBe(code);
+      expect(outcome.trailers?.["x-error-code"]).toEqual([String(code)]);
+      expect(outcome.trailers?.["x-error-bin"]).toEqual(["bin:000102feff"]);
 
-    const raw = await sameRaw(main, `ConnectError ${code}`, { path: FAIL, body: frame(failReq(code, message)) });
-    expect(grpcStatus(raw.outcome)).toBe(String(code));
-    expect(grpcMessageOf(raw.outcome)).toBe(message);
-    const where = raw.outcome.trailers ?? raw.outcome.headers!;
-    expect(typeof where["grpc-status-details-bin"]).toBe("string");
-    // google.rpc.Status { code = 1, message = 2, details = 3 (Any) }: both details are there.
-    const details = Buffer.from(String(where["grpc-status-details-bin"]), "base64");
-    expect(details.includes(Buffer.from(`detail of ${code}`))).toBe(true);
-    expect(details.includes(Buffer.from(StringValueSchema.typeName))).toBe(true);
-  }, T);
+      const raw = await sameRaw(main, `ConnectError ${code}`, { path: FAIL, body: frame(failReq(code, message)) });
+      expect(grpcStatus(raw.outcome)).toBe(String(code));
+      expect(grpcMessageOf(raw.outcome)).toBe(message);
+      const where = raw.outcome.trailers ?? raw.outcome.headers!;
+      expect(typeof where["grpc-status-details-bin"]).toBe("string");
+      // google.rpc.Status { code = 1, message = 2, details = 3 (Any) }: both details are there.
+      const details = Buffer.from(String(where["grpc-status-details-bin"]), "base64");
+      expect(details.includes(Buffer.from(`detail of ${code}`))).toBe(true);
+      expect(details.includes(Buffer.from(StringValueSchema.typeName))).toBe(true);
+    },
+    T,
+  );
 
   it.each([
     ["a plain Error", 0, "INTERNAL"],
     ["a string, not an Error", -1, "INTERNAL"],
-  ])("%s: INTERNAL naming the model", async (_name, code, expected) => {
-    const message = nasty(code);
-    const { outcome } = await sameGrpc(main, `thrown ${code}`, { method: FAIL, kind: "unary", request: failReq(code, message) });
-    expect(outcome.codeName).toBe(expected);
-    const raw = await sameRaw(main, `thrown ${code}`, { path: FAIL, body: frame(failReq(code, message)) });
-    expect(grpcMessageOf(raw.outcome)).toBe(`model "fail" failed: ${message}`);
-  }, T);
+  ])(
+    "%s: INTERNAL naming the model",
+    async (_name, code, expected) => {
+      const message = nasty(code);
+      const { outcome } = await sameGrpc(main, `thrown ${code}`, {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(code, message),
+      });
+      expect(outcome.codeName).toBe(expected);
+      const raw = await sameRaw(main, `thrown ${code}`, { path: FAIL, body: frame(failReq(code, message)) });
+      expect(grpcMessageOf(raw.outcome)).toBe(`model "fail" failed: ${message}`);
+    },
+    T,
+  );
 
-  it("a ConnectError with an empty message", async () => {
-    const { outcome } = await sameGrpc(main, "empty message", { method: FAIL, kind: "unary", request: failReq(5, "") });
-    expect(outcome.codeName).toBe("NOT_FOUND");
-    await sameRaw(main, "empty message", { path: FAIL, body: frame(failReq(5, "")) });
-  }, T);
+  it(
+    "a ConnectError with an empty message",
+    async () => {
+      const { outcome } = await sameGrpc(main, "empty message", {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(5, ""),
+      });
+      expect(outcome.codeName).toBe("NOT_FOUND");
+      await sameRaw(main, "empty message", { path: FAIL, body: frame(failReq(5, "")) });
+    },
+    T,
+  );
 
-  it("a long error message (8 KiB)", async () => {
-    const message = "é:,%\n".repeat(1640);
-    const { outcome } = await sameGrpc(main, "long message", { method: FAIL, kind: "unary", request: failReq(9, message) });
-    expect(outcome.codeName).toBe("FAILED_PRECONDITION");
-    await sameRaw(main, "long message", { path: FAIL, body: frame(failReq(9, message)) });
-  }, T);
+  it(
+    "a long error message (8 KiB)",
+    async () => {
+      const message = "é:,%\n".repeat(1640);
+      const { outcome } = await sameGrpc(main, "long message", {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(9, message),
+      });
+      expect(outcome.codeName).toBe("FAILED_PRECONDITION");
+      await sameRaw(main, "long message", { path: FAIL, body: frame(failReq(9, message)) });
+    },
+    T,
+  );
 
-  it.each(["dtype", "shape", "missing", "ok"])("a result that does not match the declared type (%s): INTERNAL", async (kind) => {
-    const request = enc(PredictInvalidRequestSchema, { kind });
-    const { outcome, results } = await sameGrpc(main, `invalid result ${kind}`, { method: INVALID, kind: "unary", request });
-    const raw = await sameRaw(main, `invalid result ${kind}`, { path: INVALID, body: frame(request) });
-    if (kind === "ok") {
-      expect(outcome.codeName).toBe("OK");
-      expect(fromBinary(PredictInvalidResponseSchema, results.fast.messages[0]!).result?.dtype).toBe("float32");
-    } else {
+  it.each(["dtype", "shape", "missing", "ok"])(
+    "a result that does not match the declared type (%s): INTERNAL",
+    async (kind) => {
+      const request = enc(PredictInvalidRequestSchema, { kind });
+      const { outcome, results } = await sameGrpc(main, `invalid result ${kind}`, {
+        method: INVALID,
+        kind: "unary",
+        request,
+      });
+      const raw = await sameRaw(main, `invalid result ${kind}`, { path: INVALID, body: frame(request) });
+      if (kind === "ok") {
+        expect(outcome.codeName).toBe("OK");
+        expect(fromBinary(PredictInvalidResponseSchema, results.fast.messages[0]!).result?.dtype).toBe("float32");
+      } else {
+        expect(outcome.codeName).toBe("INTERNAL");
+        expect(grpcMessageOf(raw.outcome)).toMatch(/^model "invalid" returned an invalid result: /);
+      }
+    },
+    T,
+  );
+
+  it(
+    "a result protobuf cannot serialize (a string for an int32): INTERNAL",
+    async () => {
+      const request = enc(PredictBadScalarRequestSchema, { text: "not a number" });
+      const { outcome } = await sameGrpc(main, "unserializable result", { method: BAD_SCALAR, kind: "unary", request });
       expect(outcome.codeName).toBe("INTERNAL");
-      expect(grpcMessageOf(raw.outcome)).toMatch(/^model "invalid" returned an invalid result: /);
-    }
-  }, T);
-
-  it("a result protobuf cannot serialize (a string for an int32): INTERNAL", async () => {
-    const request = enc(PredictBadScalarRequestSchema, { text: "not a number" });
-    const { outcome } = await sameGrpc(main, "unserializable result", { method: BAD_SCALAR, kind: "unary", request });
-    expect(outcome.codeName).toBe("INTERNAL");
-    const raw = await sameRaw(main, "unserializable result", { path: BAD_SCALAR, body: frame(request) });
-    expect(grpcStatus(raw.outcome)).toBe(String(grpc.status.INTERNAL));
-  }, T);
+      const raw = await sameRaw(main, "unserializable result", { path: BAD_SCALAR, body: frame(request) });
+      expect(grpcStatus(raw.outcome)).toBe(String(grpc.status.INTERNAL));
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
 
 describe("deadlines", () => {
-  it("grpc-timeout: 50m on a model that takes 400 ms: DEADLINE_EXCEEDED (raw)", async () => {
-    const started = Date.now();
-    const { outcome } = await sameRaw(main, "deadline 50m", { path: SLOW, headers: { "grpc-timeout": "50m" }, body: frame(enc(PredictSlowRequestSchema, { ms: 400 })) });
-    expect(grpcStatus(outcome)).toBe(String(grpc.status.DEADLINE_EXCEEDED));
-    expect(Date.now() - started).toBeLessThan(390);
-  }, T);
+  it(
+    "grpc-timeout: 50m on a model that takes 400 ms: DEADLINE_EXCEEDED (raw)",
+    async () => {
+      const started = Date.now();
+      const { outcome } = await sameRaw(main, "deadline 50m", {
+        path: SLOW,
+        headers: { "grpc-timeout": "50m" },
+        body: frame(enc(PredictSlowRequestSchema, { ms: 400 })),
+      });
+      expect(grpcStatus(outcome)).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+      expect(Date.now() - started).toBeLessThan(390);
+    },
+    T,
+  );
 
-  it("a 50 ms deadline from grpc-js: DEADLINE_EXCEEDED on both (code only: the client's timer races the server's)", async () => {
-    const { outcome } = await sameGrpc(
-      main,
-      "grpc-js deadline",
-      { method: SLOW, kind: "unary", request: enc(PredictSlowRequestSchema, { ms: 400 }), deadlineMs: 50 },
-      {},
-      (o) => ({ code: o.code, messages: o.messages }),
-    );
-    expect(outcome.codeName).toBe("DEADLINE_EXCEEDED");
-  }, T);
+  it(
+    "a 50 ms deadline from grpc-js: DEADLINE_EXCEEDED on both (code only: the client's timer races the server's)",
+    async () => {
+      const { outcome } = await sameGrpc(
+        main,
+        "grpc-js deadline",
+        { method: SLOW, kind: "unary", request: enc(PredictSlowRequestSchema, { ms: 400 }), deadlineMs: 50 },
+        {},
+        (o) => ({ code: o.code, messages: o.messages }),
+      );
+      expect(outcome.codeName).toBe("DEADLINE_EXCEEDED");
+    },
+    T,
+  );
 
-  it("a deadline long enough: OK", async () => {
-    const { outcome, results } = await sameGrpc(main, "deadline 5 s", { method: SLOW, kind: "unary", request: enc(PredictSlowRequestSchema, { ms: 10 }), deadlineMs: 5000 });
-    expect(outcome.codeName).toBe("OK");
-    expect(fromBinary(PredictSlowResponseSchema, results.ref.messages[0]!).result).toBe("slept 10 ms");
-    const raw = await sameRaw(main, "grpc-timeout 5S", { path: SLOW, headers: { "grpc-timeout": "5S" }, body: frame(enc(PredictSlowRequestSchema, { ms: 10 })) });
-    expect(grpcStatus(raw.outcome)).toBe("0");
-  }, T);
+  it(
+    "a deadline long enough: OK",
+    async () => {
+      const { outcome, results } = await sameGrpc(main, "deadline 5 s", {
+        method: SLOW,
+        kind: "unary",
+        request: enc(PredictSlowRequestSchema, { ms: 10 }),
+        deadlineMs: 5000,
+      });
+      expect(outcome.codeName).toBe("OK");
+      expect(fromBinary(PredictSlowResponseSchema, results.ref.messages[0]!).result).toBe("slept 10 ms");
+      const raw = await sameRaw(main, "grpc-timeout 5S", {
+        path: SLOW,
+        headers: { "grpc-timeout": "5S" },
+        body: frame(enc(PredictSlowRequestSchema, { ms: 10 })),
+      });
+      expect(grpcStatus(raw.outcome)).toBe("0");
+    },
+    T,
+  );
 
-  it.each(["abc", "1x", "123456789m", "-5m", "0m", "99999999n", "1H", "m"])("grpc-timeout: %s", async (timeout) => {
-    const { outcome } = await sameRaw(main, `grpc-timeout ${timeout}`, { path: SLOW, headers: { "grpc-timeout": timeout }, body: frame(enc(PredictSlowRequestSchema, { ms: 20 })) });
-    expect(grpcStatus(outcome)).toBeDefined();
-    if (timeout === "abc") expect(grpcStatus(outcome)).not.toBe("0");
-    if (timeout === "1H") expect(grpcStatus(outcome)).toBe("0");
-  }, T);
+  it.each(["abc", "1x", "123456789m", "-5m", "0m", "99999999n", "1H", "m"])(
+    "grpc-timeout: %s",
+    async (timeout) => {
+      const { outcome } = await sameRaw(main, `grpc-timeout ${timeout}`, {
+        path: SLOW,
+        headers: { "grpc-timeout": timeout },
+        body: frame(enc(PredictSlowRequestSchema, { ms: 20 })),
+      });
+      expect(grpcStatus(outcome)).toBeDefined();
+      if (timeout === "abc") expect(grpcStatus(outcome)).not.toBe("0");
+      if (timeout === "1H") expect(grpcStatus(outcome)).toBe("0");
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
 
 describe("server streaming", () => {
-  it.each([5, 1, 0])("%i messages, grpc-js and raw", async (count) => {
-    const request = ticksReq({ id: `plain-${count}`, count });
-    const { outcome, results } = await sameGrpc(main, `${count} ticks`, { method: TICKS, kind: "stream", request });
-    expect(outcome.codeName).toBe("OK");
-    expect(results.fast.messages.map((m) => fromBinary(PredictTicksResponseSchema, m).result)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
-    const raw = await sameRaw(main, `${count} ticks`, { path: TICKS, body: frame(request) });
-    expect(grpcStatus(raw.outcome)).toBe("0");
-    expect(parseFrames(raw.results.fast.body)).toHaveLength(count);
-  }, T);
+  it.each([5, 1, 0])(
+    "%i messages, grpc-js and raw",
+    async (count) => {
+      const request = ticksReq({ id: `plain-${count}`, count });
+      const { outcome, results } = await sameGrpc(main, `${count} ticks`, { method: TICKS, kind: "stream", request });
+      expect(outcome.codeName).toBe("OK");
+      expect(results.fast.messages.map((m) => fromBinary(PredictTicksResponseSchema, m).result)).toEqual(
+        Array.from({ length: count }, (_, i) => i + 1),
+      );
+      const raw = await sameRaw(main, `${count} ticks`, { path: TICKS, body: frame(request) });
+      expect(grpcStatus(raw.outcome)).toBe("0");
+      expect(parseFrames(raw.results.fast.body)).toHaveLength(count);
+    },
+    T,
+  );
 
   it.each([
     ["a ConnectError", "error", "DATA_LOSS"],
     ["a plain Error", "plain", "INTERNAL"],
     ["a value protobuf cannot serialize", "invalid", "INTERNAL"],
-  ])("%s at the 3rd message", async (_name, mode, expected) => {
-    const call = (side: Side, via: string) => ticksReq({ id: `${via}-fail-${mode}-${side}`, count: 5, failAt: 3, mode });
-    const { outcome, results } = await sameGrpc(main, `ticks failing (${mode})`, (side) => ({ method: TICKS, kind: "stream", request: call(side, "grpc"), metadata: { "x-echo-stream": "yes" } }));
-    expect(outcome.codeName).toBe(expected);
-    expect(results.fast.messages.map((m) => fromBinary(PredictTicksResponseSchema, m).result)).toEqual([1, 2]);
-    const raw = await sameRaw(main, `ticks failing (${mode})`, (side) => ({ path: TICKS, body: frame(call(side, "raw")) }));
-    expect(grpcStatus(raw.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
-    for (const side of ["fast", "ref"] as const) {
-      expect(tickRuns.get(`grpc-fail-${mode}-${side}`)?.finished).toBe(true);
-      expect(tickRuns.get(`raw-fail-${mode}-${side}`)?.finished).toBe(true);
-    }
-  }, T);
+  ])(
+    "%s at the 3rd message",
+    async (_name, mode, expected) => {
+      const call = (side: Side, via: string) =>
+        ticksReq({ id: `${via}-fail-${mode}-${side}`, count: 5, failAt: 3, mode });
+      const { outcome, results } = await sameGrpc(main, `ticks failing (${mode})`, (side) => ({
+        method: TICKS,
+        kind: "stream",
+        request: call(side, "grpc"),
+        metadata: { "x-echo-stream": "yes" },
+      }));
+      expect(outcome.codeName).toBe(expected);
+      expect(results.fast.messages.map((m) => fromBinary(PredictTicksResponseSchema, m).result)).toEqual([1, 2]);
+      const raw = await sameRaw(main, `ticks failing (${mode})`, (side) => ({
+        path: TICKS,
+        body: frame(call(side, "raw")),
+      }));
+      expect(grpcStatus(raw.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
+      for (const side of ["fast", "ref"] as const) {
+        expect(tickRuns.get(`grpc-fail-${mode}-${side}`)?.finished).toBe(true);
+        expect(tickRuns.get(`raw-fail-${mode}-${side}`)?.finished).toBe(true);
+      }
+    },
+    T,
+  );
 
-  it("cancelled by a grpc-js client after 3 messages: the generator stops and its finally runs, on both", async () => {
-    const { outcome } = await sameGrpc(main, "cancelled stream", (side) => ({
-      method: TICKS,
-      kind: "stream",
-      request: ticksReq({ id: `grpc-cancel-${side}`, count: 10_000, intervalMs: 20 }),
-      cancelAfterMessages: 3,
-    }));
-    expect(outcome.codeName).toBe("CANCELLED");
-    expect(outcome.messages).toHaveLength(3);
-    const [fast, ref] = await Promise.all([generatorStopped("grpc-cancel-fast"), generatorStopped("grpc-cancel-ref")]);
-    for (const run of [fast, ref]) {
-      expect(run.finished).toBe(true);
-      expect(run.produced).toBeGreaterThanOrEqual(3);
-      expect(run.produced).toBeLessThan(20);
-    }
-  }, T);
+  it(
+    "cancelled by a grpc-js client after 3 messages: the generator stops and its finally runs, on both",
+    async () => {
+      const { outcome } = await sameGrpc(main, "cancelled stream", (side) => ({
+        method: TICKS,
+        kind: "stream",
+        request: ticksReq({ id: `grpc-cancel-${side}`, count: 10_000, intervalMs: 20 }),
+        cancelAfterMessages: 3,
+      }));
+      expect(outcome.codeName).toBe("CANCELLED");
+      expect(outcome.messages).toHaveLength(3);
+      const [fast, ref] = await Promise.all([
+        generatorStopped("grpc-cancel-fast"),
+        generatorStopped("grpc-cancel-ref"),
+      ]);
+      for (const run of [fast, ref]) {
+        expect(run.finished).toBe(true);
+        expect(run.produced).toBeGreaterThanOrEqual(3);
+        expect(run.produced).toBeLessThan(20);
+      }
+    },
+    T,
+  );
 
-  it("cancelled by a raw HTTP/2 client (RST_STREAM CANCEL) after 3 messages: the generator stops and its finally runs, on both", async () => {
-    const { outcome } = await sameRaw(main, "cancelled stream", (side) => ({
-      path: TICKS,
-      body: frame(ticksReq({ id: `raw-cancel-${side}`, count: 10_000, intervalMs: 10 })),
-      cancelAfterMessages: 3,
-    }));
-    expect(outcome.body.frames).toHaveLength(3);
-    const [fast, ref] = await Promise.all([generatorStopped("raw-cancel-fast"), generatorStopped("raw-cancel-ref")]);
-    for (const run of [fast, ref]) {
-      expect(run.finished).toBe(true);
-      expect(run.produced).toBeLessThan(20);
-    }
-  }, T);
+  it(
+    "cancelled by a raw HTTP/2 client (RST_STREAM CANCEL) after 3 messages: the generator stops and its finally runs, on both",
+    async () => {
+      const { outcome } = await sameRaw(main, "cancelled stream", (side) => ({
+        path: TICKS,
+        body: frame(ticksReq({ id: `raw-cancel-${side}`, count: 10_000, intervalMs: 10 })),
+        cancelAfterMessages: 3,
+      }));
+      expect(outcome.body.frames).toHaveLength(3);
+      const [fast, ref] = await Promise.all([generatorStopped("raw-cancel-fast"), generatorStopped("raw-cancel-ref")]);
+      for (const run of [fast, ref]) {
+        expect(run.finished).toBe(true);
+        expect(run.produced).toBeLessThan(20);
+      }
+    },
+    T,
+  );
 
-  it("a deadline that passes mid-stream: DEADLINE_EXCEEDED, the generator stops (messages before it not compared: timing)", async () => {
-    const { outcome } = await sameRaw(
-      main,
-      "deadline mid-stream",
-      (side) => ({ path: TICKS, headers: { "grpc-timeout": "100m" }, body: frame(ticksReq({ id: `deadline-${side}`, count: 10_000, intervalMs: 10 })) }),
-      (o) => ({ ...o, body: undefined }),
-    );
-    expect(grpcStatus(outcome)).toBe(String(grpc.status.DEADLINE_EXCEEDED));
-    const [fast, ref] = await Promise.all([generatorStopped("deadline-fast"), generatorStopped("deadline-ref")]);
-    expect([fast.finished, ref.finished]).toEqual([true, true]);
-  }, T);
+  it(
+    "a deadline that passes mid-stream: DEADLINE_EXCEEDED, the generator stops (messages before it not compared: timing)",
+    async () => {
+      const { outcome } = await sameRaw(
+        main,
+        "deadline mid-stream",
+        (side) => ({
+          path: TICKS,
+          headers: { "grpc-timeout": "100m" },
+          body: frame(ticksReq({ id: `deadline-${side}`, count: 10_000, intervalMs: 10 })),
+        }),
+        (o) => ({ ...o, body: undefined }),
+      );
+      expect(grpcStatus(outcome)).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+      const [fast, ref] = await Promise.all([generatorStopped("deadline-fast"), generatorStopped("deadline-ref")]);
+      expect([fast.finished, ref.finished]).toEqual([true, true]);
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -471,40 +658,85 @@ describe("request metadata through a Connect interceptor", () => {
     "x-not-echoed": "no",
   };
 
-  it("unary OK: x-echo-* come back in headers and trailers", async () => {
-    const { outcome } = await sameGrpc(main, "echoed metadata", { method: ECHO, kind: "unary", request: echoReq(Buffer.from("hi")), metadata });
-    expect(outcome.codeName).toBe("OK");
-    expect(outcome.headers?.["x-echo-alpha"]).toEqual(["one"]);
-    expect(outcome.trailers?.["x-echo-alpha"]).toEqual(["one"]);
-    expect(outcome.headers?.["x-echo-data-bin"]).toEqual(["bin:0001ff"]);
-    expect(outcome.headers?.["x-not-echoed"]).toBeUndefined();
-  }, T);
+  it(
+    "unary OK: x-echo-* come back in headers and trailers",
+    async () => {
+      const { outcome } = await sameGrpc(main, "echoed metadata", {
+        method: ECHO,
+        kind: "unary",
+        request: echoReq(Buffer.from("hi")),
+        metadata,
+      });
+      expect(outcome.codeName).toBe("OK");
+      expect(outcome.headers?.["x-echo-alpha"]).toEqual(["one"]);
+      expect(outcome.trailers?.["x-echo-alpha"]).toEqual(["one"]);
+      expect(outcome.headers?.["x-echo-data-bin"]).toEqual(["bin:0001ff"]);
+      expect(outcome.headers?.["x-not-echoed"]).toBeUndefined();
+    },
+    T,
+  );
 
-  it("unary error: x-echo-* come back with the error", async () => {
-    const { outcome } = await sameGrpc(main, "echoed metadata on error", { method: FAIL, kind: "unary", request: failReq(7, "denied"), metadata });
-    expect(outcome.codeName).toBe("PERMISSION_DENIED");
-    expect({ ...outcome.headers, ...outcome.trailers }["x-echo-alpha"]).toEqual(["one"]);
-  }, T);
+  it(
+    "unary error: x-echo-* come back with the error",
+    async () => {
+      const { outcome } = await sameGrpc(main, "echoed metadata on error", {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(7, "denied"),
+        metadata,
+      });
+      expect(outcome.codeName).toBe("PERMISSION_DENIED");
+      expect({ ...outcome.headers, ...outcome.trailers }["x-echo-alpha"]).toEqual(["one"]);
+    },
+    T,
+  );
 
-  it("server stream: x-echo-* come back in headers and trailers", async () => {
-    const { outcome } = await sameGrpc(main, "echoed metadata on a stream", (side) => ({ method: TICKS, kind: "stream", request: ticksReq({ id: `md-${side}`, count: 2 }), metadata }));
-    expect(outcome.codeName).toBe("OK");
-    expect(outcome.trailers?.["x-echo-alpha"]).toEqual(["one"]);
-  }, T);
+  it(
+    "server stream: x-echo-* come back in headers and trailers",
+    async () => {
+      const { outcome } = await sameGrpc(main, "echoed metadata on a stream", (side) => ({
+        method: TICKS,
+        kind: "stream",
+        request: ticksReq({ id: `md-${side}`, count: 2 }),
+        metadata,
+      }));
+      expect(outcome.codeName).toBe("OK");
+      expect(outcome.trailers?.["x-echo-alpha"]).toEqual(["one"]);
+    },
+    T,
+  );
 
-  it("raw HTTP/2: headers with odd values", async () => {
-    const headers = { "x-echo-plain": "v", "x-echo-spaces": "  a  b  ", "x-echo-utf8-bin": Buffer.from("ünï").toString("base64"), "x-echo-empty": "" };
-    const { outcome } = await sameRaw(main, "echoed raw headers", { path: ECHO, headers, body: frame(echoReq(Buffer.from("hi"))) });
-    expect(grpcStatus(outcome)).toBe("0");
-    expect(outcome.headers?.["x-echo-plain"]).toBe("v");
-    const streamed = await sameRaw(main, "echoed raw headers on a stream", (side) => ({ path: TICKS, headers, body: frame(ticksReq({ id: `rawmd-${side}`, count: 2 })) }));
-    expect(streamed.outcome.trailers?.["x-echo-plain"]).toBe("v");
-  }, T);
+  it(
+    "raw HTTP/2: headers with odd values",
+    async () => {
+      const headers = {
+        "x-echo-plain": "v",
+        "x-echo-spaces": "  a  b  ",
+        "x-echo-utf8-bin": Buffer.from("ünï").toString("base64"),
+        "x-echo-empty": "",
+      };
+      const { outcome } = await sameRaw(main, "echoed raw headers", {
+        path: ECHO,
+        headers,
+        body: frame(echoReq(Buffer.from("hi"))),
+      });
+      expect(grpcStatus(outcome)).toBe("0");
+      expect(outcome.headers?.["x-echo-plain"]).toBe("v");
+      const streamed = await sameRaw(main, "echoed raw headers on a stream", (side) => ({
+        path: TICKS,
+        headers,
+        body: frame(ticksReq({ id: `rawmd-${side}`, count: 2 })),
+      }));
+      expect(streamed.outcome.trailers?.["x-echo-plain"]).toBe("v");
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
 
-const compressible = (n: number) => Buffer.from("the quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(n / 45)).slice(0, n));
+const compressible = (n: number) =>
+  Buffer.from("the quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(n / 45)).slice(0, n));
 
 describe("compression", () => {
   const gzipChannel = { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.gzip };
@@ -513,52 +745,128 @@ describe("compression", () => {
     ["100 bytes", 100],
     ["4 KiB", 4 * KiB],
     ["1 MiB", MiB],
-  ])("grpc-js with gzip (default_compression_algorithm): echo %s", async (_name, size) => {
-    const data = compressible(size);
-    const { outcome, results } = await sameGrpc(main, `gzip echo ${size}`, { method: ECHO, kind: "unary", request: echoReq(data) }, gzipChannel);
-    expect(outcome.codeName).toBe("OK");
-    expect(Buffer.from(fromBinary(PredictEchoResponseSchema, results.fast.messages[0]!).result).equals(data)).toBe(true);
-  }, T);
+  ])(
+    "grpc-js with gzip (default_compression_algorithm): echo %s",
+    async (_name, size) => {
+      const data = compressible(size);
+      const { outcome, results } = await sameGrpc(
+        main,
+        `gzip echo ${size}`,
+        { method: ECHO, kind: "unary", request: echoReq(data) },
+        gzipChannel,
+      );
+      expect(outcome.codeName).toBe("OK");
+      expect(Buffer.from(fromBinary(PredictEchoResponseSchema, results.fast.messages[0]!).result).equals(data)).toBe(
+        true,
+      );
+    },
+    T,
+  );
 
-  it("grpc-js with gzip: a stream and an error", async () => {
-    const stream = await sameGrpc(main, "gzip stream", (side) => ({ method: TICKS, kind: "stream", request: ticksReq({ id: `gz-${side}`, count: 3 }) }), gzipChannel);
-    expect(stream.outcome.messages).toHaveLength(3);
-    const failed = await sameGrpc(main, "gzip error", { method: FAIL, kind: "unary", request: failReq(3, nasty(3)) }, gzipChannel);
-    expect(failed.outcome.codeName).toBe("INVALID_ARGUMENT");
-  }, T);
+  it(
+    "grpc-js with gzip: a stream and an error",
+    async () => {
+      const stream = await sameGrpc(
+        main,
+        "gzip stream",
+        (side) => ({ method: TICKS, kind: "stream", request: ticksReq({ id: `gz-${side}`, count: 3 }) }),
+        gzipChannel,
+      );
+      expect(stream.outcome.messages).toHaveLength(3);
+      const failed = await sameGrpc(
+        main,
+        "gzip error",
+        { method: FAIL, kind: "unary", request: failReq(3, nasty(3)) },
+        gzipChannel,
+      );
+      expect(failed.outcome.codeName).toBe("INVALID_ARGUMENT");
+    },
+    T,
+  );
 
-  it("grpc-js with deflate, which the server does not accept", async () => {
-    const { outcome } = await sameGrpc(main, "deflate", { method: ECHO, kind: "unary", request: echoReq(compressible(2 * KiB)) }, { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.deflate });
-    expect(outcome.codeName).toBe("UNIMPLEMENTED");
-  }, T);
+  it(
+    "grpc-js with deflate, which the server does not accept",
+    async () => {
+      const { outcome } = await sameGrpc(
+        main,
+        "deflate",
+        { method: ECHO, kind: "unary", request: echoReq(compressible(2 * KiB)) },
+        { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.deflate },
+      );
+      expect(outcome.codeName).toBe("UNIMPLEMENTED");
+    },
+    T,
+  );
 
   const msg = echoReq(compressible(4 * KiB));
   const small = echoReq(compressible(100));
   const cases: [string, Record<string, string>, Buffer, string | undefined][] = [
-    ["gzip request, gzip accepted", { "grpc-encoding": "gzip", "grpc-accept-encoding": "gzip" }, frame(zlib.gzipSync(msg), 1), "0"],
+    [
+      "gzip request, gzip accepted",
+      { "grpc-encoding": "gzip", "grpc-accept-encoding": "gzip" },
+      frame(zlib.gzipSync(msg), 1),
+      "0",
+    ],
     ["gzip request, nothing accepted", { "grpc-encoding": "gzip" }, frame(zlib.gzipSync(msg), 1), "0"],
-    ["gzip request of a small message", { "grpc-encoding": "gzip", "grpc-accept-encoding": "gzip" }, frame(zlib.gzipSync(small), 1), "0"],
-    ["br request, br accepted", { "grpc-encoding": "br", "grpc-accept-encoding": "br" }, frame(zlib.brotliCompressSync(msg), 1), "0"],
+    [
+      "gzip request of a small message",
+      { "grpc-encoding": "gzip", "grpc-accept-encoding": "gzip" },
+      frame(zlib.gzipSync(small), 1),
+      "0",
+    ],
+    [
+      "br request, br accepted",
+      { "grpc-encoding": "br", "grpc-accept-encoding": "br" },
+      frame(zlib.brotliCompressSync(msg), 1),
+      "0",
+    ],
     ["grpc-encoding gzip, message not compressed (flag 0)", { "grpc-encoding": "gzip" }, frame(msg, 0), "0"],
-    ["grpc-encoding identity, flag 0", { "grpc-encoding": "identity", "grpc-accept-encoding": "identity" }, frame(msg, 0), "0"],
+    [
+      "grpc-encoding identity, flag 0",
+      { "grpc-encoding": "identity", "grpc-accept-encoding": "identity" },
+      frame(msg, 0),
+      "0",
+    ],
     ["grpc-encoding identity, flag 1", { "grpc-encoding": "identity" }, frame(msg, 1), undefined],
-    ["grpc-encoding snappy (unknown), flag 1", { "grpc-encoding": "snappy" }, frame(msg, 1), String(grpc.status.UNIMPLEMENTED)],
-    ["grpc-encoding snappy (unknown), flag 0", { "grpc-encoding": "snappy" }, frame(msg, 0), String(grpc.status.UNIMPLEMENTED)],
+    [
+      "grpc-encoding snappy (unknown), flag 1",
+      { "grpc-encoding": "snappy" },
+      frame(msg, 1),
+      String(grpc.status.UNIMPLEMENTED),
+    ],
+    [
+      "grpc-encoding snappy (unknown), flag 0",
+      { "grpc-encoding": "snappy" },
+      frame(msg, 0),
+      String(grpc.status.UNIMPLEMENTED),
+    ],
     ["gzip request whose body is not gzip", { "grpc-encoding": "gzip" }, frame(msg, 1), undefined],
     ["gzip request cut short", { "grpc-encoding": "gzip" }, frame(zlib.gzipSync(msg).subarray(0, 20), 1), undefined],
     ["compressed flag without grpc-encoding", {}, frame(zlib.gzipSync(msg), 1), undefined],
     ["accept-encoding with unknown and known names", { "grpc-accept-encoding": "snappy, zstd ,gzip" }, frame(msg), "0"],
   ];
-  it.each(cases)("raw HTTP/2: %s", async (_name, headers, body, expected) => {
-    const { outcome } = await sameRaw(main, `compression: ${_name}`, { path: ECHO, headers, body });
-    if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
-    else expect(grpcStatus(outcome)).not.toBe("0");
-  }, T);
+  it.each(cases)(
+    "raw HTTP/2: %s",
+    async (_name, headers, body, expected) => {
+      const { outcome } = await sameRaw(main, `compression: ${_name}`, { path: ECHO, headers, body });
+      if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
+      else expect(grpcStatus(outcome)).not.toBe("0");
+    },
+    T,
+  );
 
-  it("raw HTTP/2: a stream with gzip accepted", async () => {
-    const { outcome } = await sameRaw(main, "gzip stream", (side) => ({ path: TICKS, headers: { "grpc-accept-encoding": "gzip" }, body: frame(ticksReq({ id: `rawgz-${side}`, count: 3 })) }));
-    expect(grpcStatus(outcome)).toBe("0");
-  }, T);
+  it(
+    "raw HTTP/2: a stream with gzip accepted",
+    async () => {
+      const { outcome } = await sameRaw(main, "gzip stream", (side) => ({
+        path: TICKS,
+        headers: { "grpc-accept-encoding": "gzip" },
+        body: frame(ticksReq({ id: `rawgz-${side}`, count: 3 })),
+      }));
+      expect(grpcStatus(outcome)).toBe("0");
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -581,11 +889,15 @@ describe("malformed requests (raw HTTP/2)", () => {
     ["unknown fields (ignored)", frame(Buffer.concat([hi, Buffer.from([0xf8, 0x06, 0x01])])), "0"],
     ["an empty message (length 0)", frame(Buffer.alloc(0)), "0"],
   ];
-  it.each(unary)("unary: %s", async (name, body, expected) => {
-    const { outcome } = await sameRaw(main, `malformed: ${name}`, { path: ECHO, body });
-    if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
-    else expect(grpcStatus(outcome) ?? "none").not.toBe("0");
-  }, T);
+  it.each(unary)(
+    "unary: %s",
+    async (name, body, expected) => {
+      const { outcome } = await sameRaw(main, `malformed: ${name}`, { path: ECHO, body });
+      if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
+      else expect(grpcStatus(outcome) ?? "none").not.toBe("0");
+    },
+    T,
+  );
 
   const one = ticksReq({ id: "malformed", count: 1 });
   const streaming: [string, Buffer][] = [
@@ -594,15 +906,23 @@ describe("malformed requests (raw HTTP/2)", () => {
     ["truncated envelope", Buffer.from([0, 0])],
     ["garbage protobuf bytes", frame(Buffer.from([0xff, 0xff]))],
   ];
-  it.each(streaming)("server streaming: %s", async (name, body) => {
-    const { outcome } = await sameRaw(main, `malformed stream: ${name}`, { path: TICKS, body });
-    expect(grpcStatus(outcome) ?? "none").not.toBe("0");
-  }, T);
+  it.each(streaming)(
+    "server streaming: %s",
+    async (name, body) => {
+      const { outcome } = await sameRaw(main, `malformed stream: ${name}`, { path: TICKS, body });
+      expect(grpcStatus(outcome) ?? "none").not.toBe("0");
+    },
+    T,
+  );
 
-  it("the server keeps serving afterwards", async () => {
-    const { outcome } = await sameGrpc(main, "after malformed", { method: ECHO, kind: "unary", request: hi });
-    expect(outcome.codeName).toBe("OK");
-  }, T);
+  it(
+    "the server keeps serving afterwards",
+    async () => {
+      const { outcome } = await sameGrpc(main, "after malformed", { method: ECHO, kind: "unary", request: hi });
+      expect(outcome.codeName).toBe("OK");
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -615,93 +935,177 @@ describe("HTTP/2 framing, timing and flow control (raw)", () => {
     ["a small message, 1 byte per DATA frame (the envelope split)", hi, 1, 0],
     ["a small message, 3 bytes per DATA frame, 2 ms apart", hi, 3, 2],
     ["64 KiB in 1,000-byte DATA frames", big, 1000, 0],
-  ])("unary: %s", async (_name, message, chunkSize, chunkDelayMs) => {
-    const { outcome } = await sameRaw(main, `chunked: ${_name}`, { path: ECHO, body: frame(message), chunkSize, chunkDelayMs });
-    expect(grpcStatus(outcome)).toBe("0");
-  }, T);
+  ])(
+    "unary: %s",
+    async (_name, message, chunkSize, chunkDelayMs) => {
+      const { outcome } = await sameRaw(main, `chunked: ${_name}`, {
+        path: ECHO,
+        body: frame(message),
+        chunkSize,
+        chunkDelayMs,
+      });
+      expect(grpcStatus(outcome)).toBe("0");
+    },
+    T,
+  );
 
-  it("server streaming: the request 1 byte per DATA frame, 2 ms apart", async () => {
-    const { outcome } = await sameRaw(main, "chunked stream request", (side) => ({ path: TICKS, body: frame(ticksReq({ id: `chunked-${side}`, count: 3 })), chunkSize: 1, chunkDelayMs: 2 }));
-    expect(outcome.body.frames).toHaveLength(3);
-  }, T);
+  it(
+    "server streaming: the request 1 byte per DATA frame, 2 ms apart",
+    async () => {
+      const { outcome } = await sameRaw(main, "chunked stream request", (side) => ({
+        path: TICKS,
+        body: frame(ticksReq({ id: `chunked-${side}`, count: 3 })),
+        chunkSize: 1,
+        chunkDelayMs: 2,
+      }));
+      expect(outcome.body.frames).toHaveLength(3);
+    },
+    T,
+  );
 
   it.each([
     ["unary", ECHO, hi],
     ["server streaming", TICKS, ticksReq({ id: "late-end", count: 2 })],
-  ])("%s: END_STREAM 100 ms after the whole message", async (_name, path, message) => {
-    const { outcome } = await sameRaw(main, `late END_STREAM (${_name})`, { path, body: frame(message), endDelayMs: 100 });
-    expect(grpcStatus(outcome)).toBe("0");
-  }, T);
+  ])(
+    "%s: END_STREAM 100 ms after the whole message",
+    async (_name, path, message) => {
+      const { outcome } = await sameRaw(main, `late END_STREAM (${_name})`, {
+        path,
+        body: frame(message),
+        endDelayMs: 100,
+      });
+      expect(grpcStatus(outcome)).toBe("0");
+    },
+    T,
+  );
 
   it.each([
     ["unary", ECHO],
     ["server streaming", TICKS],
-  ])("%s: END_STREAM on the request's HEADERS (no DATA at all)", async (_name, path) => {
-    const { outcome } = await sameRaw(main, `END_STREAM on HEADERS (${_name})`, { path, endStreamOnHeaders: true });
-    expect(grpcStatus(outcome) ?? "none").not.toBe("0");
-  }, T);
+  ])(
+    "%s: END_STREAM on the request's HEADERS (no DATA at all)",
+    async (_name, path) => {
+      const { outcome } = await sameRaw(main, `END_STREAM on HEADERS (${_name})`, { path, endStreamOnHeaders: true });
+      expect(grpcStatus(outcome) ?? "none").not.toBe("0");
+    },
+    T,
+  );
 
   it.each([
     ["16 KiB", 16 * KiB],
     ["Node's default (64 KiB)", 65_535],
-  ])("a 1 MiB response to a client whose stream window is %s", async (_name, windowBytes) => {
-    const data = pseudoRandomBytes(MiB, 11);
-    const { outcome, results } = await sameRaw(main, `window ${windowBytes}`, { path: ECHO, body: frame(echoReq(data)), windowBytes });
-    expect(grpcStatus(outcome)).toBe("0");
-    expect(Buffer.from(fromBinary(PredictEchoResponseSchema, parseFrames(results.fast.body)[0]!.data).result).equals(data)).toBe(true);
-  }, T);
+  ])(
+    "a 1 MiB response to a client whose stream window is %s",
+    async (_name, windowBytes) => {
+      const data = pseudoRandomBytes(MiB, 11);
+      const { outcome, results } = await sameRaw(main, `window ${windowBytes}`, {
+        path: ECHO,
+        body: frame(echoReq(data)),
+        windowBytes,
+      });
+      expect(grpcStatus(outcome)).toBe("0");
+      expect(
+        Buffer.from(fromBinary(PredictEchoResponseSchema, parseFrames(results.fast.body)[0]!.data).result).equals(data),
+      ).toBe(true);
+    },
+    T,
+  );
 
-  it("a unary call cancelled by the client while the model computes; the server keeps serving", async () => {
-    await sameRaw(main, "cancelled unary", { path: SLOW, body: frame(enc(PredictSlowRequestSchema, { ms: 300 })), cancelAfterMs: 50 });
-    const { outcome } = await sameRaw(main, "after a cancelled unary", { path: ECHO, body: frame(hi) });
-    expect(grpcStatus(outcome)).toBe("0");
-  }, T);
+  it(
+    "a unary call cancelled by the client while the model computes; the server keeps serving",
+    async () => {
+      await sameRaw(main, "cancelled unary", {
+        path: SLOW,
+        body: frame(enc(PredictSlowRequestSchema, { ms: 300 })),
+        cancelAfterMs: 50,
+      });
+      const { outcome } = await sameRaw(main, "after a cancelled unary", { path: ECHO, body: frame(hi) });
+      expect(grpcStatus(outcome)).toBe("0");
+    },
+    T,
+  );
 
-  it("a unary call cancelled before its body was sent", async () => {
-    await sameRaw(main, "cancelled before the body", { path: ECHO, body: frame(hi), endDelayMs: 200, cancelAfterMs: 20 });
-  }, T);
+  it(
+    "a unary call cancelled before its body was sent",
+    async () => {
+      await sameRaw(main, "cancelled before the body", {
+        path: ECHO,
+        body: frame(hi),
+        endDelayMs: 200,
+        cancelAfterMs: 20,
+      });
+    },
+    T,
+  );
 });
 
 describe("concurrent calls on one connection", () => {
-  it("40 mixed calls at once through one grpc-js channel: each outcome identical", async () => {
-    const calls = (side: Side): GrpcCall[] =>
-      Array.from({ length: 40 }, (_, i): GrpcCall => {
-        switch (i % 4) {
-          case 0:
-            return { method: ECHO, kind: "unary", request: echoReq(pseudoRandomBytes(100 * i + 1, i + 1)) };
-          case 1:
-            return { method: FAIL, kind: "unary", request: failReq((i % 16) + 1, nasty(i)) };
-          case 2:
-            return { method: TICKS, kind: "stream", request: ticksReq({ id: `concurrent-${i}-${side}`, count: i % 7, intervalMs: 1 }) };
-          default:
-            return { method: SLOW, kind: "unary", request: enc(PredictSlowRequestSchema, { ms: i % 20 }), metadata: { "x-echo-i": String(i) } };
-        }
+  it(
+    "40 mixed calls at once through one grpc-js channel: each outcome identical",
+    async () => {
+      const calls = (side: Side): GrpcCall[] =>
+        Array.from({ length: 40 }, (_, i): GrpcCall => {
+          switch (i % 4) {
+            case 0:
+              return { method: ECHO, kind: "unary", request: echoReq(pseudoRandomBytes(100 * i + 1, i + 1)) };
+            case 1:
+              return { method: FAIL, kind: "unary", request: failReq((i % 16) + 1, nasty(i)) };
+            case 2:
+              return {
+                method: TICKS,
+                kind: "stream",
+                request: ticksReq({ id: `concurrent-${i}-${side}`, count: i % 7, intervalMs: 1 }),
+              };
+            default:
+              return {
+                method: SLOW,
+                kind: "unary",
+                request: enc(PredictSlowRequestSchema, { ms: i % 20 }),
+                metadata: { "x-echo-i": String(i) },
+              };
+          }
+        });
+      const results = await onBoth(main, (server, side) =>
+        Promise.all(calls(side).map((c) => grpcCall(grpcClient(server), c))),
+      );
+      expectSame("40 concurrent calls (grpc-js)", {
+        fast: results.fast.map((r) => r.outcome),
+        ref: results.ref.map((r) => r.outcome),
       });
-    const results = await onBoth(main, (server, side) => Promise.all(calls(side).map((c) => grpcCall(grpcClient(server), c))));
-    expectSame("40 concurrent calls (grpc-js)", { fast: results.fast.map((r) => r.outcome), ref: results.ref.map((r) => r.outcome) });
-    expect(results.ref.map((r) => r.outcome.codeName).filter((c) => c === "OK")).toHaveLength(30);
-  }, T);
+      expect(results.ref.map((r) => r.outcome.codeName).filter((c) => c === "OK")).toHaveLength(30);
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
 
 describe("response compression threshold (compressMinBytes)", () => {
   const data = Buffer.from("blazerpc ".repeat(600));
-  const request = { path: ECHO, headers: { "grpc-accept-encoding": "gzip" }, body: frame(echoReq(data)), timeoutMs: 10_000 };
+  const request = {
+    path: ECHO,
+    headers: { "grpc-accept-encoding": "gzip" },
+    body: frame(echoReq(data)),
+    timeoutMs: 10_000,
+  };
 
-  it("compresses a 5 KiB response by default (1024) and never with compressMinBytes: Infinity", async () => {
-    const never = await startPair({ ...base, compressMinBytes: Infinity });
-    try {
-      const byDefault = await sameRaw(main, "default threshold", request);
-      expect(parseFrames(byDefault.results.fast.body).map((f) => f.flags)).toEqual([1]);
-      const off = await sameRaw(never, "compressMinBytes: Infinity", request);
-      const frames = parseFrames(off.results.fast.body);
-      expect(frames.map((f) => f.flags)).toEqual([0]);
-      expect(Buffer.from(fromBinary(PredictEchoResponseSchema, frames[0]!.data).result).equals(data)).toBe(true);
-    } finally {
-      await closePair(never);
-    }
-  }, T);
+  it(
+    "compresses a 5 KiB response by default (1024) and never with compressMinBytes: Infinity",
+    async () => {
+      const never = await startPair({ ...base, compressMinBytes: Infinity });
+      try {
+        const byDefault = await sameRaw(main, "default threshold", request);
+        expect(parseFrames(byDefault.results.fast.body).map((f) => f.flags)).toEqual([1]);
+        const off = await sameRaw(never, "compressMinBytes: Infinity", request);
+        const frames = parseFrames(off.results.fast.body);
+        expect(frames.map((f) => f.flags)).toEqual([0]);
+        expect(Buffer.from(fromBinary(PredictEchoResponseSchema, frames[0]!.data).result).equals(data)).toBe(true);
+      } finally {
+        await closePair(never);
+      }
+    },
+    T,
+  );
 });
 
 describe("message size limit (readMaxBytes: 1024)", () => {
@@ -718,38 +1122,74 @@ describe("message size limit (readMaxBytes: 1024)", () => {
     ["64 KiB", 64 * KiB, String(grpc.status.RESOURCE_EXHAUSTED)],
     // Larger than the server's stream window: the server answers before the client could send it all.
     ["8 MiB", 8 * MiB, String(grpc.status.RESOURCE_EXHAUSTED)],
-  ])("raw: a message of %s", async (_name, total, expected) => {
-    const message = sized(total);
-    expect(message.length).toBe(total);
-    const { outcome } = await sameRaw(limited, `size ${total}`, { path: ECHO, body: frame(message) });
-    expect(grpcStatus(outcome)).toBe(expected);
-  }, T);
+  ])(
+    "raw: a message of %s",
+    async (_name, total, expected) => {
+      const message = sized(total);
+      expect(message.length).toBe(total);
+      const { outcome } = await sameRaw(limited, `size ${total}`, { path: ECHO, body: frame(message) });
+      expect(grpcStatus(outcome)).toBe(expected);
+    },
+    T,
+  );
 
-  it("raw: a gzip message small on the wire, over the limit once decompressed", async () => {
-    const body = frame(zlib.gzipSync(sized(4 * KiB)), 1);
-    expect(body.length).toBeLessThan(1024);
-    const { outcome } = await sameRaw(limited, "gzip over the limit", { path: ECHO, headers: { "grpc-encoding": "gzip" }, body });
-    // connect-node answers INTERNAL "decompression failed" here (not RESOURCE_EXHAUSTED); the reference all the same.
-    expect([String(grpc.status.RESOURCE_EXHAUSTED), String(grpc.status.INTERNAL)]).toContain(grpcStatus(outcome));
-  }, T);
+  it(
+    "raw: a gzip message small on the wire, over the limit once decompressed",
+    async () => {
+      const body = frame(zlib.gzipSync(sized(4 * KiB)), 1);
+      expect(body.length).toBeLessThan(1024);
+      const { outcome } = await sameRaw(limited, "gzip over the limit", {
+        path: ECHO,
+        headers: { "grpc-encoding": "gzip" },
+        body,
+      });
+      // connect-node answers INTERNAL "decompression failed" here (not RESOURCE_EXHAUSTED); the reference all the same.
+      expect([String(grpc.status.RESOURCE_EXHAUSTED), String(grpc.status.INTERNAL)]).toContain(grpcStatus(outcome));
+    },
+    T,
+  );
 
-  it("raw: a streaming request over the limit", async () => {
-    const { outcome } = await sameRaw(limited, "stream request over the limit", { path: TICKS, body: frame(ticksReq({ id: "x".repeat(2000), count: 1 })) });
-    expect(grpcStatus(outcome)).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
-  }, T);
+  it(
+    "raw: a streaming request over the limit",
+    async () => {
+      const { outcome } = await sameRaw(limited, "stream request over the limit", {
+        path: TICKS,
+        body: frame(ticksReq({ id: "x".repeat(2000), count: 1 })),
+      });
+      expect(grpcStatus(outcome)).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+    },
+    T,
+  );
 
-  it("grpc-js: 1 MiB", async () => {
-    const { outcome } = await sameGrpc(limited, "1 MiB over the limit", { method: ECHO, kind: "unary", request: sized(MiB) });
-    expect(outcome.codeName).toBe("RESOURCE_EXHAUSTED");
-  }, T);
+  it(
+    "grpc-js: 1 MiB",
+    async () => {
+      const { outcome } = await sameGrpc(limited, "1 MiB over the limit", {
+        method: ECHO,
+        kind: "unary",
+        request: sized(MiB),
+      });
+      expect(outcome.codeName).toBe("RESOURCE_EXHAUSTED");
+    },
+    T,
+  );
 
-  it("grpc-js: 2 KiB, plain and gzip", async () => {
-    const plain = await sameGrpc(limited, "2 KiB", { method: ECHO, kind: "unary", request: sized(2 * KiB) });
-    expect(plain.outcome.codeName).toBe("RESOURCE_EXHAUSTED");
-    const gz = await sameGrpc(limited, "2 KiB gzip", { method: ECHO, kind: "unary", request: sized(2 * KiB) }, { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.gzip });
-    // Compressed, 2 KiB of "a" is well under the limit: decompression fails (INTERNAL, see above).
-    expect(["RESOURCE_EXHAUSTED", "INTERNAL"]).toContain(gz.outcome.codeName);
-  }, T);
+  it(
+    "grpc-js: 2 KiB, plain and gzip",
+    async () => {
+      const plain = await sameGrpc(limited, "2 KiB", { method: ECHO, kind: "unary", request: sized(2 * KiB) });
+      expect(plain.outcome.codeName).toBe("RESOURCE_EXHAUSTED");
+      const gz = await sameGrpc(
+        limited,
+        "2 KiB gzip",
+        { method: ECHO, kind: "unary", request: sized(2 * KiB) },
+        { "grpc.default_compression_algorithm": grpc.compressionAlgorithms.gzip },
+      );
+      // Compressed, 2 KiB of "a" is well under the limit: decompression fails (INTERNAL, see above).
+      expect(["RESOURCE_EXHAUSTED", "INTERNAL"]).toContain(gz.outcome.codeName);
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -761,19 +1201,40 @@ describe("bearer auth (auth: { tokens })", () => {
     ["a wrong token", { authorization: "Bearer nope" }, "UNAUTHENTICATED"],
     ["a malformed authorization header", { authorization: "Basic czNjcmV0" }, "UNAUTHENTICATED"],
     ["the right token", { authorization: "Bearer s3cret" }, "OK"],
-  ])("grpc-js and raw, %s", async (_name, headers, expected) => {
-    const { outcome } = await sameGrpc(authed, `auth: ${_name}`, { method: ECHO, kind: "unary", request: hi, metadata: headers });
-    expect(outcome.codeName).toBe(expected);
-    const raw = await sameRaw(authed, `auth: ${_name}`, { path: ECHO, headers, body: frame(hi) });
-    expect(grpcStatus(raw.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
-    const stream = await sameRaw(authed, `auth (stream): ${_name}`, (side) => ({ path: TICKS, headers, body: frame(ticksReq({ id: `auth-${_name}-${side}`, count: 2 })) }));
-    expect(grpcStatus(stream.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
-  }, T);
+  ])(
+    "grpc-js and raw, %s",
+    async (_name, headers, expected) => {
+      const { outcome } = await sameGrpc(authed, `auth: ${_name}`, {
+        method: ECHO,
+        kind: "unary",
+        request: hi,
+        metadata: headers,
+      });
+      expect(outcome.codeName).toBe(expected);
+      const raw = await sameRaw(authed, `auth: ${_name}`, { path: ECHO, headers, body: frame(hi) });
+      expect(grpcStatus(raw.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
+      const stream = await sameRaw(authed, `auth (stream): ${_name}`, (side) => ({
+        path: TICKS,
+        headers,
+        body: frame(ticksReq({ id: `auth-${_name}-${side}`, count: 2 })),
+      }));
+      expect(grpcStatus(stream.outcome)).toBe(String(grpc.status[expected as keyof typeof grpc.status]));
+    },
+    T,
+  );
 
-  it("health needs no token", async () => {
-    const { results } = await sameGrpc(authed, "health without token", { method: HEALTH, kind: "unary", request: enc(HealthCheckRequestSchema, { service: "" }) });
-    expect(fromBinary(HealthCheckResponseSchema, results.fast.messages[0]!).status).toBe(1);
-  }, T);
+  it(
+    "health needs no token",
+    async () => {
+      const { results } = await sameGrpc(authed, "health without token", {
+        method: HEALTH,
+        kind: "unary",
+        request: enc(HealthCheckRequestSchema, { service: "" }),
+      });
+      expect(fromBinary(HealthCheckResponseSchema, results.fast.messages[0]!).status).toBe(1);
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -786,11 +1247,15 @@ describe("requests the native path leaves to connect-node", () => {
     ["an unknown service", "/nope.v1.Nope/Call"],
     ["a service without a method", "/diff.v1.InferenceService"],
     ["the root path", "/"],
-  ])("%s", async (_name, path) => {
-    const { outcome } = await sameGrpc(main, `path ${path}`, { method: path, kind: "unary", request: hi });
-    expect(outcome.codeName).not.toBe("OK");
-    await sameRaw(main, `path ${path}`, { path, body: frame(hi) });
-  }, T);
+  ])(
+    "%s",
+    async (_name, path) => {
+      const { outcome } = await sameGrpc(main, `path ${path}`, { method: path, kind: "unary", request: hi });
+      expect(outcome.codeName).not.toBe("OK");
+      await sameRaw(main, `path ${path}`, { path, body: frame(hi) });
+    },
+    T,
+  );
 
   it.each([
     ["application/grpc+proto", frame(hi), "0"],
@@ -801,35 +1266,66 @@ describe("requests the native path leaves to connect-node", () => {
     ["application/grpc+xml", frame(hi), undefined],
     ["application/grpc-web+proto", frame(hi), undefined],
     ["application/proto", Buffer.from(hi), undefined],
-  ])("content-type %s", async (contentType, body, expected) => {
-    const { outcome } = await sameRaw(main, `content-type ${contentType}`, { path: ECHO, headers: { "content-type": contentType }, body });
-    if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
-  }, T);
+  ])(
+    "content-type %s",
+    async (contentType, body, expected) => {
+      const { outcome } = await sameRaw(main, `content-type ${contentType}`, {
+        path: ECHO,
+        headers: { "content-type": contentType },
+        body,
+      });
+      if (expected !== undefined) expect(grpcStatus(outcome)).toBe(expected);
+    },
+    T,
+  );
 
-  it("grpc+json on a stream", async () => {
-    const { outcome, results } = await sameRaw(main, "grpc+json stream", (side) => ({
-      path: TICKS,
-      headers: { "content-type": "application/grpc+json" },
-      body: frame(Buffer.from(JSON.stringify({ id: `json-${side}`, count: 2 }))),
-    }));
-    expect(grpcStatus(outcome)).toBe("0");
-    expect(parseFrames(results.fast.body).map((f) => f.data.toString())).toEqual(['{"result":1}', '{"result":2}']);
-  }, T);
+  it(
+    "grpc+json on a stream",
+    async () => {
+      const { outcome, results } = await sameRaw(main, "grpc+json stream", (side) => ({
+        path: TICKS,
+        headers: { "content-type": "application/grpc+json" },
+        body: frame(Buffer.from(JSON.stringify({ id: `json-${side}`, count: 2 }))),
+      }));
+      expect(grpcStatus(outcome)).toBe("0");
+      expect(parseFrames(results.fast.body).map((f) => f.data.toString())).toEqual(['{"result":1}', '{"result":2}']);
+    },
+    T,
+  );
 
   it.each([
     ["GET", { ":method": "GET" }],
     ["PUT", { ":method": "PUT" }],
     ["no te: trailers", { te: null }],
     ["no content-type", { "content-type": null }],
-  ])("%s", async (_name, headers) => {
-    await sameRaw(main, `request with ${_name}`, { path: ECHO, headers: headers as Record<string, string | null>, body: frame(hi) });
-  }, T);
+  ])(
+    "%s",
+    async (_name, headers) => {
+      await sameRaw(main, `request with ${_name}`, {
+        path: ECHO,
+        headers: headers as Record<string, string | null>,
+        body: frame(hi),
+      });
+    },
+    T,
+  );
 
-  it("health Check over gRPC", async () => {
-    const { results } = await sameGrpc(main, "health", { method: HEALTH, kind: "unary", request: enc(HealthCheckRequestSchema, { service: "" }) });
-    expect(fromBinary(HealthCheckResponseSchema, results.ref.messages[0]!).status).toBe(1);
-    await sameRaw(main, "health", { path: HEALTH, body: frame(enc(HealthCheckRequestSchema, { service: "diff.v1.InferenceService" })) });
-  }, T);
+  it(
+    "health Check over gRPC",
+    async () => {
+      const { results } = await sameGrpc(main, "health", {
+        method: HEALTH,
+        kind: "unary",
+        request: enc(HealthCheckRequestSchema, { service: "" }),
+      });
+      expect(fromBinary(HealthCheckResponseSchema, results.ref.messages[0]!).status).toBe(1);
+      await sameRaw(main, "health", {
+        path: HEALTH,
+        body: frame(enc(HealthCheckRequestSchema, { service: "diff.v1.InferenceService" })),
+      });
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -840,53 +1336,109 @@ describe("what the server records", () => {
   /** Calls made one after another, each through a raw HTTP/2 client, or grpc-js (undefined: not with grpc-js). */
   const calls: { raw: (side: Side) => RawRequest; grpc?: (side: Side) => GrpcCall; code: string }[] = [
     // The first call on each server is refused by auth before its body is read.
-    { raw: () => ({ path: ECHO, body: frame(hi) }), grpc: () => ({ method: ECHO, kind: "unary", request: hi }), code: "UNAUTHENTICATED" },
-    { raw: () => ({ path: ECHO, headers: auth, body: frame(hi) }), grpc: () => ({ method: ECHO, kind: "unary", request: hi, metadata: auth }), code: "OK" },
-    { raw: () => ({ path: FAIL, headers: auth, body: frame(failReq(5, nasty(5))) }), grpc: () => ({ method: FAIL, kind: "unary", request: failReq(5, nasty(5)), metadata: auth }), code: "NOT_FOUND" },
-    { raw: () => ({ path: FAIL, headers: auth, body: frame(failReq(0, "plain")) }), grpc: () => ({ method: FAIL, kind: "unary", request: failReq(0, "plain"), metadata: auth }), code: "INTERNAL" },
-    { raw: () => ({ path: ECHO, headers: auth, body: frame(Buffer.from([0xff, 0xff, 0xff])) }), grpc: () => ({ method: ECHO, kind: "unary", request: Buffer.from([0xff, 0xff, 0xff]), metadata: auth }), code: "INTERNAL" },
-    { raw: () => ({ path: ECHO, headers: auth, body: frame(hi, 1) }), code: "INTERNAL" },
-    { raw: () => ({ path: SLOW, headers: { ...auth, "grpc-timeout": "20m" }, body: frame(enc(PredictSlowRequestSchema, { ms: 200 })) }), code: "DEADLINE_EXCEEDED" },
     {
-      raw: (side) => ({ path: TICKS, headers: auth, body: frame(ticksReq({ id: `lograw-${side}`, count: 2 })) }),
-      grpc: (side) => ({ method: TICKS, kind: "stream", request: ticksReq({ id: `loggrpc-${side}`, count: 2 }), metadata: auth }),
+      raw: () => ({ path: ECHO, body: frame(hi) }),
+      grpc: () => ({ method: ECHO, kind: "unary", request: hi }),
+      code: "UNAUTHENTICATED",
+    },
+    {
+      raw: () => ({ path: ECHO, headers: auth, body: frame(hi) }),
+      grpc: () => ({ method: ECHO, kind: "unary", request: hi, metadata: auth }),
       code: "OK",
     },
     {
-      raw: (side) => ({ path: TICKS, headers: auth, body: frame(ticksReq({ id: `lograwfail-${side}`, count: 3, failAt: 2 })) }),
-      grpc: (side) => ({ method: TICKS, kind: "stream", request: ticksReq({ id: `loggrpcfail-${side}`, count: 3, failAt: 2 }), metadata: auth }),
+      raw: () => ({ path: FAIL, headers: auth, body: frame(failReq(5, nasty(5))) }),
+      grpc: () => ({ method: FAIL, kind: "unary", request: failReq(5, nasty(5)), metadata: auth }),
+      code: "NOT_FOUND",
+    },
+    {
+      raw: () => ({ path: FAIL, headers: auth, body: frame(failReq(0, "plain")) }),
+      grpc: () => ({ method: FAIL, kind: "unary", request: failReq(0, "plain"), metadata: auth }),
+      code: "INTERNAL",
+    },
+    {
+      raw: () => ({ path: ECHO, headers: auth, body: frame(Buffer.from([0xff, 0xff, 0xff])) }),
+      grpc: () => ({ method: ECHO, kind: "unary", request: Buffer.from([0xff, 0xff, 0xff]), metadata: auth }),
+      code: "INTERNAL",
+    },
+    { raw: () => ({ path: ECHO, headers: auth, body: frame(hi, 1) }), code: "INTERNAL" },
+    {
+      raw: () => ({
+        path: SLOW,
+        headers: { ...auth, "grpc-timeout": "20m" },
+        body: frame(enc(PredictSlowRequestSchema, { ms: 200 })),
+      }),
+      code: "DEADLINE_EXCEEDED",
+    },
+    {
+      raw: (side) => ({ path: TICKS, headers: auth, body: frame(ticksReq({ id: `lograw-${side}`, count: 2 })) }),
+      grpc: (side) => ({
+        method: TICKS,
+        kind: "stream",
+        request: ticksReq({ id: `loggrpc-${side}`, count: 2 }),
+        metadata: auth,
+      }),
+      code: "OK",
+    },
+    {
+      raw: (side) => ({
+        path: TICKS,
+        headers: auth,
+        body: frame(ticksReq({ id: `lograwfail-${side}`, count: 3, failAt: 2 })),
+      }),
+      grpc: (side) => ({
+        method: TICKS,
+        kind: "stream",
+        request: ticksReq({ id: `loggrpcfail-${side}`, count: 3, failAt: 2 }),
+        metadata: auth,
+      }),
       code: "DATA_LOSS",
     },
   ];
 
-  it.each(["raw HTTP/2", "grpc-js"])("the same request log line for each call (time and duration aside), %s client", async (client) => {
-    const lines: Record<Side, Record<string, unknown>[]> = { fast: [], ref: [] };
-    const sink = (side: Side) =>
-      new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          for (const l of chunk.toString().split("\n")) if (l !== "") lines[side].push(JSON.parse(l) as Record<string, unknown>);
-          cb();
-        },
-      });
-    const pair = await startPair((side) => ({ ...base, auth: { tokens: ["s3cret"] }, log: pino({ base: undefined }, sink(side)) }));
-    try {
-      const made = client === "grpc-js" ? calls.filter((c) => c.grpc !== undefined) : calls;
-      for (const call of made) {
-        await onBoth<unknown>(pair, (server, side) => (client === "grpc-js" ? grpcCall(grpcClient(server), call.grpc!(side)) : rawCall(server, call.raw(side))));
+  it.each(["raw HTTP/2", "grpc-js"])(
+    "the same request log line for each call (time and duration aside), %s client",
+    async (client) => {
+      const lines: Record<Side, Record<string, unknown>[]> = { fast: [], ref: [] };
+      const sink = (side: Side) =>
+        new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            for (const l of chunk.toString().split("\n"))
+              if (l !== "") lines[side].push(JSON.parse(l) as Record<string, unknown>);
+            cb();
+          },
+        });
+      const pair = await startPair((side) => ({
+        ...base,
+        auth: { tokens: ["s3cret"] },
+        log: pino({ base: undefined }, sink(side)),
+      }));
+      try {
+        const made = client === "grpc-js" ? calls.filter((c) => c.grpc !== undefined) : calls;
+        for (const call of made) {
+          await onBoth<unknown>(pair, (server, side) =>
+            client === "grpc-js" ? grpcCall(grpcClient(server), call.grpc!(side)) : rawCall(server, call.raw(side)),
+          );
+        }
+        // An unknown method is no call of the app's: no line.
+        await onBoth(pair, (server) =>
+          rawCall(server, { path: `${SERVICE}PredictNope`, headers: auth, body: frame(hi) }),
+        );
+        // A line is written once the call's response is.
+        const started = Date.now();
+        while ((lines.fast.length < made.length || lines.ref.length < made.length) && Date.now() - started < 2000)
+          await sleep(20);
+        await sleep(50);
+        const shown = (side: Side) =>
+          lines[side].map(({ time, ms, ...rest }) => ({ ...rest, time: typeof time, ms: typeof ms }));
+        expectSame(`request log lines (${client})`, { fast: shown("fast"), ref: shown("ref") });
+        expect(lines.ref.map((l) => l["code"])).toEqual(made.map((c) => c.code));
+      } finally {
+        await closePair(pair);
       }
-      // An unknown method is no call of the app's: no line.
-      await onBoth(pair, (server) => rawCall(server, { path: `${SERVICE}PredictNope`, headers: auth, body: frame(hi) }));
-      // A line is written once the call's response is.
-      const started = Date.now();
-      while ((lines.fast.length < made.length || lines.ref.length < made.length) && Date.now() - started < 2000) await sleep(20);
-      await sleep(50);
-      const shown = (side: Side) => lines[side].map(({ time, ms, ...rest }) => ({ ...rest, time: typeof time, ms: typeof ms }));
-      expectSame(`request log lines (${client})`, { fast: shown("fast"), ref: shown("ref") });
-      expect(lines.ref.map((l) => l["code"])).toEqual(made.map((c) => c.code));
-    } finally {
-      await closePair(pair);
-    }
-  }, T);
+    },
+    T,
+  );
 });
 
 // ---------------------------------------------------------------------------------------
@@ -900,19 +1452,38 @@ describe("the fixture's generated code", () => {
     try {
       // The lock file keeps field numbers, as it does for a regeneration in place.
       fs.mkdirSync(path.join(tmp, "proto", "diff", "v1"), { recursive: true });
-      fs.copyFileSync(path.join(fixture, "proto", "diff", "v1", "diff.lock.json"), path.join(tmp, "proto", "diff", "v1", "diff.lock.json"));
+      fs.copyFileSync(
+        path.join(fixture, "proto", "diff", "v1", "diff.lock.json"),
+        path.join(tmp, "proto", "diff", "v1", "diff.lock.json"),
+      );
       const r = await run(
         process.execPath,
-        [path.join(repoRoot, "packages", "cli", "bin", "blaze.js"), "generate", path.join(fixture, "models.ts"), "--proto", path.join(tmp, "proto"), "--gen", path.join(tmp, "gen"), "--force"],
+        [
+          path.join(repoRoot, "packages", "cli", "bin", "blaze.js"),
+          "generate",
+          path.join(fixture, "models.ts"),
+          "--proto",
+          path.join(tmp, "proto"),
+          "--gen",
+          path.join(tmp, "gen"),
+          "--force",
+        ],
         30_000,
       );
       expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr + r.stdout }).toEqual({ code: 0, stderr: "" });
       const files = (dir: string): string[] =>
-        fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+        fs
+          .readdirSync(dir, { recursive: true, withFileTypes: true })
+          .filter((e) => e.isFile())
+          .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+          .sort();
       for (const sub of ["proto", "gen"]) {
         const want = files(path.join(tmp, sub));
         expect(files(path.join(fixture, sub))).toEqual(want);
-        for (const f of want) expect(`${sub}/${f}:\n${fs.readFileSync(path.join(fixture, sub, f), "utf8")}`).toBe(`${sub}/${f}:\n${fs.readFileSync(path.join(tmp, sub, f), "utf8")}`);
+        for (const f of want)
+          expect(`${sub}/${f}:\n${fs.readFileSync(path.join(fixture, sub, f), "utf8")}`).toBe(
+            `${sub}/${f}:\n${fs.readFileSync(path.join(tmp, sub, f), "utf8")}`,
+          );
       }
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });

@@ -42,7 +42,9 @@ function irisApp(): { app: App; release: () => void; fail: (err: Error) => void 
 }
 
 function check(client: grpc.Client, service: string): Promise<HealthCheckResponse> {
-  return grpcUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service });
+  return grpcUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, {
+    service,
+  });
 }
 
 /** A Watch call that records every status it receives. */
@@ -102,12 +104,21 @@ describe("health: gRPC and HTTP over the same state", () => {
     expect((await check(client, "")).status).toBe(Status.NOT_SERVING);
     expect((await check(client, SERVICE)).status).toBe(Status.NOT_SERVING);
     const ready = await curlJson(`${server.url()}/readyz`);
-    expect(ready).toEqual({ status: 503, body: { status: "NOT_SERVING", models: { iris: "LOADING", generate: "SERVING" } } });
+    expect(ready).toEqual({
+      status: 503,
+      body: { status: "NOT_SERVING", models: { iris: "LOADING", generate: "SERVING" } },
+    });
     // Liveness stays 200: the process answers, it is just not ready.
     expect((await curlJson(`${server.url()}/healthz`)).status).toBe(200);
     // A call to the loading model is refused, not queued.
     const features = toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array(4) });
-    const err = await grpcUnary(client, "/iris.v1.InferenceService/PredictIris", PredictIrisRequestSchema, PredictIrisResponseSchema, { features }).then(
+    const err = await grpcUnary(
+      client,
+      "/iris.v1.InferenceService/PredictIris",
+      PredictIrisRequestSchema,
+      PredictIrisResponseSchema,
+      { features },
+    ).then(
       () => undefined,
       (e: grpc.ServiceError) => e,
     );
@@ -119,8 +130,17 @@ describe("health: gRPC and HTTP over the same state", () => {
     expect(all.seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
     expect(svc.seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
     expect((await check(client, "")).status).toBe(Status.SERVING);
-    expect(await curlJson(`${server.url()}/readyz`)).toEqual({ status: 200, body: { status: "SERVING", models: { iris: "SERVING", generate: "SERVING" } } });
-    const ok = await grpcUnary(client, "/iris.v1.InferenceService/PredictIris", PredictIrisRequestSchema, PredictIrisResponseSchema, { features });
+    expect(await curlJson(`${server.url()}/readyz`)).toEqual({
+      status: 200,
+      body: { status: "SERVING", models: { iris: "SERVING", generate: "SERVING" } },
+    });
+    const ok = await grpcUnary(
+      client,
+      "/iris.v1.InferenceService/PredictIris",
+      PredictIrisRequestSchema,
+      PredictIrisResponseSchema,
+      { features },
+    );
     expect(ok.result?.shape).toEqual([1n, 3n]);
 
     // Shutting down: NOT_SERVING is sent at once; the server then ends the watches.
@@ -133,7 +153,10 @@ describe("health: gRPC and HTTP over the same state", () => {
   });
 
   it("answers Check on an unknown service with NOT_FOUND, and Watch with SERVICE_UNKNOWN without ending the call", async () => {
-    const err = await check(client, "no.such.Service").then(() => undefined, (e: grpc.ServiceError) => e);
+    const err = await check(client, "no.such.Service").then(
+      () => undefined,
+      (e: grpc.ServiceError) => e,
+    );
     expect(err?.code).toBe(grpc.status.NOT_FOUND);
     expect(grpcMessage(err)).toBe('unknown service "no.such.Service"');
     const w = watch(client, "no.such.Service");
@@ -150,8 +173,17 @@ describe("health: gRPC and HTTP over the same state", () => {
   it("lists every service with List", async () => {
     control.release();
     await server.health.load();
-    const res = await grpcUnary(client, "/grpc.health.v1.Health/List", HealthListRequestSchema, HealthListResponseSchema, {});
-    expect(Object.fromEntries(Object.entries(res.statuses).map(([k, v]) => [k, v.status]))).toEqual({ "": Status.SERVING, [SERVICE]: Status.SERVING });
+    const res = await grpcUnary(
+      client,
+      "/grpc.health.v1.Health/List",
+      HealthListRequestSchema,
+      HealthListResponseSchema,
+      {},
+    );
+    expect(Object.fromEntries(Object.entries(res.statuses).map(([k, v]) => [k, v.status]))).toEqual({
+      "": Status.SERVING,
+      [SERVICE]: Status.SERVING,
+    });
   });
 
   it("reports a model whose loader failed: NOT_SERVING, the error in /readyz, UNAVAILABLE calls", async () => {
@@ -160,10 +192,20 @@ describe("health: gRPC and HTTP over the same state", () => {
     expect((await check(client, SERVICE)).status).toBe(Status.NOT_SERVING);
     expect(await curlJson(`${server.url()}/readyz`)).toEqual({
       status: 503,
-      body: { status: "NOT_SERVING", models: { iris: "FAILED", generate: "SERVING" }, errors: { iris: "weights not found: /models/iris.onnx" } },
+      body: {
+        status: "NOT_SERVING",
+        models: { iris: "FAILED", generate: "SERVING" },
+        errors: { iris: "weights not found: /models/iris.onnx" },
+      },
     });
     const features = toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array(4) });
-    const err = await grpcUnary(client, "/iris.v1.InferenceService/PredictIris", PredictIrisRequestSchema, PredictIrisResponseSchema, { features }).then(
+    const err = await grpcUnary(
+      client,
+      "/iris.v1.InferenceService/PredictIris",
+      PredictIrisRequestSchema,
+      PredictIrisResponseSchema,
+      { features },
+    ).then(
       () => undefined,
       (e: grpc.ServiceError) => e,
     );
@@ -178,7 +220,10 @@ describe("health: gRPC and HTTP over the same state", () => {
       const r = await run("curl", ["-sS", flag, "-w", "\n%{http_version} %{http_code}", `${server.url()}/readyz`]);
       const cut = r.stdout.lastIndexOf("\n");
       expect(r.stdout.slice(cut + 1)).toBe(flag === "--http1.1" ? "1.1 200" : "2 200");
-      expect(JSON.parse(r.stdout.slice(0, cut))).toEqual({ status: "SERVING", models: { iris: "SERVING", generate: "SERVING" } });
+      expect(JSON.parse(r.stdout.slice(0, cut))).toEqual({
+        status: "SERVING",
+        models: { iris: "SERVING", generate: "SERVING" },
+      });
     }
   });
 });

@@ -1,7 +1,13 @@
 // The HTTP/2 connection receive window the server grants: 16 MiB by default (Node's own is
 // 64 KiB, which makes request bodies wait in flow control while their deadlines run).
 import * as http2 from "node:http2";
-import { createServer, DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES, DEFAULT_HTTP2_MAX_FRAME_BYTES, DEFAULT_HTTP2_STREAM_WINDOW_BYTES, type BlazeServer } from "@blazerpc/runtime";
+import {
+  createServer,
+  DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
+  DEFAULT_HTTP2_MAX_FRAME_BYTES,
+  DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
+  type BlazeServer,
+} from "@blazerpc/runtime";
 import { app } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
 
@@ -37,7 +43,12 @@ describe("HTTP/2 connection window", () => {
   });
 
   it("follows http2ConnectionWindowBytes", async () => {
-    const server = createServer({ app, services: [InferenceServiceBinding], port: 0, http2ConnectionWindowBytes: 4 * 1024 * 1024 });
+    const server = createServer({
+      app,
+      services: [InferenceServiceBinding],
+      port: 0,
+      http2ConnectionWindowBytes: 4 * 1024 * 1024,
+    });
     await server.listen();
     try {
       expect(await grantedWindow(server)).toBe(4 * 1024 * 1024);
@@ -76,7 +87,13 @@ describe("HTTP/2 stream window and frame size (large tensors)", () => {
   });
 
   it("follow http2StreamWindowBytes and http2MaxFrameBytes", async () => {
-    const server = createServer({ app, services: [InferenceServiceBinding], port: 0, http2StreamWindowBytes: 1 << 20, http2MaxFrameBytes: 1 << 18 });
+    const server = createServer({
+      app,
+      services: [InferenceServiceBinding],
+      port: 0,
+      http2StreamWindowBytes: 1 << 20,
+      http2MaxFrameBytes: 1 << 18,
+    });
     await server.listen();
     try {
       const s = await announced(server);

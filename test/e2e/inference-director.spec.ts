@@ -55,9 +55,18 @@ const curlJson = async (args: string[]) => {
   const status = Number(lines.pop());
   return { status, body: lines.join("\n") === "" ? undefined : (JSON.parse(lines.join("\n")) as unknown) };
 };
-const rpcStatus = () => grpcUnary(client, `/${DIRECTOR}/GetHealthStatus`, GetHealthStatusRequestSchema, GetHealthStatusResponseSchema, {}).then((r) => r.overallStatus);
+const rpcStatus = () =>
+  grpcUnary(
+    client,
+    `/${DIRECTOR}/GetHealthStatus`,
+    GetHealthStatusRequestSchema,
+    GetHealthStatusResponseSchema,
+    {},
+  ).then((r) => r.overallStatus);
 const healthCheck = (service: string) =>
-  grpcUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service }).then((r) => r.status);
+  grpcUnary(client, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, {
+    service,
+  }).then((r) => r.status);
 
 describe("the Inference Director on one port", () => {
   it("ran its start hook before the port was bound", async () => {
@@ -76,7 +85,17 @@ describe("the Inference Director on one port", () => {
       expect((await director.getHealthStatus({})).overallStatus).toBe(HealthStatus.HEALTHY);
     }
     // Connect JSON with curl: the enum by its proto name.
-    expect(await curlJson(["-X", "POST", "-H", "content-type: application/json", "-d", "{}", `${base}/${DIRECTOR}/GetHealthStatus`])).toEqual({
+    expect(
+      await curlJson([
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        "{}",
+        `${base}/${DIRECTOR}/GetHealthStatus`,
+      ]),
+    ).toEqual({
       status: 200,
       body: { overallStatus: "HEALTH_STATUS_HEALTHY" },
     });
@@ -95,14 +114,21 @@ describe("the Inference Director on one port", () => {
   });
 
   it("sets the status over HTTP (PUT /status), refuses a bad one with a clear error, and 405s a wrong method", async () => {
-    const put = (body: string) => curlJson(["-X", "PUT", "-H", "content-type: application/json", "-d", body, `${base}/status`]);
+    const put = (body: string) =>
+      curlJson(["-X", "PUT", "-H", "content-type: application/json", "-d", body, `${base}/status`]);
     expect(await put('{"overall_status":"DEGRADED"}')).toEqual({ status: 200, body: { overall_status: "DEGRADED" } });
     expect(await rpcStatus()).toBe(HealthStatus.DEGRADED);
     expect(await put('{"overall_status":"GREAT"}')).toEqual({
       status: 400,
-      body: { code: "invalid_argument", message: 'overall_status must be one of HEALTHY, DEGRADED, UNHEALTHY, got "GREAT"' },
+      body: {
+        code: "invalid_argument",
+        message: 'overall_status must be one of HEALTHY, DEGRADED, UNHEALTHY, got "GREAT"',
+      },
     });
-    expect(await put("{not json")).toEqual({ status: 400, body: { code: "invalid_argument", message: expect.stringMatching(/^the request body is not JSON: /) } });
+    expect(await put("{not json")).toEqual({
+      status: 400,
+      body: { code: "invalid_argument", message: expect.stringMatching(/^the request body is not JSON: /) },
+    });
     expect(await put('{"overall_status":"HEALTHY"}')).toEqual({ status: 200, body: { overall_status: "HEALTHY" } });
     const wrong = await curl(["-X", "DELETE", "-D", "-", `${base}/health`]);
     expect(wrong.stdout).toMatch(/^HTTP\/1\.1 405/);
@@ -112,7 +138,10 @@ describe("the Inference Director on one port", () => {
   it("drives gRPC health (Check and Watch) and /readyz from the service's status", async () => {
     expect(await healthCheck(DIRECTOR)).toBe(Serving.SERVING);
     expect(await healthCheck("")).toBe(Serving.SERVING);
-    expect(await curlJson([`${base}/readyz`])).toEqual({ status: 200, body: { status: "SERVING", models: {}, services: { [DIRECTOR]: "SERVING" } } });
+    expect(await curlJson([`${base}/readyz`])).toEqual({
+      status: 200,
+      body: { status: "SERVING", models: {}, services: { [DIRECTOR]: "SERVING" } },
+    });
     // A Watch sees the change as it happens.
     const watch = client.makeServerStreamRequest(
       "/grpc.health.v1.Health/Watch",
@@ -134,7 +163,10 @@ describe("the Inference Director on one port", () => {
       expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
       expect(await healthCheck(DIRECTOR)).toBe(Serving.NOT_SERVING);
       expect(await healthCheck("")).toBe(Serving.NOT_SERVING);
-      expect(await curlJson([`${base}/readyz`])).toEqual({ status: 503, body: { status: "NOT_SERVING", models: {}, services: { [DIRECTOR]: "NOT_SERVING" } } });
+      expect(await curlJson([`${base}/readyz`])).toEqual({
+        status: 503,
+        body: { status: "NOT_SERVING", models: {}, services: { [DIRECTOR]: "NOT_SERVING" } },
+      });
       // The RPC itself still answers: it reports the status, it is not refused.
       expect(await rpcStatus()).toBe(HealthStatus.UNHEALTHY);
       expect(await curlJson([`${base}/health`])).toEqual({ status: 200, body: { overall_status: "UNHEALTHY" } });
@@ -151,10 +183,22 @@ describe("the Inference Director on one port", () => {
       // grpc.health.v1's stubs under a package of their own: generated as grpc/health/v1 they
       // would sit beside the installed grpc package and hide one or the other.
       fs.mkdirSync(path.join(dir, "protos", "blazehealth"), { recursive: true });
-      fs.copyFileSync(path.join(repoRoot, "packages", "runtime", "proto", "grpc", "health", "v1", "health.proto"), path.join(dir, "protos", "blazehealth", "health.proto"));
+      fs.copyFileSync(
+        path.join(repoRoot, "packages", "runtime", "proto", "grpc", "health", "v1", "health.proto"),
+        path.join(dir, "protos", "blazehealth", "health.proto"),
+      );
       const gen = spawnSync(
         python,
-        ["-m", "grpc_tools.protoc", `-I${path.join(example, "proto")}`, `-I${path.join(dir, "protos")}`, `--python_out=${dir}`, `--grpc_python_out=${dir}`, "director/v1/director.proto", "blazehealth/health.proto"],
+        [
+          "-m",
+          "grpc_tools.protoc",
+          `-I${path.join(example, "proto")}`,
+          `-I${path.join(dir, "protos")}`,
+          `--python_out=${dir}`,
+          `--grpc_python_out=${dir}`,
+          "director/v1/director.proto",
+          "blazehealth/health.proto",
+        ],
         { encoding: "utf8", timeout: 30_000 },
       );
       expect({ code: gen.status, err: gen.stderr }).toEqual({ code: 0, err: "" });
@@ -178,21 +222,35 @@ describe("the Inference Director on one port", () => {
         ].join("\n") + "\n",
       );
       // Python packages need their folders importable: protoc writes none of the __init__.py.
-      for (const d of ["director", "director/v1", "blazehealth"]) if (fs.existsSync(path.join(dir, d))) fs.writeFileSync(path.join(dir, d, "__init__.py"), "");
+      for (const d of ["director", "director/v1", "blazehealth"])
+        if (fs.existsSync(path.join(dir, d))) fs.writeFileSync(path.join(dir, d, "__init__.py"), "");
       const r = await run(python, [path.join(dir, "call.py"), `127.0.0.1:${server.address().port}`], 30_000);
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
-      expect(JSON.parse(r.stdout)).toEqual({ overall_status: "HEALTH_STATUS_HEALTHY", health: "SERVING", unknown: "NOT_FOUND" });
+      expect(JSON.parse(r.stdout)).toEqual({
+        overall_status: "HEALTH_STATUS_HEALTHY",
+        health: "SERVING",
+        unknown: "NOT_FOUND",
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("lists the service and the routes in reflection, /openapi.json and /docs", async () => {
-    const r = await run(path.join(repoRoot, "node_modules", ".bin", "buf"), ["curl", "--http2-prior-knowledge", "--list-methods", base]);
+    const r = await run(path.join(repoRoot, "node_modules", ".bin", "buf"), [
+      "curl",
+      "--http2-prior-knowledge",
+      "--list-methods",
+      base,
+    ]);
     expect(r.stdout.split("\n")).toContain(`${DIRECTOR}/GetHealthStatus`);
-    const doc = (await curlJson([`${base}/openapi.json`])).body as { paths: Record<string, Record<string, { summary?: string }>> };
+    const doc = (await curlJson([`${base}/openapi.json`])).body as {
+      paths: Record<string, Record<string, { summary?: string }>>;
+    };
     expect(doc.paths[`/${DIRECTOR}/GetHealthStatus`]?.post).toBeDefined();
-    expect(doc.paths["/health"]?.get?.summary).toBe("The director's overall status (the same as InferenceDirector.GetHealthStatus)");
+    expect(doc.paths["/health"]?.get?.summary).toBe(
+      "The director's overall status (the same as InferenceDirector.GetHealthStatus)",
+    );
     expect(doc.paths["/status"]?.put?.summary).toBe("Sets the director's overall status");
     const page = await curl([`${base}/docs`]);
     expect(page.stdout).toContain("GetHealthStatus");
@@ -202,7 +260,9 @@ describe("the Inference Director on one port", () => {
     await curl([`${base}/health`]);
     const text = (await curl([`${base}/metrics`])).stdout;
     expect(text).toMatch(/blazerpc_http_requests_total\{method="GET",route="\/health",status="200"\} [1-9]\d*/);
-    expect(text).toMatch(/blazerpc_requests_total\{service="director.v1.InferenceDirector",method="GetHealthStatus",model="",protocol="grpc",code="OK"\} [1-9]\d*/);
+    expect(text).toMatch(
+      /blazerpc_requests_total\{service="director.v1.InferenceDirector",method="GetHealthStatus",model="",protocol="grpc",code="OK"\} [1-9]\d*/,
+    );
   });
 });
 

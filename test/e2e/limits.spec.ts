@@ -28,7 +28,8 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-const closed = (s: net.Socket) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once("close", () => resolve())));
+const closed = (s: net.Socket) =>
+  new Promise<void>((resolve) => (s.closed ? resolve() : s.once("close", () => resolve())));
 
 async function healthy(server: BlazeServer): Promise<void> {
   const r = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `${server.url()}/healthz`]);
@@ -38,7 +39,14 @@ async function healthy(server: BlazeServer): Promise<void> {
 describe("limits and bad input", () => {
   let server: BlazeServer;
   beforeEach(async () => {
-    server = createServer({ app, services: [InferenceServiceBinding], port: 0, headersTimeoutMs: 400, idleTimeoutMs: 400, requestTimeoutMs: 400 });
+    server = createServer({
+      app,
+      services: [InferenceServiceBinding],
+      port: 0,
+      headersTimeoutMs: 400,
+      idleTimeoutMs: 400,
+      requestTimeoutMs: 400,
+    });
     await server.listen();
   });
   afterEach(() => server.close());
@@ -47,7 +55,8 @@ describe("limits and bad input", () => {
     const before = tcpHandles();
     const started = Date.now();
     const silent: net.Socket[] = [];
-    for (let i = 0; i < 1000; i += 100) silent.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(server.address().port)))));
+    for (let i = 0; i < 1000; i += 100)
+      silent.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(server.address().port)))));
     const slow = await Promise.all(Array.from({ length: 5 }, () => connect(server.address().port)));
     for (const s of slow) s.write("POST /iris.v1.InferenceService/PredictIris HTTP/1.1\r\nhost: x\r\n"); // headers never end
     const h2Slow = await Promise.all(Array.from({ length: 5 }, () => connect(server.address().port)));
@@ -78,22 +87,33 @@ describe("limits and bad input", () => {
   });
 
   it("survives a body cut off half way (HTTP/1.1 and gRPC), and drops a body that never ends", async () => {
-    const body = Buffer.from(JSON.stringify({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.alloc(16).toString("base64") } }));
+    const body = Buffer.from(
+      JSON.stringify({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.alloc(16).toString("base64") } }),
+    );
     // HTTP/1.1: half the announced body, then the client goes away.
     const cut = await connect(server.address().port);
-    cut.write(`POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    cut.write(
+      `POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
     cut.write(body.subarray(0, body.length / 2));
     cut.destroy();
     // HTTP/1.1: half the body, then nothing: the request timeout closes the socket.
     const stalled = await connect(server.address().port);
     stalled.on("error", () => undefined);
-    stalled.write(`POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    stalled.write(
+      `POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
     stalled.write(body.subarray(0, body.length / 2));
     await closed(stalled);
 
     // gRPC: a frame that announces 100 bytes, 10 sent, then the stream ends.
     const session = http2.connect(server.url());
-    const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" });
+    const req = session.request({
+      ":method": "POST",
+      ":path": IRIS,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     const frame = Buffer.alloc(15);
     frame.writeUInt32BE(100, 1);
     req.end(frame);
@@ -106,17 +126,36 @@ describe("limits and bad input", () => {
     session.close();
 
     // And the server answers a whole request as usual.
-    const ok = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "content-type: application/json", "--data-binary", body.toString(), `${server.url()}${IRIS}`]);
+    const ok = await run("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-X",
+      "POST",
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      body.toString(),
+      `${server.url()}${IRIS}`,
+    ]);
     expect(ok.stdout).toBe("200");
   });
 
   it("answers wrong content types with 415 and wrong methods with 405", async () => {
-    const status = async (args: string[]) => (await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", ...args, `${server.url()}${IRIS}`])).stdout;
+    const status = async (args: string[]) =>
+      (await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", ...args, `${server.url()}${IRIS}`])).stdout;
     expect(await status(["-X", "POST", "-H", "content-type: text/plain", "-d", "hello"])).toBe("415");
     expect(await status(["-X", "POST", "-H", "content-type: application/xml", "-d", "<a/>"])).toBe("415");
     // gRPC with a codec the server does not have, over HTTP/2.
     const session = http2.connect(server.url());
-    const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": "application/grpc+xml", te: "trailers" });
+    const req = session.request({
+      ":method": "POST",
+      ":path": IRIS,
+      "content-type": "application/grpc+xml",
+      te: "trailers",
+    });
     req.end(Buffer.from([0, 0, 0, 0, 0]));
     req.resume();
     const head = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.once("response", resolve));
@@ -124,7 +163,17 @@ describe("limits and bad input", () => {
     session.close();
     expect(await status(["-X", "PUT", "-H", "content-type: application/json", "-d", "{}"])).toBe("405");
     // A GET on a method with side effects (not declared NO_SIDE_EFFECTS).
-    expect(await status(["-G", "--data-urlencode", "connect=v1", "--data-urlencode", "encoding=json", "--data-urlencode", "message={}"])).toBe("405");
+    expect(
+      await status([
+        "-G",
+        "--data-urlencode",
+        "connect=v1",
+        "--data-urlencode",
+        "encoding=json",
+        "--data-urlencode",
+        "message={}",
+      ]),
+    ).toBe("405");
     await healthy(server);
   });
 
@@ -132,8 +181,13 @@ describe("limits and bad input", () => {
     const small = createServer({ app, services: [InferenceServiceBinding], port: 0, readMaxBytes: 256 });
     await small.listen();
     try {
-      const client = createClient(InferenceService, createGrpcWebTransport({ baseUrl: small.url(), httpVersion: "1.1" }));
-      const err = await client.predictIris({ features: toTensorProto({ dtype: "float32", shape: [32, 4], data: new Float32Array(128) }) }).catch((e: unknown) => e);
+      const client = createClient(
+        InferenceService,
+        createGrpcWebTransport({ baseUrl: small.url(), httpVersion: "1.1" }),
+      );
+      const err = await client
+        .predictIris({ features: toTensorProto({ dtype: "float32", shape: [32, 4], data: new Float32Array(128) }) })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConnectError);
       expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
       expect((err as ConnectError).rawMessage).toMatch(/message size .* is larger than configured readMaxBytes 256/);

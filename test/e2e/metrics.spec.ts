@@ -9,12 +9,17 @@ import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/conn
 import { toTensorProto, type Tensor } from "@blazerpc/tensor";
 import { createApp, createServer, type BlazeServer } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { InferenceService, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  InferenceService,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import { histogram, parsePrometheusText } from "./prometheus-text.js";
 import { grpcUnary, run } from "./support.js";
 
 const IRIS = "/iris.v1.InferenceService/PredictIris";
-const features = (rows: number) => toTensorProto({ dtype: "float32", shape: [rows, 4], data: new Float32Array(rows * 4) });
+const features = (rows: number) =>
+  toTensorProto({ dtype: "float32", shape: [rows, 4], data: new Float32Array(rows * 4) });
 
 /** Scrapes /metrics with curl and parses it strictly; checks the content type Prometheus expects. */
 async function scrape(server: BlazeServer) {
@@ -49,10 +54,14 @@ describe("GET /metrics", () => {
 
   beforeAll(async () => {
     const app = createApp({ name: "iris" });
-    app.model("iris", { batch: { maxBatchSize: 8, maxDelayMs: 150 } }, async (f: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
-      const rows = f.shape[0]!;
-      return { dtype: "float32", shape: [rows, 3], data: new Float32Array(rows * 3) };
-    });
+    app.model(
+      "iris",
+      { batch: { maxBatchSize: 8, maxDelayMs: 150 } },
+      async (f: Tensor<"float32", ["batch", 4]>): Promise<Tensor<"float32", ["batch", 3]>> => {
+        const rows = f.shape[0]!;
+        return { dtype: "float32", shape: [rows, 3], data: new Float32Array(rows * 3) };
+      },
+    );
     app.model("generate", async function* (prompt: string, maxTokens: number): AsyncGenerator<string> {
       for (let i = 0; i < maxTokens; i++) yield prompt;
     });
@@ -67,23 +76,43 @@ describe("GET /metrics", () => {
 
   it("counts requests by model, method, protocol and code, and exports the execution engine's metrics", async () => {
     // 3 gRPC calls of 2, 3 and 3 rows: one batch of 8 rows (the queue waits up to 150 ms to fill it).
-    await Promise.all([2, 3, 3].map((rows) => grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: features(rows) })));
+    await Promise.all(
+      [2, 3, 3].map((rows) =>
+        grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: features(rows) }),
+      ),
+    );
     // Connect over HTTP/1.1: one good call, one with a wrong shape.
-    const connect = createClient(InferenceService, createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }));
+    const connect = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }),
+    );
     await connect.predictIris({ features: features(1) });
-    await expect(connect.predictIris({ features: toTensorProto({ dtype: "float32", shape: [1, 5], data: new Float32Array(5) }) })).rejects.toThrow(/dim 1 is 5/);
+    await expect(
+      connect.predictIris({ features: toTensorProto({ dtype: "float32", shape: [1, 5], data: new Float32Array(5) }) }),
+    ).rejects.toThrow(/dim 1 is 5/);
     // gRPC-Web: a stream of 4 messages.
     const web = createClient(InferenceService, createGrpcWebTransport({ baseUrl: server.url(), httpVersion: "1.1" }));
     let words = 0;
     for await (const _ of web.predictGenerate({ prompt: "w", maxTokens: 4 })) words++;
     expect(words).toBe(4);
     // A body that is no protobuf message: it fails before any interceptor could see it, and counts.
-    const garbage = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () => Buffer.from([0x0a, 0xff, 0xff])).catch((e: grpc.ServiceError) => e);
+    const garbage = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () =>
+      Buffer.from([0x0a, 0xff, 0xff]),
+    ).catch((e: grpc.ServiceError) => e);
     expect((garbage as grpc.ServiceError).code).toBe(grpc.status.INTERNAL);
     // A deadline that passes while the request waits in the queue: a rejection.
-    const body = Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: features(1) })));
+    const body = Buffer.from(
+      toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: features(1) })),
+    );
     const expired = await new Promise<grpc.ServiceError | undefined>((resolve) =>
-      client.makeUnaryRequest(IRIS, (b: Buffer) => b, (b: Buffer) => b, body, { deadline: Date.now() + 30 }, (err) => resolve(err ?? undefined)),
+      client.makeUnaryRequest(
+        IRIS,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        { deadline: Date.now() + 30 },
+        (err) => resolve(err ?? undefined),
+      ),
     );
     expect(expired?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
 
@@ -100,7 +129,15 @@ describe("GET /metrics", () => {
     expect(m.value("blazerpc_requests_total", { ...call, protocol: "grpc", code: "DEADLINE_EXCEEDED" })).toBe(1);
     expect(m.value("blazerpc_requests_total", { ...call, protocol: "connect", code: "OK" })).toBe(1);
     expect(m.value("blazerpc_requests_total", { ...call, protocol: "connect", code: "INVALID_ARGUMENT" })).toBe(1);
-    expect(m.value("blazerpc_requests_total", { service: "iris.v1.InferenceService", method: "PredictGenerate", model: "generate", protocol: "grpc-web", code: "OK" })).toBe(1);
+    expect(
+      m.value("blazerpc_requests_total", {
+        service: "iris.v1.InferenceService",
+        method: "PredictGenerate",
+        model: "generate",
+        protocol: "grpc-web",
+        code: "OK",
+      }),
+    ).toBe(1);
     expect(m.family("blazerpc_requests_total").type).toBe("counter");
 
     const latency = m.hist("blazerpc_request_duration_seconds", { ...call, protocol: "grpc" });

@@ -10,14 +10,23 @@ import { toTensorProto } from "@blazerpc/tensor";
 import { createServer, type BlazeServer, type ServerOptions } from "@blazerpc/runtime";
 import { app } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { InferenceService, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema } from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
+import {
+  InferenceService,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+} from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
 import { bufBin, grpcMessage, grpcUnary, run } from "./support.js";
 
 const IRIS = "/iris.v1.InferenceService/PredictIris";
 const features = toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) });
 
-async function start(options: Partial<ServerOptions>): Promise<{ server: BlazeServer; client: (headers?: Record<string, string>) => grpc.Client }> {
+async function start(
+  options: Partial<ServerOptions>,
+): Promise<{ server: BlazeServer; client: (headers?: Record<string, string>) => grpc.Client }> {
   const server = createServer({ app, services: [InferenceServiceBinding], port: 0, ...options });
   await server.listen();
   const clients: grpc.Client[] = [];
@@ -54,7 +63,11 @@ afterEach(async () => {
 describe("bearer-token auth", () => {
   it("refuses calls without a valid token with UNAUTHENTICATED, over gRPC and Connect; health stays open", async () => {
     const { server, client } = await start({ auth: { tokens: ["s3cret"] } });
-    const call = (c: grpc.Client) => grpcUnary(c, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features }).then(() => undefined, (e: grpc.ServiceError) => e);
+    const call = (c: grpc.Client) =>
+      grpcUnary(c, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features }).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
 
     const none = await call(client());
     expect(none?.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -64,18 +77,43 @@ describe("bearer-token auth", () => {
     expect(await call(client({ authorization: "Bearer s3cret" }))).toBeUndefined();
 
     // Connect over HTTP/1.1: 401 with a challenge.
-    const r = await run("curl", ["-sS", "-D", "-", "-X", "POST", "-H", "content-type: application/json", "-d", "{}", `${server.url()}${IRIS}`]);
+    const r = await run("curl", [
+      "-sS",
+      "-D",
+      "-",
+      "-X",
+      "POST",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      "{}",
+      `${server.url()}${IRIS}`,
+    ]);
     expect(r.stdout).toMatch(/^HTTP\/1\.1 401 /);
     expect(r.stdout).toMatch(/^www-authenticate: Bearer realm="blazerpc"\r$/im);
     expect(r.stdout).toContain('"code":"unauthenticated"');
 
     // Health needs no token (Kubernetes' gRPC probe sends none); reflection does by default.
-    const health = await grpcUnary(client(), "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: "" });
+    const health = await grpcUnary(
+      client(),
+      "/grpc.health.v1.Health/Check",
+      HealthCheckRequestSchema,
+      HealthCheckResponseSchema,
+      { service: "" },
+    );
     expect(health.status).toBe(1);
     const list = await run(bufBin, ["curl", "--protocol", "grpc", "--list-services", server.url()]);
     expect(list.code).not.toBe(0);
     expect(list.stderr).toMatch(/not authenticated/); // buf's words for UNAUTHENTICATED
-    const withToken = await run(bufBin, ["curl", "--protocol", "grpc", "--reflect-header", "authorization: Bearer s3cret", "--list-services", server.url()]);
+    const withToken = await run(bufBin, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--reflect-header",
+      "authorization: Bearer s3cret",
+      "--list-services",
+      server.url(),
+    ]);
     expect(withToken.stdout).toContain("iris.v1.InferenceService");
   });
 
@@ -92,19 +130,35 @@ describe("request logs", () => {
     let waiting: { n: number; resolve: () => void } | undefined;
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
-        for (const l of chunk.toString().split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+        for (const l of chunk.toString().split("\n"))
+          if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
         if (waiting !== undefined && lines.length >= waiting.n) waiting.resolve();
         cb();
       },
     });
-    const logged = (n: number) => new Promise<void>((resolve) => (lines.length >= n ? resolve() : (waiting = { n, resolve })));
+    const logged = (n: number) =>
+      new Promise<void>((resolve) => (lines.length >= n ? resolve() : (waiting = { n, resolve })));
     const { client } = await start({ log: pino({ base: undefined }, sink) });
     const c = client();
     await grpcUnary(c, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features });
-    await grpcUnary(c, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () => Buffer.from([0x0a, 0xff])).catch(() => undefined);
+    await grpcUnary(c, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () =>
+      Buffer.from([0x0a, 0xff]),
+    ).catch(() => undefined);
     await logged(2); // each line is written once the response's last byte is
     expect(lines.map(({ time, ms, peer, ...rest }) => ({ ...rest, time: typeof time, ms: typeof ms, peer }))).toEqual([
-      { level: 30, msg: "rpc", service: "iris.v1.InferenceService", method: "PredictIris", model: "iris", protocol: "grpc", http: "2.0", code: "OK", time: "number", ms: "number", peer: "127.0.0.1" },
+      {
+        level: 30,
+        msg: "rpc",
+        service: "iris.v1.InferenceService",
+        method: "PredictIris",
+        model: "iris",
+        protocol: "grpc",
+        http: "2.0",
+        code: "OK",
+        time: "number",
+        ms: "number",
+        peer: "127.0.0.1",
+      },
       {
         level: 50,
         msg: "rpc",

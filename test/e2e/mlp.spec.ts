@@ -46,17 +46,29 @@ it("is registered with the batch options of the environment (default: on, 32 row
   expect(batchOptionsFromEnv({})).toEqual({ maxBatchSize: 32, maxDelayMs: 2 });
   expect(app.getModelOrThrow("mlp").options.batch).toEqual(batchOptionsFromEnv());
   expect(batchOptionsFromEnv({ MLP_BATCH: "off" })).toBeUndefined();
-  expect(batchOptionsFromEnv({ MLP_MAX_BATCH: "8", MLP_MAX_DELAY_MS: "0", MLP_QUEUE_CAPACITY: "100" })).toEqual({ maxBatchSize: 8, maxDelayMs: 0, queueCapacity: 100 });
+  expect(batchOptionsFromEnv({ MLP_MAX_BATCH: "8", MLP_MAX_DELAY_MS: "0", MLP_QUEUE_CAPACITY: "100" })).toEqual({
+    maxBatchSize: 8,
+    maxDelayMs: 0,
+    queueCapacity: 100,
+  });
   expect(() => batchOptionsFromEnv({ MLP_BATCH: "maybe" })).toThrow('MLP_BATCH must be "on" or "off", got "maybe"');
-  expect(batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "off" })).toEqual({ maxBatchSize: 32, maxDelayMs: 2, adaptiveWait: false });
-  expect(() => batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "x" })).toThrow('MLP_ADAPTIVE_WAIT must be "on" or "off", got "x"');
+  expect(batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "off" })).toEqual({
+    maxBatchSize: 32,
+    maxDelayMs: 2,
+    adaptiveWait: false,
+  });
+  expect(() => batchOptionsFromEnv({ MLP_ADAPTIVE_WAIT: "x" })).toThrow(
+    'MLP_ADAPTIVE_WAIT must be "on" or "off", got "x"',
+  );
 });
 
 it.each([1, 5])("computes a batch of %i rows over gRPC as the plain TypeScript MLP does", async (rows) => {
   const x = seededFloat32(rows * 512, 100 + rows);
   const input: Tensor<"float32", ["batch", 512]> = { dtype: "float32", shape: [rows, 512], data: x };
   const before = batchSizes.length;
-  const res = await grpcUnary(client, MLP, PredictMlpRequestSchema, PredictMlpResponseSchema, { input: toTensorProto(input) });
+  const res = await grpcUnary(client, MLP, PredictMlpRequestSchema, PredictMlpResponseSchema, {
+    input: toTensorProto(input),
+  });
   const got = fromTensorProto(res.result, { dtype: "float32", shape: ["batch", 512] }, "result");
   expect(got.shape).toEqual([rows, 512]);
   const want = runMlpReference(getMlpFixture(), x, rows);

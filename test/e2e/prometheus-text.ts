@@ -23,7 +23,8 @@ function parseValue(text: string, line: number): number {
   if (text === "+Inf") return Infinity;
   if (text === "-Inf") return -Infinity;
   if (text === "NaN") return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw new Error(`line ${line}: bad value ${JSON.stringify(text)}`);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
+    throw new Error(`line ${line}: bad value ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -41,7 +42,7 @@ function parseLabels(s: string, i: number, line: number): [Record<string, string
     if (s[eq + 1] !== '"') throw new Error(`line ${line}: label value not quoted`);
     let j = eq + 2;
     let value = "";
-    for (;; j++) {
+    for (; ; j++) {
       const ch = s[j];
       if (ch === undefined) throw new Error(`line ${line}: unterminated label value`);
       if (ch === '"') break;
@@ -61,7 +62,10 @@ function parseLabels(s: string, i: number, line: number): [Record<string, string
 
 export function parsePrometheusText(text: string): Map<string, Family> {
   if (!text.endsWith("\n")) throw new Error("the exposition must end with a newline");
-  const families = new Map<string, { name: string; help: string; type: Family["type"]; samples: (Series & { name: string })[] }>();
+  const families = new Map<
+    string,
+    { name: string; help: string; type: Family["type"]; samples: (Series & { name: string })[] }
+  >();
   const seen = new Set<string>();
   const familyOf = (sample: string) => {
     const direct = families.get(sample);
@@ -84,7 +88,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       if (f === undefined) families.set(name, (f = { name, help: "", type: "untyped", samples: [] }));
       if (kind === "HELP") f.help = rest;
       else {
-        if (!["counter", "gauge", "histogram", "summary", "untyped"].includes(rest)) throw new Error(`line ${line}: bad type ${rest}`);
+        if (!["counter", "gauge", "histogram", "summary", "untyped"].includes(rest))
+          throw new Error(`line ${line}: bad type ${rest}`);
         if (f.samples.length > 0) throw new Error(`line ${line}: TYPE after samples of ${name}`);
         f.type = rest as Family["type"];
       }
@@ -127,18 +132,24 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       sorted.forEach(([, v], i) => {
         if (i > 0 && v < sorted[i - 1]![1]) throw new Error(`${f.name}${key}: buckets are not cumulative`);
       });
-      if (g.count !== sorted.at(-1)![1]) throw new Error(`${f.name}${key}: _count ${g.count} ≠ +Inf bucket ${sorted.at(-1)![1]}`);
+      if (g.count !== sorted.at(-1)![1])
+        throw new Error(`${f.name}${key}: _count ${g.count} ≠ +Inf bucket ${sorted.at(-1)![1]}`);
     }
   }
   return families;
 }
 
 /** A histogram series: its buckets by upper bound, its count and sum. */
-export function histogram(f: Family, labels: Record<string, string>): { buckets: Map<number, number>; count: number; sum: number } | undefined {
+export function histogram(
+  f: Family,
+  labels: Record<string, string>,
+): { buckets: Map<number, number>; count: number; sum: number } | undefined {
   const match = (s: Series) => Object.entries(labels).every(([k, v]) => s.labels[k] === v);
   const mine = f.samples.filter(match);
   if (mine.length === 0) return undefined;
-  const buckets = new Map(mine.filter((s) => s.name.endsWith("_bucket")).map((s) => [parseValue(s.labels.le!, 0), s.value]));
+  const buckets = new Map(
+    mine.filter((s) => s.name.endsWith("_bucket")).map((s) => [parseValue(s.labels.le!, 0), s.value]),
+  );
   return {
     buckets,
     count: mine.find((s) => s.name.endsWith("_count"))!.value,

@@ -52,17 +52,25 @@ const v1Request = (init: Parameters<typeof create<typeof v1.ServerReflectionRequ
   toBinary(v1.ServerReflectionRequestSchema, create(v1.ServerReflectionRequestSchema, init));
 
 const filesOf = (res: v1.ServerReflectionResponse): FileDescriptorProto[] =>
-  res.messageResponse.case === "fileDescriptorResponse" ? res.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b)) : [];
+  res.messageResponse.case === "fileDescriptorResponse"
+    ? res.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b))
+    : [];
 
 /** The leading comment at a source path of a file (e.g. [6, 0, 2, 0]: service 0, method 0). */
-const commentAt = (file: FileDescriptorProto, p: number[]) => file.sourceCodeInfo?.location.find((l) => l.path.join(".") === p.join("."))?.leadingComments.trim();
+const commentAt = (file: FileDescriptorProto, p: number[]) =>
+  file.sourceCodeInfo?.location.find((l) => l.path.join(".") === p.join("."))?.leadingComments.trim();
 
 describe("server reflection", () => {
   let server: BlazeServer;
   let client: grpc.Client;
 
   beforeAll(async () => {
-    server = createServer({ app, services: [InferenceServiceBinding], port: 0, descriptorSet: await irisDescriptorSet() });
+    server = createServer({
+      app,
+      services: [InferenceServiceBinding],
+      port: 0,
+      descriptorSet: await irisDescriptorSet(),
+    });
     await server.listen();
     client = new grpc.Client(`127.0.0.1:${server.address().port}`, grpc.credentials.createInsecure());
   });
@@ -71,7 +79,12 @@ describe("server reflection", () => {
     await server.close();
   });
 
-  const SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection", "iris.v1.InferenceService"];
+  const SERVICES = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "iris.v1.InferenceService",
+  ];
 
   const METHODS = [
     "grpc.health.v1.Health/Check",
@@ -83,39 +96,83 @@ describe("server reflection", () => {
     "iris.v1.InferenceService/PredictIris",
   ];
 
-  it.each(["grpc", "grpcweb", "connect"])("buf curl --protocol %s lists services and methods and calls a model by reflection", async (protocol) => {
-    const base = server.url();
-    const list = await run(bufBin, ["curl", "--protocol", protocol, "--http2-prior-knowledge", "--list-services", base]);
-    expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(list.stdout.trim().split("\n").sort()).toEqual(SERVICES);
+  it.each(["grpc", "grpcweb", "connect"])(
+    "buf curl --protocol %s lists services and methods and calls a model by reflection",
+    async (protocol) => {
+      const base = server.url();
+      const list = await run(bufBin, [
+        "curl",
+        "--protocol",
+        protocol,
+        "--http2-prior-knowledge",
+        "--list-services",
+        base,
+      ]);
+      expect({ code: list.code, stderr: list.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(list.stdout.trim().split("\n").sort()).toEqual(SERVICES);
 
-    const methods = await run(bufBin, ["curl", "--protocol", protocol, "--http2-prior-knowledge", "--list-methods", base]);
-    expect({ code: methods.code, stderr: methods.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(methods.stdout.trim().split("\n").sort()).toEqual(METHODS);
+      const methods = await run(bufBin, [
+        "curl",
+        "--protocol",
+        protocol,
+        "--http2-prior-knowledge",
+        "--list-methods",
+        base,
+      ]);
+      expect({ code: methods.code, stderr: methods.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(methods.stdout.trim().split("\n").sort()).toEqual(METHODS);
 
-    const features = { dtype: "float32" as const, shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) };
-    const body = JSON.stringify({ features: tensorToJson(toTensorProto(features)) });
-    const call = await run(bufBin, ["curl", "--protocol", protocol, "--http2-prior-knowledge", "-d", body, `${base}/iris.v1.InferenceService/PredictIris`]);
-    expect({ code: call.code, stderr: call.stderr }).toEqual({ code: 0, stderr: "" });
-    const [res] = parseJsonStream(call.stdout) as { result: { shape: string[]; dtype: string; data: string } }[];
-    const direct = (await app.getModelOrThrow("iris").fn(features)) as { data: Float32Array };
-    expect(Array.from(tensorFromJson(res!.result).data as Float32Array)).toEqual(Array.from(direct.data));
+      const features = { dtype: "float32" as const, shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) };
+      const body = JSON.stringify({ features: tensorToJson(toTensorProto(features)) });
+      const call = await run(bufBin, [
+        "curl",
+        "--protocol",
+        protocol,
+        "--http2-prior-knowledge",
+        "-d",
+        body,
+        `${base}/iris.v1.InferenceService/PredictIris`,
+      ]);
+      expect({ code: call.code, stderr: call.stderr }).toEqual({ code: 0, stderr: "" });
+      const [res] = parseJsonStream(call.stdout) as { result: { shape: string[]; dtype: string; data: string } }[];
+      const direct = (await app.getModelOrThrow("iris").fn(features)) as { data: Float32Array };
+      expect(Array.from(tensorFromJson(res!.result).data as Float32Array)).toEqual(Array.from(direct.data));
 
-    const stream = await run(bufBin, ["curl", "--protocol", protocol, "--http2-prior-knowledge", "-d", '{"prompt":"hi","maxTokens":3}', `${base}/iris.v1.InferenceService/PredictGenerate`]);
-    expect(stream.code).toBe(0);
-    expect(parseJsonStream(stream.stdout)).toHaveLength(3);
-  });
+      const stream = await run(bufBin, [
+        "curl",
+        "--protocol",
+        protocol,
+        "--http2-prior-knowledge",
+        "-d",
+        '{"prompt":"hi","maxTokens":3}',
+        `${base}/iris.v1.InferenceService/PredictGenerate`,
+      ]);
+      expect(stream.code).toBe(0);
+      expect(parseJsonStream(stream.stdout)).toHaveLength(3);
+    },
+  );
 
   it("serves the file containing a symbol with its dependencies and its comments (v1)", async () => {
-    const { responses, status } = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [
-      v1Request({ messageRequest: { case: "fileContainingSymbol", value: "iris.v1.InferenceService.PredictIris" } }),
-      v1Request({ messageRequest: { case: "fileByFilename", value: "blazerpc/v1/tensor.proto" } }),
-      v1Request({ messageRequest: { case: "fileContainingSymbol", value: "grpc.health.v1.Health" } }),
-    ]);
+    const { responses, status } = await reflect(
+      client,
+      "v1",
+      v1.ServerReflectionRequestSchema,
+      v1.ServerReflectionResponseSchema,
+      [
+        v1Request({ messageRequest: { case: "fileContainingSymbol", value: "iris.v1.InferenceService.PredictIris" } }),
+        v1Request({ messageRequest: { case: "fileByFilename", value: "blazerpc/v1/tensor.proto" } }),
+        v1Request({ messageRequest: { case: "fileContainingSymbol", value: "grpc.health.v1.Health" } }),
+      ],
+    );
     expect(status.code).toBe(grpc.status.OK);
     expect(responses).toHaveLength(3);
     const iris = filesOf(responses[0]!);
-    expect(iris.map((f) => f.name)).toEqual(["iris/v1/iris.proto", "blazerpc/v1/options.proto", "google/protobuf/descriptor.proto", "blazerpc/v1/tensor.proto"]);
+    expect(iris.map((f) => f.name)).toEqual([
+      "iris/v1/iris.proto",
+      "blazerpc/v1/options.proto",
+      "google/protobuf/descriptor.proto",
+      "blazerpc/v1/tensor.proto",
+    ]);
     // The comments written in models.ts, carried into the proto, come back through reflection.
     expect(commentAt(iris[0]!, [6, 0, 2, 0])).toBe(
       "Classify iris flowers; returns class probabilities.\n Each row of features is (sepal length, sepal width, petal length, petal width) in cm.",
@@ -124,7 +181,9 @@ describe("server reflection", () => {
     expect(filesOf(responses[1]!).map((f) => f.name)).toEqual(["blazerpc/v1/tensor.proto"]);
     const health = filesOf(responses[2]!);
     expect(health.map((f) => f.name)).toEqual(["grpc/health/v1/health.proto"]);
-    expect(commentAt(health[0]!, [6, 0])).toBe("Health tells whether the server, or one of its services, can answer requests.");
+    expect(commentAt(health[0]!, [6, 0])).toBe(
+      "Health tells whether the server, or one of its services, can answer requests.",
+    );
     // Reflection's own file, as a dependency-free file, is served too.
     expect(responses.every((r) => r.originalRequest !== undefined)).toBe(true);
   });
@@ -132,38 +191,74 @@ describe("server reflection", () => {
   it("answers v1alpha too: list services and extension numbers", async () => {
     const req = (init: Parameters<typeof create<typeof v1alpha.ServerReflectionRequestSchema>>[1]) =>
       toBinary(v1alpha.ServerReflectionRequestSchema, create(v1alpha.ServerReflectionRequestSchema, init));
-    const { responses } = await reflect(client, "v1alpha", v1alpha.ServerReflectionRequestSchema, v1alpha.ServerReflectionResponseSchema, [
-      req({ messageRequest: { case: "listServices", value: "" } }),
-      req({ messageRequest: { case: "allExtensionNumbersOfType", value: "google.protobuf.MethodOptions" } }),
-      req({ messageRequest: { case: "fileContainingExtension", value: { containingType: "google.protobuf.FieldOptions", extensionNumber: 51234 } } }),
-    ]);
+    const { responses } = await reflect(
+      client,
+      "v1alpha",
+      v1alpha.ServerReflectionRequestSchema,
+      v1alpha.ServerReflectionResponseSchema,
+      [
+        req({ messageRequest: { case: "listServices", value: "" } }),
+        req({ messageRequest: { case: "allExtensionNumbersOfType", value: "google.protobuf.MethodOptions" } }),
+        req({
+          messageRequest: {
+            case: "fileContainingExtension",
+            value: { containingType: "google.protobuf.FieldOptions", extensionNumber: 51234 },
+          },
+        }),
+      ],
+    );
     const [list, numbers, ext] = responses.map((r) => r.messageResponse);
     expect(list?.case === "listServicesResponse" && list.value.service.map((s) => s.name).sort()).toEqual(SERVICES);
-    expect(numbers?.case === "allExtensionNumbersResponse" && numbers.value).toMatchObject({ baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [51234] });
-    expect(ext?.case === "fileDescriptorResponse" && fromBinary(FileDescriptorProtoSchema, ext.value.fileDescriptorProto[0]!).name).toBe("blazerpc/v1/options.proto");
+    expect(numbers?.case === "allExtensionNumbersResponse" && numbers.value).toMatchObject({
+      baseTypeName: "google.protobuf.MethodOptions",
+      extensionNumber: [51234],
+    });
+    expect(
+      ext?.case === "fileDescriptorResponse" &&
+        fromBinary(FileDescriptorProtoSchema, ext.value.fileDescriptorProto[0]!).name,
+    ).toBe("blazerpc/v1/options.proto");
   });
 
   it("answers malformed and unknown requests in-band with clear errors, and keeps the stream and the server going", async () => {
-    const { responses, status } = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [
-      v1Request({}),
-      v1Request({ messageRequest: { case: "fileByFilename", value: "nope.proto" } }),
-      v1Request({ messageRequest: { case: "fileContainingSymbol", value: "iris.v1.Nope" } }),
-      v1Request({ messageRequest: { case: "allExtensionNumbersOfType", value: "no.Such" } }),
-      v1Request({ messageRequest: { case: "listServices", value: "" } }),
-    ]);
+    const { responses, status } = await reflect(
+      client,
+      "v1",
+      v1.ServerReflectionRequestSchema,
+      v1.ServerReflectionResponseSchema,
+      [
+        v1Request({}),
+        v1Request({ messageRequest: { case: "fileByFilename", value: "nope.proto" } }),
+        v1Request({ messageRequest: { case: "fileContainingSymbol", value: "iris.v1.Nope" } }),
+        v1Request({ messageRequest: { case: "allExtensionNumbersOfType", value: "no.Such" } }),
+        v1Request({ messageRequest: { case: "listServices", value: "" } }),
+      ],
+    );
     expect(status.code).toBe(grpc.status.OK);
-    expect(responses.map((r) => r.messageResponse.case === "errorResponse" ? [r.messageResponse.value.errorCode, r.messageResponse.value.errorMessage] : r.messageResponse.case)).toEqual([
-      [3, "the request sets none of file_by_filename, file_containing_symbol, file_containing_extension, all_extension_numbers_of_type, list_services"],
+    expect(
+      responses.map((r) =>
+        r.messageResponse.case === "errorResponse"
+          ? [r.messageResponse.value.errorCode, r.messageResponse.value.errorMessage]
+          : r.messageResponse.case,
+      ),
+    ).toEqual([
+      [
+        3,
+        "the request sets none of file_by_filename, file_containing_symbol, file_containing_extension, all_extension_numbers_of_type, list_services",
+      ],
       [5, 'file not found: "nope.proto"'],
       [5, 'symbol not found: "iris.v1.Nope"'],
       [5, 'type not found: "no.Such"'],
       "listServicesResponse",
     ]);
     // Bytes that are no protobuf message end the stream with the protocol layer's error.
-    const garbage = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [new Uint8Array([0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f])]);
+    const garbage = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [
+      new Uint8Array([0x1a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+    ]);
     expect(garbage.status.code).toBe(grpc.status.INTERNAL);
     expect(decodeURIComponent(garbage.status.details)).toMatch(/premature EOF|invalid/i);
-    const after = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [v1Request({ messageRequest: { case: "listServices", value: "" } })]);
+    const after = await reflect(client, "v1", v1.ServerReflectionRequestSchema, v1.ServerReflectionResponseSchema, [
+      v1Request({ messageRequest: { case: "listServices", value: "" } }),
+    ]);
     expect(after.responses).toHaveLength(1);
   });
 

@@ -21,9 +21,14 @@ it("takes its settings from BLAZE_* variables", async () => {
     const features = toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array(4) });
     const call = (md: grpc.Metadata) =>
       new Promise<grpc.ServiceError | null>((resolve) =>
-        client.makeUnaryRequest("/iris.v1.InferenceService/PredictIris", (b: Buffer) => b, (b: Buffer) => b,
+        client.makeUnaryRequest(
+          "/iris.v1.InferenceService/PredictIris",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
           Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features }))),
-          md, (err) => resolve(err)),
+          md,
+          (err) => resolve(err),
+        ),
       );
     expect((await call(new grpc.Metadata()))?.code).toBe(grpc.status.UNAUTHENTICATED);
     const md = new grpc.Metadata();
@@ -31,10 +36,30 @@ it("takes its settings from BLAZE_* variables", async () => {
     expect(await call(md)).toBeNull();
     // The request log: JSON lines on stdout.
     await p.waitForLines(/"msg":"rpc"/, 2);
-    const logs = p.output().split("\n").filter((l) => l.includes('"msg":"rpc"')).map((l) => JSON.parse(l) as { code: string; model: string });
-    expect(logs.map((l) => [l.model, l.code])).toEqual([["iris", "UNAUTHENTICATED"], ["iris", "OK"]]);
+    const logs = p
+      .output()
+      .split("\n")
+      .filter((l) => l.includes('"msg":"rpc"'))
+      .map((l) => JSON.parse(l) as { code: string; model: string });
+    expect(logs.map((l) => [l.model, l.code])).toEqual([
+      ["iris", "UNAUTHENTICATED"],
+      ["iris", "OK"],
+    ]);
     // CORS from BLAZE_CORS_ORIGINS; /metrics off from BLAZE_METRICS.
-    const pre = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "OPTIONS", "-H", "origin: https://app.example.com", "-H", "access-control-request-method: POST", `${p.url}/iris.v1.InferenceService/PredictIris`]);
+    const pre = await run("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-X",
+      "OPTIONS",
+      "-H",
+      "origin: https://app.example.com",
+      "-H",
+      "access-control-request-method: POST",
+      `${p.url}/iris.v1.InferenceService/PredictIris`,
+    ]);
     expect(pre.stdout).toBe("204");
     const metrics = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", `${p.url}/metrics`]);
     expect(metrics.stdout).toBe("404");
@@ -47,11 +72,15 @@ it("takes its settings from BLAZE_* variables", async () => {
 
 it("stops at start with the variable that is wrong", async () => {
   const bad = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.join("packages", "cli", "bin", "blaze.js"), "serve", path.join("examples", "iris", "dist", "models.js")], {
-      cwd: repoRoot,
-      env: { ...process.env, BLAZE_PORT: "http" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join("packages", "cli", "bin", "blaze.js"), "serve", path.join("examples", "iris", "dist", "models.js")],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, BLAZE_PORT: "http" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -9,7 +9,13 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { toTensorProto } from "@blazerpc/tensor";
-import { InferenceService, PredictGenerateRequestSchema, PredictGenerateResponseSchema, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  InferenceService,
+  PredictGenerateRequestSchema,
+  PredictGenerateResponseSchema,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import {
   HealthCheckRequestSchema,
   HealthCheckResponse_ServingStatus as Status,
@@ -22,7 +28,8 @@ const FIXTURE = path.join("test", "e2e", "fixtures", "slow-iris.cjs");
 const GEN = path.join("examples", "iris", "dist", "gen");
 const IRIS = "/iris.v1.InferenceService/PredictIris";
 
-const features = (first: number) => toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array([first, 0, 0, 0]) });
+const features = (first: number) =>
+  toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array([first, 0, 0, 0]) });
 
 /** Resolves with the error code of a TCP connect to the port (undefined: it connected). */
 function tryConnect(port: number): Promise<string | undefined> {
@@ -36,13 +43,17 @@ function tryConnect(port: number): Promise<string | undefined> {
   });
 }
 
-
 describe("graceful shutdown of blaze serve", () => {
   it("under load: NOT_SERVING at once, new connections refused, every in-flight request and stream completes, exit 0", async () => {
-    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "10000"], { SLOW_MS: "1500" });
+    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "10000"], {
+      SLOW_MS: "1500",
+    });
     const grpcClient = new grpc.Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure());
     // A second protocol and HTTP version: Connect JSON over HTTP/1.1.
-    const connectClient = createClient(InferenceService, createConnectTransport({ baseUrl: p.url, httpVersion: "1.1" }));
+    const connectClient = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: p.url, httpVersion: "1.1" }),
+    );
     try {
       // A health watch, to see NOT_SERVING arrive.
       const watch = grpcClient.makeServerStreamRequest(
@@ -66,9 +77,13 @@ describe("graceful shutdown of blaze serve", () => {
 
       // The load: 16 unary calls over gRPC (h2c), 8 over Connect (HTTP/1.1), 2 streams.
       const unary = Array.from({ length: 16 }, (_, i) =>
-        grpcUnary(grpcClient, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: features(i) }).then((r) => r.result?.shape.map(Number)),
+        grpcUnary(grpcClient, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+          features: features(i),
+        }).then((r) => r.result?.shape.map(Number)),
       );
-      const overHttp1 = Array.from({ length: 8 }, (_, i) => connectClient.predictIris({ features: features(100 + i) }).then((r) => r.result?.shape.map(Number)));
+      const overHttp1 = Array.from({ length: 8 }, (_, i) =>
+        connectClient.predictIris({ features: features(100 + i) }).then((r) => r.result?.shape.map(Number)),
+      );
       const streams = [1, 2].map(
         (n) =>
           new Promise<string[]>((resolve, reject) => {
@@ -113,10 +128,14 @@ describe("graceful shutdown of blaze serve", () => {
   });
 
   it("ends what is still running after the grace period with UNAVAILABLE, and exits 0", async () => {
-    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "300"], { SLOW_MS: "20000" });
+    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "300"], {
+      SLOW_MS: "20000",
+    });
     const client = new grpc.Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure());
     try {
-      const call = grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: features(1) }).then(
+      const call = grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: features(1),
+      }).then(
         () => undefined,
         (e: grpc.ServiceError) => e,
       );
@@ -135,10 +154,14 @@ describe("graceful shutdown of blaze serve", () => {
   });
 
   it("exits at once on a second signal", async () => {
-    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "60000"], { SLOW_MS: "60000" });
+    const p = await startBlaze([FIXTURE, "--gen", GEN, "--port", "0", "--shutdown-grace-ms", "60000"], {
+      SLOW_MS: "60000",
+    });
     const client = new grpc.Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure());
     try {
-      void grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: features(1) }).catch(() => undefined);
+      void grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: features(1),
+      }).catch(() => undefined);
       await p.waitFor(/computing 1 rows/);
       const started = Date.now();
       p.child.kill("SIGTERM");

@@ -1,7 +1,14 @@
 // Helpers shared by the end-to-end tests: real servers on 127.0.0.1 port 0, real clients.
 import { execFile } from "node:child_process";
 import * as path from "node:path";
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { fromTensorProto, type Tensor, type TensorProto } from "@blazerpc/tensor";
 
@@ -10,10 +17,15 @@ export const irisProtoDir = path.join(repoRoot, "examples", "iris", "proto");
 export const bufBin = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
 /** Runs a command with a time limit; resolves with its exit code and output. */
-export function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+      const code =
+        err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
       resolve({ code, stdout, stderr });
     });
   });
@@ -136,7 +148,9 @@ export function startBlaze(args: string[], env: Record<string, string> = {}): Pr
   };
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal)),
+  );
   const waitUntil = <T>(test: (text: string) => T | undefined, what: string, timeoutMs: number) =>
     new Promise<T>((resolve, reject) => {
       const check = () => {
@@ -154,16 +168,23 @@ export function startBlaze(args: string[], env: Record<string, string> = {}): Pr
         watchers.delete(check);
       };
       watchers.add(check);
-      void exited.then(() => setImmediate(() => {
-        if (!watchers.has(check)) return;
-        done();
-        reject(new Error(`blaze serve exited before printing ${what}:\n${out}`));
-      }));
+      void exited.then(() =>
+        setImmediate(() => {
+          if (!watchers.has(check)) return;
+          done();
+          reject(new Error(`blaze serve exited before printing ${what}:\n${out}`));
+        }),
+      );
       check();
     });
-  const waitFor = (re: RegExp, timeoutMs = 30_000) => waitUntil((text) => re.exec(text) ?? undefined, String(re), timeoutMs);
+  const waitFor = (re: RegExp, timeoutMs = 30_000) =>
+    waitUntil((text) => re.exec(text) ?? undefined, String(re), timeoutMs);
   const waitForLines = (re: RegExp, n: number, timeoutMs = 30_000) =>
-    waitUntil((text) => (text.split("\n").filter((l) => re.test(l)).length >= n ? true : undefined), `${n} lines matching ${re}`, timeoutMs).then(() => undefined);
+    waitUntil(
+      (text) => (text.split("\n").filter((l) => re.test(l)).length >= n ? true : undefined),
+      `${n} lines matching ${re}`,
+      timeoutMs,
+    ).then(() => undefined);
   return waitFor(/serving app "[^"]+" on (https?:\/\/[\d.]+:(\d+))/, 60_000).then(
     (m) => ({ child, url: m[1]!, port: Number(m[2]), output: () => out, waitFor, waitForLines, exited }),
     (err: unknown) => {

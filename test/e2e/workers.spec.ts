@@ -16,7 +16,8 @@ const heavyPath = path.join(__dirname, "fixtures", "heavy-model.cjs");
 const heavy = require(heavyPath) as Record<string, (f: Tensor) => Tensor>;
 const IRIS = "/iris.v1.InferenceService/PredictIris";
 
-const features = (rows: number[][]) => toTensorProto({ dtype: "float32", shape: [rows.length, 4], data: new Float32Array(rows.flat()) });
+const features = (rows: number[][]) =>
+  toTensorProto({ dtype: "float32", shape: [rows.length, 4], data: new Float32Array(rows.flat()) });
 
 function callIris(port: number, rows: number[][]): Promise<Tensor> {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
@@ -33,7 +34,11 @@ function callIris(port: number, rows: number[][]): Promise<Tensor> {
 
 async function serve(exportName: string, options: Omit<ModelOptions, "worker"> = {}): Promise<BlazeServer> {
   const app = createApp({ name: "iris" });
-  app.model("iris", { ...options, worker: { module: heavyPath, export: exportName, maxThreads: 1 } }, heavy[exportName]!);
+  app.model(
+    "iris",
+    { ...options, worker: { module: heavyPath, export: exportName, maxThreads: 1 } },
+    heavy[exportName]!,
+  );
   app.model("generate", async function* (): AsyncGenerator<string> {
     yield "unused";
   });
@@ -67,7 +72,10 @@ describe("worker models", () => {
   it("a model that throws in the worker fails that request with INTERNAL; the server keeps serving", async () => {
     const server = await serve("crash");
     try {
-      const err = await callIris(server.address().port, [[1, 2, 3, 4]]).then(() => undefined, (e: grpc.ServiceError) => e);
+      const err = await callIris(server.address().port, [[1, 2, 3, 4]]).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
       expect(err?.code).toBe(grpc.status.INTERNAL);
       expect(grpcMessage(err)).toBe('model "iris" failed: the model\'s weights are corrupt');
       expect((await fetch(`${server.url()}/healthz`)).status).toBe(200);
@@ -79,10 +87,16 @@ describe("worker models", () => {
   it("a worker thread that dies fails only its request, and the next request gets a new thread", async () => {
     const server = await serve("exitThread");
     try {
-      const err = await callIris(server.address().port, [[1, 2, 3, 4]]).then(() => undefined, (e: grpc.ServiceError) => e);
+      const err = await callIris(server.address().port, [[1, 2, 3, 4]]).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
       expect(err?.code).toBe(grpc.status.INTERNAL);
       expect(grpcMessage(err)).toMatch(/^model "iris" failed: .*exit/i);
-      const again = await callIris(server.address().port, [[1, 2, 3, 4]]).then(() => undefined, (e: grpc.ServiceError) => e);
+      const again = await callIris(server.address().port, [[1, 2, 3, 4]]).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
       expect(again?.code).toBe(grpc.status.INTERNAL); // a fresh thread ran (and exited) again: no hang
     } finally {
       await server.close();
@@ -116,7 +130,9 @@ describe("worker models", () => {
   });
 
   it("worker: true finds the function's module by itself in a plain node process", async () => {
-    const child = spawn(process.execPath, [path.join(__dirname, "fixtures", "worker-server.cjs")], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [path.join(__dirname, "fixtures", "worker-server.cjs")], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = "";

@@ -41,7 +41,14 @@ interface Answer {
 
 /** A GET over HTTP/1.1 (curl). */
 async function getHttp1(url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const r = await run("curl", ["-sS", "--http1.1", "-D", "-", ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]), url]);
+  const r = await run("curl", [
+    "-sS",
+    "--http1.1",
+    "-D",
+    "-",
+    ...Object.entries(headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+    url,
+  ]);
   const [head, ...rest] = r.stdout.split("\r\n\r\n");
   const lines = head!.split("\r\n");
   const status = Number(/^HTTP\/1\.1 (\d+)/.exec(lines[0]!)![1]);
@@ -100,9 +107,26 @@ const predict = (c: grpc.Client) =>
 
 /** A Connect JSON call over HTTP/1.1 (curl); resolves with the HTTP status. */
 async function connectHttp1(server: BlazeServer, authorization?: string): Promise<number> {
-  const data = JSON.stringify({ features: { dtype: "float32", shape: ["1", "4"], data: Buffer.from(features.data).toString("base64") } });
+  const data = JSON.stringify({
+    features: { dtype: "float32", shape: ["1", "4"], data: Buffer.from(features.data).toString("base64") },
+  });
   const auth = authorization !== undefined ? ["-H", `authorization: ${authorization}`] : [];
-  const r = await run("curl", ["-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "content-type: application/json", ...auth, "--data-binary", data, `${server.url()}${IRIS}`]);
+  const r = await run("curl", [
+    "-sS",
+    "--http1.1",
+    "-o",
+    "/dev/null",
+    "-w",
+    "%{http_code}",
+    "-X",
+    "POST",
+    "-H",
+    "content-type: application/json",
+    ...auth,
+    "--data-binary",
+    data,
+    `${server.url()}${IRIS}`,
+  ]);
   return Number(r.stdout);
 }
 
@@ -114,14 +138,17 @@ describe("the docs routes with auth on", () => {
     const server = await start({ auth: { tokens: [TOKEN] } });
     for (const path of ["/openapi.json", "/docs"]) {
       const none = await get(`${server.url()}${path}`);
-      expect([none.status, none.headers["www-authenticate"], none.headers["content-type"], JSON.parse(none.body)]).toEqual([
-        401,
-        'Bearer realm="blazerpc"',
-        "application/json",
-        { code: "unauthenticated", message: MISSING },
-      ]);
+      expect([
+        none.status,
+        none.headers["www-authenticate"],
+        none.headers["content-type"],
+        JSON.parse(none.body),
+      ]).toEqual([401, 'Bearer realm="blazerpc"', "application/json", { code: "unauthenticated", message: MISSING }]);
       const wrong = await get(`${server.url()}${path}`, { authorization: "Bearer nope" });
-      expect([wrong.status, JSON.parse(wrong.body)]).toEqual([401, { code: "unauthenticated", message: "invalid bearer token" }]);
+      expect([wrong.status, JSON.parse(wrong.body)]).toEqual([
+        401,
+        { code: "unauthenticated", message: "invalid bearer token" },
+      ]);
       const ok = await get(`${server.url()}${path}`, { authorization: `Bearer ${TOKEN}` });
       expect(ok.status).toBe(200);
       expect(ok.body).toContain("iris.v1.InferenceService");
@@ -164,18 +191,23 @@ describe("one reading of the authorization header on every path", () => {
     [`Bearer ${TOKEN}x`, 401, "UNAUTHENTICATED: invalid bearer token"],
   ];
 
-  it.each(cases)("%j: HTTP/1.1 %s, HTTP/2 %s — the same on native gRPC, connect-node and the docs routes", async (value, http1, http2Outcome) => {
-    const native = await start({ auth: { tokens: [TOKEN] } });
-    const viaConnect = await start({ auth: { tokens: [TOKEN] }, fastPath: false });
-    // HTTP/1.1: a Connect call (connect-node) and the docs route.
-    expect(await connectHttp1(native, value)).toBe(http1);
-    expect((await getHttp1(`${native.url()}/openapi.json`, { authorization: value })).status).toBe(http1);
-    // HTTP/2: gRPC on the native path and on connect-node (grpc-js, which itself refuses to
-    // send a tab in metadata), and the docs route (node:http2).
-    if (!value.includes("\t")) {
-      expect(await predict(grpcClient(native, value))).toBe(http2Outcome);
-      expect(await predict(grpcClient(viaConnect, value))).toBe(http2Outcome);
-    }
-    expect((await getHttp2(`${native.url()}/openapi.json`, { authorization: value })).status).toBe(http2Outcome === "OK" ? 200 : 401);
-  });
+  it.each(cases)(
+    "%j: HTTP/1.1 %s, HTTP/2 %s — the same on native gRPC, connect-node and the docs routes",
+    async (value, http1, http2Outcome) => {
+      const native = await start({ auth: { tokens: [TOKEN] } });
+      const viaConnect = await start({ auth: { tokens: [TOKEN] }, fastPath: false });
+      // HTTP/1.1: a Connect call (connect-node) and the docs route.
+      expect(await connectHttp1(native, value)).toBe(http1);
+      expect((await getHttp1(`${native.url()}/openapi.json`, { authorization: value })).status).toBe(http1);
+      // HTTP/2: gRPC on the native path and on connect-node (grpc-js, which itself refuses to
+      // send a tab in metadata), and the docs route (node:http2).
+      if (!value.includes("\t")) {
+        expect(await predict(grpcClient(native, value))).toBe(http2Outcome);
+        expect(await predict(grpcClient(viaConnect, value))).toBe(http2Outcome);
+      }
+      expect((await getHttp2(`${native.url()}/openapi.json`, { authorization: value })).status).toBe(
+        http2Outcome === "OK" ? 200 : 401,
+      );
+    },
+  );
 });

@@ -25,7 +25,10 @@ const rssMb = (pid: number) => {
 
 /** A valid PredictIris request (one row), then `n` unknown varint fields. */
 function unknownFieldsBody(n: number): Buffer {
-  const valid = toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) } }));
+  const valid = toBinary(
+    PredictIrisRequestSchema,
+    create(PredictIrisRequestSchema, { features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) } }),
+  );
   const body = Buffer.alloc(valid.byteLength + 2 * n);
   body.set(valid);
   for (let i = 0; i < n; i++) body[valid.byteLength + 2 * i] = 0x28; // field 5, varint 0
@@ -55,7 +58,12 @@ const grpcFrame = (body: Buffer) => {
 };
 
 /** One raw HTTP/2 POST; resolves with the status and trailers (or headers, for a trailers-only answer). */
-function h2Post(url: string, path: string, headers: http2.OutgoingHttpHeaders, body: Buffer): Promise<{ status: number; grpcStatus?: string; grpcMessage?: string; body: string }> {
+function h2Post(
+  url: string,
+  path: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer,
+): Promise<{ status: number; grpcStatus?: string; grpcMessage?: string; body: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(url);
     session.on("error", reject);
@@ -81,20 +89,33 @@ function h2Post(url: string, path: string, headers: http2.OutgoingHttpHeaders, b
       const text = Buffer.concat(chunks).toString("latin1");
       grpcStatus ??= /grpc-status: (\d+)\r\n/.exec(text)?.[1];
       grpcMessage ??= /grpc-message: (.*)\r\n/.exec(text)?.[1];
-      resolve({ status, ...(grpcStatus !== undefined ? { grpcStatus } : {}), ...(grpcMessage !== undefined ? { grpcMessage: decodeURIComponent(grpcMessage) } : {}), body: Buffer.concat(chunks).toString() });
+      resolve({
+        status,
+        ...(grpcStatus !== undefined ? { grpcStatus } : {}),
+        ...(grpcMessage !== undefined ? { grpcMessage: decodeURIComponent(grpcMessage) } : {}),
+        body: Buffer.concat(chunks).toString(),
+      });
     });
     req.end(body);
   });
 }
 
 /** One HTTP/1.1 POST; resolves with the status and body. */
-function h1Post(port: number, path: string, contentType: string, body: Buffer | string): Promise<{ status: number; body: string }> {
+function h1Post(
+  port: number,
+  path: string,
+  contentType: string,
+  body: Buffer | string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -112,7 +133,9 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
     const latencies: number[] = [];
     do {
       const started = Date.now();
-      const res = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) } });
+      const res = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) },
+      });
       expect(res.result?.shape).toEqual([1n, 3n]);
       const health = await fetch(`${blaze.url}/healthz`);
       expect(health.status).toBe(200);
@@ -125,9 +148,13 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
 
   beforeAll(async () => {
     blaze = await startBlaze(["examples/iris/models.ts", "--port", "0"]);
-    client = new grpc.Client(`127.0.0.1:${blaze.port}`, grpc.credentials.createInsecure(), { "grpc.max_send_message_length": -1 });
+    client = new grpc.Client(`127.0.0.1:${blaze.port}`, grpc.credentials.createInsecure(), {
+      "grpc.max_send_message_length": -1,
+    });
     // Warm up both paths before the baseline.
-    await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) } });
+    await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+      features: { shape: [1n, 4n], dtype: "float32", data: new Uint8Array(16) },
+    });
     baseline = rssMb(blaze.child.pid!);
   }, 90_000);
   afterAll(async () => {
@@ -147,7 +174,9 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
 
   it("refuses them on connect-node's protocols too: gRPC-Web and Connect binary", async () => {
     const body = unknownFieldsBody(8_000_000);
-    const web = await duringAttack(h2Post(blaze.url, IRIS, { "content-type": "application/grpc-web+proto" }, grpcFrame(body)));
+    const web = await duringAttack(
+      h2Post(blaze.url, IRIS, { "content-type": "application/grpc-web+proto" }, grpcFrame(body)),
+    );
     expect(web).toMatchObject({ status: 200, grpcStatus: "8", grpcMessage: refusedForFields });
     const connect = await duringAttack(h1Post(blaze.port, IRIS, "application/proto", body));
     expect(connect.status).toBe(429);
@@ -155,7 +184,14 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
   });
 
   it("refuses a tensor shape of 16M dims before a bigint is made", async () => {
-    const r = await duringAttack(h2Post(blaze.url, IRIS, { "content-type": "application/grpc", te: "trailers" }, grpcFrame(hugeShapeBody(16 * MiB))));
+    const r = await duringAttack(
+      h2Post(
+        blaze.url,
+        IRIS,
+        { "content-type": "application/grpc", te: "trailers" },
+        grpcFrame(hugeShapeBody(16 * MiB)),
+      ),
+    );
     expect(r).toMatchObject({ grpcStatus: "8", grpcMessage: refusedForFields });
   });
 
@@ -167,7 +203,12 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
   });
 
   it("answers a shape of 65 dims (under the field limit) with INVALID_ARGUMENT naming the field", async () => {
-    const r = await h2Post(blaze.url, IRIS, { "content-type": "application/grpc", te: "trailers" }, grpcFrame(hugeShapeBody(65)));
+    const r = await h2Post(
+      blaze.url,
+      IRIS,
+      { "content-type": "application/grpc", te: "trailers" },
+      grpcFrame(hugeShapeBody(65)),
+    );
     expect(r).toMatchObject({ grpcStatus: "3", grpcMessage: "features: shape has 65 dims, more than the 64 allowed" });
   });
 
@@ -175,13 +216,20 @@ describe("hostile input: decoding work bounded per request (blaze serve, default
     const body = grpcFrame(unknownFieldsBody(2 * MiB));
     let peak = 0;
     const sample = setInterval(() => (peak = Math.max(peak, rssMb(blaze.child.pid!))), 20);
-    const results = await duringAttack(Promise.all(Array.from({ length: 16 }, () => h2Post(blaze.url, IRIS, { "content-type": "application/grpc", te: "trailers" }, body))));
+    const results = await duringAttack(
+      Promise.all(
+        Array.from({ length: 16 }, () =>
+          h2Post(blaze.url, IRIS, { "content-type": "application/grpc", te: "trailers" }, body),
+        ),
+      ),
+    );
     clearInterval(sample);
     for (const r of results) expect(r.grpcStatus).toBe("8");
     // Was 1.54 GB. The bodies themselves (64 MiB together) are buffered while they arrive.
     expect(peak).toBeLessThan(baseline + 300);
     const deadline = Date.now() + 30_000;
-    while (rssMb(blaze.child.pid!) > baseline + 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while (rssMb(blaze.child.pid!) > baseline + 100 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     expect(rssMb(blaze.child.pid!)).toBeLessThan(baseline + 100);
   });
 });

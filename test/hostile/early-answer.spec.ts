@@ -28,30 +28,37 @@ describe("a call answered before its body was read", () => {
 
   it.each([
     ["gRPC, native path: a prefix over readMaxBytes", "application/grpc", Buffer.from([0, 0, 0, 0x10, 0])],
-    ["gRPC-Web, connect-node: a message that does not parse", "application/grpc-web", Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff])],
-  ])("HTTP/2, %s: answered whole, then the stream is closed with NO_ERROR and the call leaves", async (_name, contentType, first) => {
-    const session = http2.connect(server.url());
-    const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": contentType, te: "trailers" });
-    let status: string | undefined;
-    req.on("response", (h) => (status = h["grpc-status"] as string | undefined));
-    req.on("trailers", (h) => (status = h["grpc-status"] as string));
-    const body: Buffer[] = [];
-    req.on("data", (c: Buffer) => body.push(c));
-    req.write(first);
-    await new Promise((r) => setTimeout(r, 100));
-    req.write(Buffer.alloc(64 * 1024)); // more body, never ended
-    const closed = await new Promise<boolean>((resolve) => {
-      req.once("close", () => resolve(true));
-      setTimeout(() => resolve(false), 4000);
-    });
-    expect(closed).toBe(true);
-    expect(req.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
-    // The answer came first, whole: RESOURCE_EXHAUSTED (8) or INTERNAL (13), in trailers or the gRPC-Web body.
-    const answer = status ?? /grpc-status: (\d+)/.exec(Buffer.concat(body).toString("latin1"))?.[1];
-    expect(["8", "13"]).toContain(answer);
-    session.destroy();
-    expect(await inFlight(server)).toEqual([]);
-  });
+    [
+      "gRPC-Web, connect-node: a message that does not parse",
+      "application/grpc-web",
+      Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]),
+    ],
+  ])(
+    "HTTP/2, %s: answered whole, then the stream is closed with NO_ERROR and the call leaves",
+    async (_name, contentType, first) => {
+      const session = http2.connect(server.url());
+      const req = session.request({ ":method": "POST", ":path": IRIS, "content-type": contentType, te: "trailers" });
+      let status: string | undefined;
+      req.on("response", (h) => (status = h["grpc-status"] as string | undefined));
+      req.on("trailers", (h) => (status = h["grpc-status"] as string));
+      const body: Buffer[] = [];
+      req.on("data", (c: Buffer) => body.push(c));
+      req.write(first);
+      await new Promise((r) => setTimeout(r, 100));
+      req.write(Buffer.alloc(64 * 1024)); // more body, never ended
+      const closed = await new Promise<boolean>((resolve) => {
+        req.once("close", () => resolve(true));
+        setTimeout(() => resolve(false), 4000);
+      });
+      expect(closed).toBe(true);
+      expect(req.rstCode).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      // The answer came first, whole: RESOURCE_EXHAUSTED (8) or INTERNAL (13), in trailers or the gRPC-Web body.
+      const answer = status ?? /grpc-status: (\d+)/.exec(Buffer.concat(body).toString("latin1"))?.[1];
+      expect(["8", "13"]).toContain(answer);
+      session.destroy();
+      expect(await inFlight(server)).toEqual([]);
+    },
+  );
 
   it("HTTP/1.1: the rest of the body is read and dropped; the connection answers its next request", async () => {
     const socket = net.connect(server.address().port, "127.0.0.1");
@@ -59,13 +66,16 @@ describe("a call answered before its body was read", () => {
     let received = "";
     socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
     const size = 5 + 3 + 200 * 1024;
-    socket.write(`POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpc-web\r\ncontent-length: ${size}\r\n\r\n`);
+    socket.write(
+      `POST ${IRIS} HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpc-web\r\ncontent-length: ${size}\r\n\r\n`,
+    );
     socket.write(Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]));
     await new Promise((r) => setTimeout(r, 100));
     socket.write(Buffer.alloc(200 * 1024));
     socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
     const deadline = Date.now() + 4000;
-    while (!/\r\n\r\n\{"status":"SERVING"/.test(received) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!/\r\n\r\n\{"status":"SERVING"/.test(received) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     socket.destroy();
     expect(received).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(received).toMatch(/\r\n\r\n\{"status":"SERVING"/);

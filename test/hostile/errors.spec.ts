@@ -13,8 +13,16 @@ import { TensorProtoSchema, toTensorProto } from "@blazerpc/tensor";
 import { createApp, createServer, MAX_ERROR_MESSAGE_BYTES, type BlazeServer } from "@blazerpc/runtime";
 import { app as irisApp } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { InferenceService, PredictGenerateRequestSchema, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema } from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
+import {
+  InferenceService,
+  PredictGenerateRequestSchema,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+} from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
 import { grpcMessage, grpcUnary, run } from "../e2e/support.js";
 
 const IRIS = "/iris.v1.InferenceService/PredictIris";
@@ -24,7 +32,11 @@ const hostile = create(TensorProtoSchema, { dtype: longDtype, shape: [1n, 4n], d
 const DTYPE_MESSAGE = `features: unknown dtype "${"x".repeat(256)}…" (70000 characters)`;
 // 60 dims (under the rank cap), each as long as a dim can be: the message names a few.
 const BIG = 9007199254740991n;
-const wide = create(TensorProtoSchema, { dtype: "float32", shape: Array.from({ length: 60 }, () => BIG), data: new Uint8Array(0) });
+const wide = create(TensorProtoSchema, {
+  dtype: "float32",
+  shape: Array.from({ length: 60 }, () => BIG),
+  data: new Uint8Array(0),
+});
 const WIDE_MESSAGE = `features: rank is 60 (shape [${Array.from({ length: 8 }, () => BIG).join(", ")}, … (60 dims)]), expected 2 (shape [batch, 4])`;
 
 const utf8 = (s: string) => Buffer.byteLength(s, "utf8");
@@ -82,22 +94,42 @@ describe("error messages over connect-node's other protocols", () => {
   const transports: [string, (url: string) => Transport][] = [
     ["gRPC-Web (HTTP/1.1)", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })],
     ["Connect JSON (HTTP/1.1)", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" })],
-    ["Connect binary (HTTP/2)", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true })],
+    [
+      "Connect binary (HTTP/2)",
+      (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+    ],
   ];
   it.each(transports)("%s: the long dtype and the wide shape are cut short", async (_name, transport) => {
     const server = await start();
     const client = createClient(InferenceService, transport(server.url()));
     const dtype = await client.predictIris({ features: hostile }).catch((e: unknown) => ConnectError.from(e));
-    expect([(dtype as ConnectError).code, (dtype as ConnectError).rawMessage]).toEqual([Code.InvalidArgument, DTYPE_MESSAGE]);
+    expect([(dtype as ConnectError).code, (dtype as ConnectError).rawMessage]).toEqual([
+      Code.InvalidArgument,
+      DTYPE_MESSAGE,
+    ]);
     const shape = await client.predictIris({ features: wide }).catch((e: unknown) => ConnectError.from(e));
-    expect([(shape as ConnectError).code, (shape as ConnectError).rawMessage]).toEqual([Code.InvalidArgument, WIDE_MESSAGE]);
+    expect([(shape as ConnectError).code, (shape as ConnectError).rawMessage]).toEqual([
+      Code.InvalidArgument,
+      WIDE_MESSAGE,
+    ]);
     expect((await client.predictIris({ features: good })).result?.shape).toEqual([1n, 3n]);
   });
 
   it("a Connect JSON error body stays small (curl, HTTP/1.1)", async () => {
     const server = await start();
-    const body = JSON.stringify({ features: { dtype: longDtype, shape: ["1", "4"], data: Buffer.alloc(16).toString("base64") } });
-    const r = await run("curl", ["-sS", "-X", "POST", "-H", "content-type: application/json", "--data-binary", body, `${server.url()}${IRIS}`]);
+    const body = JSON.stringify({
+      features: { dtype: longDtype, shape: ["1", "4"], data: Buffer.alloc(16).toString("base64") },
+    });
+    const r = await run("curl", [
+      "-sS",
+      "-X",
+      "POST",
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      body,
+      `${server.url()}${IRIS}`,
+    ]);
     expect(JSON.parse(r.stdout)).toEqual({ code: "invalid_argument", message: DTYPE_MESSAGE });
   });
 });
@@ -166,21 +198,41 @@ describe(`the safety net: no message sent is longer than ${MAX_ERROR_MESSAGE_BYT
   it("connect-node's own messages too: protobuf-es quoting a 70,000-character JSON value (curl, Connect JSON)", async () => {
     const server = await start();
     const body = JSON.stringify({ features: { dtype: "float32", shape: [longDtype], data: "" } });
-    const r = await run("curl", ["-sS", "-X", "POST", "-H", "content-type: application/json", "--data-binary", body, `${server.url()}${IRIS}`]);
+    const r = await run("curl", [
+      "-sS",
+      "-X",
+      "POST",
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      body,
+      `${server.url()}${IRIS}`,
+    ]);
     const answer = JSON.parse(r.stdout) as { code: string; message: string };
     expect(answer.code).toBe("invalid_argument");
-    expect(answer.message).toMatch(/^cannot decode field blazerpc\.v1\.TensorProto\.shape from JSON: .*x… \(message cut: \d+ characters\)$/);
+    expect(answer.message).toMatch(
+      /^cannot decode field blazerpc\.v1\.TensorProto\.shape from JSON: .*x… \(message cut: \d+ characters\)$/,
+    );
     expect(utf8(answer.message)).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_BYTES);
   });
 
   it("health (on connect-node) quotes a 70,000-character service name cut short too", async () => {
     const server = await start();
     const c = grpcClient(server);
-    const err = await grpcUnary(c, "/grpc.health.v1.Health/Check", HealthCheckRequestSchema, HealthCheckResponseSchema, { service: longDtype }).then(
+    const err = await grpcUnary(
+      c,
+      "/grpc.health.v1.Health/Check",
+      HealthCheckRequestSchema,
+      HealthCheckResponseSchema,
+      { service: longDtype },
+    ).then(
       () => undefined,
       (e: grpc.ServiceError) => e,
     );
-    expect([err?.code, grpcMessage(err)]).toEqual([grpc.status.NOT_FOUND, `unknown service "${"x".repeat(256)}…" (70000 characters)`]);
+    expect([err?.code, grpcMessage(err)]).toEqual([
+      grpc.status.NOT_FOUND,
+      `unknown service "${"x".repeat(256)}…" (70000 characters)`,
+    ]);
     expect(await predict(c, good)).toEqual([1, 3]);
   });
 });

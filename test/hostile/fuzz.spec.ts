@@ -43,7 +43,10 @@ import { watchTimerOverflow } from "./fuzz/timer-overflow.js";
 const DEFAULT_SEED = 0xb1a2e;
 const SEED = parseSeed(process.env["BLAZE_FUZZ_SEED"]) ?? DEFAULT_SEED;
 const CASES = Math.max(1, Number(process.env["BLAZE_FUZZ_CASES"] ?? 10_000));
-const ONLY = (process.env["BLAZE_FUZZ_CASE"] ?? "").split(",").filter((s) => s.trim() !== "").map(Number);
+const ONLY = (process.env["BLAZE_FUZZ_CASE"] ?? "")
+  .split(",")
+  .filter((s) => s.trim() !== "")
+  .map(Number);
 const VERBOSE = process.env["BLAZE_FUZZ_VERBOSE"] === "1" || ONLY.length > 0;
 
 /** Cases in flight at once, over all clients. */
@@ -64,12 +67,19 @@ const clientOptions = (port: number): ClientOptions => ({
 });
 
 /** What a good client sends, and must get back. */
-const goodFeatures: Tensor<"float32", ["batch", 4]> = { dtype: "float32", shape: [2, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]) };
+const goodFeatures: Tensor<"float32", ["batch", 4]> = {
+  dtype: "float32",
+  shape: [2, 4],
+  data: new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]),
+};
 
 /** Sockets of this process whose local port is the server's: the server's side of each connection. */
 function serverSockets(port: number): number {
   const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
-  return handles.filter((h) => (h as { localPort?: unknown }).localPort === port && (h as { remotePort?: unknown }).remotePort !== undefined).length;
+  return handles.filter(
+    (h) =>
+      (h as { localPort?: unknown }).localPort === port && (h as { remotePort?: unknown }).remotePort !== undefined,
+  ).length;
 }
 
 async function waitFor(test: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -85,11 +95,18 @@ async function waitFor(test: () => boolean, timeoutMs: number): Promise<boolean>
 async function expectedOf(e: Expectation | undefined): Promise<Expected | undefined> {
   if (e === undefined) return undefined;
   if (e.kind === "iris") {
-    const out = (await app.getModelOrThrow("iris").fn({ dtype: "float32", shape: [e.rows, 4], data: e.data })) as Tensor<"float32">;
-    return { kind: "iris", rows: e.rows, result: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength) };
+    const out = (await app
+      .getModelOrThrow("iris")
+      .fn({ dtype: "float32", shape: [e.rows, 4], data: e.data })) as Tensor<"float32">;
+    return {
+      kind: "iris",
+      rows: e.rows,
+      result: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength),
+    };
   }
   const words: string[] = [];
-  for await (const w of app.getModelOrThrow("generate").fn(e.prompt, e.maxTokens) as AsyncIterable<string>) words.push(w);
+  for await (const w of app.getModelOrThrow("generate").fn(e.prompt, e.maxTokens) as AsyncIterable<string>)
+    words.push(w);
   return { kind: "generate", words };
 }
 
@@ -122,19 +139,35 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
   const errorLog = new Map<string, number>();
 
   beforeAll(async () => {
-    unwatchTimers = watchTimerOverflow((ms) => overflows.push(`setTimeout(…, ${ms}) while cases ${[...casesInFlight].slice(0, 30).join(", ")} were in flight`));
+    unwatchTimers = watchTimerOverflow((ms) =>
+      overflows.push(`setTimeout(…, ${ms}) while cases ${[...casesInFlight].slice(0, 30).join(", ")} were in flight`),
+    );
     uncatchServerThrows = catchServerThrows((err, event, args) => {
       // 'request' (req, res), 'stream' (stream, headers), 'connection' (socket): which case it was.
-      const first = args[0] as { headers?: Record<string, unknown>; socket?: { remotePort?: number }; session?: { socket?: { remotePort?: number } }; remotePort?: number } | undefined;
+      const first = args[0] as
+        | {
+            headers?: Record<string, unknown>;
+            socket?: { remotePort?: number };
+            session?: { socket?: { remotePort?: number } };
+            remotePort?: number;
+          }
+        | undefined;
       const headers = event === "stream" ? (args[1] as Record<string, unknown>) : first?.headers;
       const by = caseOf(headers, first?.socket?.remotePort ?? first?.session?.socket?.remotePort ?? first?.remotePort);
       // Not `instanceof Error`: errors from Node's own code are of another realm than the test's.
       const e = err as { stack?: unknown } | null;
-      const stack = typeof e?.stack === "string" ? `${e.stack.split("\n").slice(0, 6).join("\n")}\n${JSON.stringify({ ...e })}` : String(err);
+      const stack =
+        typeof e?.stack === "string"
+          ? `${e.stack.split("\n").slice(0, 6).join("\n")}\n${JSON.stringify({ ...e })}`
+          : String(err);
       crashes.push({ error: `${stack}\n(out of the server's '${event}' listener)`, by, during: [...casesInFlight] });
     });
     jest.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-      const line = args.map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a))).join(" ").split("\n", 1)[0]!.slice(0, 200);
+      const line = args
+        .map((a) => (a instanceof Error ? `${a.name}: ${a.message}` : String(a)))
+        .join(" ")
+        .split("\n", 1)[0]!
+        .slice(0, 200);
       errorLog.set(line, (errorLog.get(line) ?? 0) + 1);
     });
     // A short shutdown grace: at the end, a call a known bug holds (see KNOWN_BUGS_FIXED) waits it out.
@@ -145,7 +178,9 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
     agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
     probeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     // Its own subchannel pool: closing the client closes its connection (no shared pool keeps it).
-    good = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    good = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    });
     const direct = (await app.getModelOrThrow("iris").fn(goodFeatures)) as Tensor<"float32">;
     goodExpected = new Uint8Array(direct.data.buffer, direct.data.byteOffset, direct.data.byteLength);
   });
@@ -166,27 +201,44 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
     const problems: string[] = [];
     const t0 = Date.now();
     const predict = new Promise<Buffer>((resolve, reject) => {
-      const req = Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: toTensorProto(goodFeatures) })));
-      good.makeUnaryRequest(IRIS, (b: Buffer) => b, (b: Buffer) => b, req, new grpc.Metadata(), { deadline: Date.now() + PROBE_LIMIT_MS }, (err, res) => (err ? reject(err) : resolve(res!)));
+      const req = Buffer.from(
+        toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: toTensorProto(goodFeatures) })),
+      );
+      good.makeUnaryRequest(
+        IRIS,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + PROBE_LIMIT_MS },
+        (err, res) => (err ? reject(err) : resolve(res!)),
+      );
     }).then(
       (res) => {
         // PredictIrisResponse { result: TensorProto { shape [2, 3], dtype float32, data } }: the data is the last 24 bytes.
-        if (!Buffer.from(goodExpected).equals(res.subarray(res.length - goodExpected.length))) problems.push(`${when}: grpc-js PredictIris answered wrong data`);
+        if (!Buffer.from(goodExpected).equals(res.subarray(res.length - goodExpected.length)))
+          problems.push(`${when}: grpc-js PredictIris answered wrong data`);
         if (Date.now() - t0 > PROBE_LIMIT_MS) problems.push(`${when}: grpc-js PredictIris took ${Date.now() - t0} ms`);
       },
-      (err: grpc.ServiceError) => problems.push(`${when}: grpc-js PredictIris failed after ${Date.now() - t0} ms: ${err.code} ${err.details}`),
+      (err: grpc.ServiceError) =>
+        problems.push(`${when}: grpc-js PredictIris failed after ${Date.now() - t0} ms: ${err.code} ${err.details}`),
     );
     const healthz = new Promise<void>((resolve) => {
-      const req = http.get({ agent: probeAgent, host: "127.0.0.1", port, path: "/healthz", timeout: PROBE_LIMIT_MS }, (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => (body += d));
-        res.on("end", () => {
-          if (res.statusCode !== 200 || !body.includes('"status":"SERVING"')) problems.push(`${when}: GET /healthz answered ${res.statusCode} ${body.slice(0, 200)}`);
-          else if (Date.now() - t0 > PROBE_LIMIT_MS) problems.push(`${when}: GET /healthz took ${Date.now() - t0} ms`);
-          resolve();
-        });
-      });
+      const req = http.get(
+        { agent: probeAgent, host: "127.0.0.1", port, path: "/healthz", timeout: PROBE_LIMIT_MS },
+        (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (body += d));
+          res.on("end", () => {
+            if (res.statusCode !== 200 || !body.includes('"status":"SERVING"'))
+              problems.push(`${when}: GET /healthz answered ${res.statusCode} ${body.slice(0, 200)}`);
+            else if (Date.now() - t0 > PROBE_LIMIT_MS)
+              problems.push(`${when}: GET /healthz took ${Date.now() - t0} ms`);
+            resolve();
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${PROBE_LIMIT_MS} ms`)));
       req.on("error", (err) => {
         problems.push(`${when}: GET /healthz failed after ${Date.now() - t0} ms: ${err.message}`);
@@ -219,14 +271,25 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
       const worker = async () => {
         while (next < indices.length) {
           const index = indices[next++]!;
-          let c: FuzzCase = { index, label: "(the generator threw)", transport: "h2", protocol: "http", method: "", path: "", headers: [], body: Buffer.alloc(0) };
+          let c: FuzzCase = {
+            index,
+            label: "(the generator threw)",
+            transport: "h2",
+            protocol: "http",
+            method: "",
+            path: "",
+            headers: [],
+            body: Buffer.alloc(0),
+          };
           let o: Outcome = { answers: [], ms: 0 };
           let violations: string[];
           let expected: Expected | undefined;
           try {
             c = generateCase(SEED, index);
             casesInFlight.add(index);
-            [o, expected] = await Promise.all([run(c), expectedOf(c.expect)]).finally(() => casesInFlight.delete(index));
+            [o, expected] = await Promise.all([run(c), expectedOf(c.expect)]).finally(() =>
+              casesInFlight.delete(index),
+            );
             violations = checkOutcome(c, o, expected);
           } catch (err) {
             // A bug of the fuzzer itself: reported like any failing case, so it can be replayed.
@@ -236,7 +299,8 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
           if (o.unsendable !== undefined) unsendable++;
           const known = excuse(c, o, violations);
           if (known?.holdsCall !== undefined) heldCalls.set(known.holdsCall, (heldCalls.get(known.holdsCall) ?? 0) + 1);
-          if (known !== undefined && (known.explains || known.holdsCall !== undefined)) excused.set(known.bug, [...(excused.get(known.bug) ?? []), c.index]);
+          if (known !== undefined && (known.explains || known.holdsCall !== undefined))
+            excused.set(known.bug, [...(excused.get(known.bug) ?? []), c.index]);
           if (violations.length > 0 && known?.explains !== true) failures.push({ c, o, violations });
           if (expected !== undefined) controls++;
           const kind = `${c.protocol}/${c.transport} → ${outcomeKind(c, o)}`;
@@ -245,7 +309,10 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
           p.cases++;
           if (o.answers.some((a) => a.status > 0)) p.answered++;
           byProtocol.set(`${c.protocol}/${c.transport}`, p);
-          if (ONLY.length > 0 && ONLY.length <= 20) console.log(`${describeCase(SEED, c)}\n${describeOutcome(o)}\n  violations: ${violations.length === 0 ? "none" : violations.join("; ")}`);
+          if (ONLY.length > 0 && ONLY.length <= 20)
+            console.log(
+              `${describeCase(SEED, c)}\n${describeOutcome(o)}\n  violations: ${violations.length === 0 ? "none" : violations.join("; ")}`,
+            );
           if (++finished % PROBE_EVERY === 0) probes.push(probe(`after ${finished} cases`));
         }
       };
@@ -258,7 +325,9 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
         // Each throw names its case when the request carried its tag; the others are found by
         // replaying the cases in flight then, one at a time.
         const culprits = [...new Set(crashes.flatMap((cr) => (cr.by !== undefined ? [cr.by] : [])))];
-        const suspects = [...new Set(crashes.filter((cr) => cr.by === undefined).flatMap((cr) => cr.during))].sort((a, b) => a - b).slice(0, 100);
+        const suspects = [...new Set(crashes.filter((cr) => cr.by === undefined).flatMap((cr) => cr.during))]
+          .sort((a, b) => a - b)
+          .slice(0, 100);
         for (const index of suspects) {
           const before = crashes.length;
           await run(generateCase(SEED, index));
@@ -268,19 +337,33 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
         culprits.sort((a, b) => a - b);
         // Those a known bug explains are excused (see KNOWN_BUGS_FIXED); the rest fail.
         const unexcused = culprits.filter((i) => !excusedThrow(generateCase(SEED, i)));
-        if (culprits.length > unexcused.length) excused.set("authorityParsed (server throws)", culprits.filter((i) => !unexcused.includes(i)));
+        if (culprits.length > unexcused.length)
+          excused.set(
+            "authorityParsed (server throws)",
+            culprits.filter((i) => !unexcused.includes(i)),
+          );
         if (unexcused.length > 0 || culprits.length === 0) {
-          crashReport.push(`the server threw ${crashes.length} time(s) where nothing catches it — in production the process exits (seed ${hex(SEED)}):`);
-          for (const e of [...new Set(crashes.map((cr) => cr.error))].slice(0, 5)) crashReport.push(`  ${e.replace(/\n/g, "\n    ")}`);
+          crashReport.push(
+            `the server threw ${crashes.length} time(s) where nothing catches it — in production the process exits (seed ${hex(SEED)}):`,
+          );
+          for (const e of [...new Set(crashes.map((cr) => cr.error))].slice(0, 5))
+            crashReport.push(`  ${e.replace(/\n/g, "\n    ")}`);
           const list = (l: number[]) => `${l.slice(0, 40).join(", ")}${l.length > 40 ? `, … (${l.length})` : ""}`;
-          crashReport.push(unexcused.length > 0 ? `  thrown by case(s) ${list(unexcused)} alone:` : `  no single case of ${list(suspects)} throws alone (it takes them together)`);
-          for (const index of unexcused.slice(0, 3)) crashReport.push("", describeCase(SEED, generateCase(SEED, index)));
+          crashReport.push(
+            unexcused.length > 0
+              ? `  thrown by case(s) ${list(unexcused)} alone:`
+              : `  no single case of ${list(suspects)} throws alone (it takes them together)`,
+          );
+          for (const index of unexcused.slice(0, 3))
+            crashReport.push("", describeCase(SEED, generateCase(SEED, index)));
         }
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
       if (VERBOSE) {
-        const table = [...kinds].sort((a, b) => a[0].localeCompare(b[0])).map(([k, n]) => `  ${String(n).padStart(6)}  ${k}`);
+        const table = [...kinds]
+          .sort((a, b) => a[0].localeCompare(b[0]))
+          .map(([k, n]) => `  ${String(n).padStart(6)}  ${k}`);
         const logged = [...errorLog].sort((a, b) => b[1] - a[1]).map(([l, n]) => `  ${String(n).padStart(6)}  ${l}`);
         console.log(
           `seed ${hex(SEED)}: ${finished} cases in ${seconds} s, ${controls} valid ones, ${unsendable} unsendable, ${pool.lost} HTTP/2 sessions lost\n${table.join("\n")}` +
@@ -292,14 +375,39 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
       const report: string[] = [];
       if (failures.length > 0) {
         const counts = new Map<string, number>();
-        for (const f of failures) for (const v of f.violations) counts.set(v.replace(/\d+/g, "N").slice(0, 100), (counts.get(v.replace(/\d+/g, "N").slice(0, 100)) ?? 0) + 1);
-        report.push(`${failures.length} of ${finished} cases broke an invariant (seed ${hex(SEED)}; replay one with the command shown):`);
+        for (const f of failures)
+          for (const v of f.violations)
+            counts.set(
+              v.replace(/\d+/g, "N").slice(0, 100),
+              (counts.get(v.replace(/\d+/g, "N").slice(0, 100)) ?? 0) + 1,
+            );
+        report.push(
+          `${failures.length} of ${finished} cases broke an invariant (seed ${hex(SEED)}; replay one with the command shown):`,
+        );
         for (const [v, n] of [...counts].sort((a, b) => b[1] - a[1])) report.push(`  ${String(n).padStart(5)} × ${v}`);
         failures.sort((a, b) => a.c.index - b.c.index);
-        for (const f of failures.slice(0, PRINT_FAILURES)) report.push("", describeCase(SEED, f.c), describeOutcome(f.o), `  violations:\n${f.violations.map((v) => `    - ${v}`).join("\n")}`);
-        if (failures.length > PRINT_FAILURES) report.push("", `… and ${failures.length - PRINT_FAILURES} more: cases ${failures.slice(PRINT_FAILURES, PRINT_FAILURES + 40).map((f) => f.c.index).join(", ")}${failures.length > PRINT_FAILURES + 40 ? ", …" : ""}`);
+        for (const f of failures.slice(0, PRINT_FAILURES))
+          report.push(
+            "",
+            describeCase(SEED, f.c),
+            describeOutcome(f.o),
+            `  violations:\n${f.violations.map((v) => `    - ${v}`).join("\n")}`,
+          );
+        if (failures.length > PRINT_FAILURES)
+          report.push(
+            "",
+            `… and ${failures.length - PRINT_FAILURES} more: cases ${failures
+              .slice(PRINT_FAILURES, PRINT_FAILURES + 40)
+              .map((f) => f.c.index)
+              .join(", ")}${failures.length > PRINT_FAILURES + 40 ? ", …" : ""}`,
+          );
       }
-      if (probeProblems.length > 0) report.push("", `the well-behaved client was not served (seed ${hex(SEED)}):`, ...probeProblems.map((p) => `  ${p}`));
+      if (probeProblems.length > 0)
+        report.push(
+          "",
+          `the well-behaved client was not served (seed ${hex(SEED)}):`,
+          ...probeProblems.map((p) => `  ${p}`),
+        );
       if (crashReport.length > 0) report.push("", ...crashReport);
       if (report.length > 0) throw new Error(report.join("\n"));
 
@@ -310,7 +418,8 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
         // connection must not pass.
         expect(unsendable).toBeLessThanOrEqual(finished / 100);
         expect(controls).toBeGreaterThanOrEqual(Math.floor(finished / 100));
-        for (const [protocol, { cases, answered }] of byProtocol) expect({ protocol, answeredShare: answered / cases >= 0.5 }).toEqual({ protocol, answeredShare: true });
+        for (const [protocol, { cases, answered }] of byProtocol)
+          expect({ protocol, answeredShare: answered / cases >= 0.5 }).toEqual({ protocol, answeredShare: true });
       }
     },
     Math.max(60_000, CASES * 10),
@@ -321,12 +430,14 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
     // are those a known bug may hold (see KNOWN_BUGS_FIXED), one per case that triggered it.
     const inFlight = async () => {
       const text = await new Promise<string>((resolve, reject) => {
-        http.get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => (body += d));
-          res.on("end", () => resolve(body));
-        }).on("error", reject);
+        http
+          .get({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => (body += d));
+            res.on("end", () => resolve(body));
+          })
+          .on("error", reject);
       });
       const unexcused: string[] = [];
       let excused = 0;
@@ -355,9 +466,11 @@ describe(`hostile input fuzzer (seed ${hex(SEED)}, ${ONLY.length > 0 ? `cases ${
     // A call a known bug holds keeps its connection open on the server's side too.
     const allowed = calls.excused;
     const closed = await waitFor(() => serverSockets(port) <= allowed, 5000);
-    expect({ serverSocketsOpen: serverSockets(port), closed }).toEqual({ serverSocketsOpen: Math.min(serverSockets(port), allowed), closed: true });
+    expect({ serverSocketsOpen: serverSockets(port), closed }).toEqual({
+      serverSocketsOpen: Math.min(serverSockets(port), allowed),
+      closed: true,
+    });
     // (Until KNOWN_BUGS_FIXED.noTimerOverflow, the cases send no grpc-timeout that long.)
     expect(overflows.slice(0, 5)).toEqual([]);
   });
 });
-

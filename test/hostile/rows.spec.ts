@@ -12,7 +12,11 @@ import { fromTensorProto, toTensorProto } from "@blazerpc/tensor";
 import { createServer, type BlazeServer } from "@blazerpc/runtime";
 import { app } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { InferenceService, PredictIrisRequestSchema, PredictIrisResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  InferenceService,
+  PredictIrisRequestSchema,
+  PredictIrisResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import { grpcMessage, grpcUnary } from "../e2e/support.js";
 
 const IRIS = "/iris.v1.InferenceService/PredictIris";
@@ -47,19 +51,27 @@ function healthz(): Promise<number> {
 }
 
 it("refuses a 4,000,000-row PredictIris with INVALID_ARGUMENT, while another client's /healthz and 1-row PredictIris are answered within 2 s", async () => {
-  const big = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": -1 });
-  const other = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+  const big = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    "grpc.max_receive_message_length": -1,
+  });
+  const other = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
   // Serialized once, up front: the client's own work is not what is measured.
-  const body = Buffer.from(toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: rows(HUGE_ROWS) })));
+  const body = Buffer.from(
+    toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: rows(HUGE_ROWS) })),
+  );
   expect(body.length).toBeLessThan(64 * 1024 * 1024);
   try {
     await grpcUnary(other, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: rows(1) }); // connected
     let settled = false;
     const started = performance.now();
-    const huge = grpcUnary(big, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () => body).then(
-      () => undefined,
-      (e: grpc.ServiceError) => e,
-    ).finally(() => (settled = true));
+    const huge = grpcUnary(big, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {}, () => body)
+      .then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      )
+      .finally(() => (settled = true));
     // Probes, one after another, for as long as the huge request is in flight (and once more).
     const probes: { what: string; ms: number }[] = [];
     do {
@@ -67,7 +79,9 @@ it("refuses a 4,000,000-row PredictIris with INVALID_ARGUMENT, while another cli
       expect(await healthz()).toBe(200);
       probes.push({ what: "healthz", ms: performance.now() - t });
       t = performance.now();
-      const res = await grpcUnary(other, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: rows(1) });
+      const res = await grpcUnary(other, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: rows(1),
+      });
       expect(fromTensorProto(res.result).shape).toEqual([1, 3]);
       probes.push({ what: "PredictIris, 1 row", ms: performance.now() - t });
     } while (!settled);
@@ -88,16 +102,29 @@ describe("the bound is the model's maxBatchSize (32) unless maxRowsPerRequest sa
   it("32 rows are answered; 33 are refused over gRPC and Connect, naming the model, the field, the rows and the limit", async () => {
     const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     try {
-      const ok = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: rows(32) });
+      const ok = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: rows(32),
+      });
       expect(fromTensorProto(ok.result).shape).toEqual([32, 3]);
-      const err = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, { features: rows(33) }).then(() => undefined, (e: grpc.ServiceError) => e);
+      const err = await grpcUnary(client, IRIS, PredictIrisRequestSchema, PredictIrisResponseSchema, {
+        features: rows(33),
+      }).then(
+        () => undefined,
+        (e: grpc.ServiceError) => e,
+      );
       expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
       expect(grpcMessage(err)).toBe(tooMany(33));
     } finally {
       client.close();
     }
-    const connect = createClient(InferenceService, createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }));
-    const err = await connect.predictIris({ features: rows(1000) }).then(() => undefined, (e: unknown) => e);
+    const connect = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }),
+    );
+    const err = await connect.predictIris({ features: rows(1000) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     expect((err as ConnectError).rawMessage).toBe(tooMany(1000));

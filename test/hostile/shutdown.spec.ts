@@ -9,7 +9,11 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import * as grpc from "@grpc/grpc-js";
 import { createApp, createServer, type BlazeServer } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { InferenceService, PredictGenerateRequestSchema, PredictGenerateResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  InferenceService,
+  PredictGenerateRequestSchema,
+  PredictGenerateResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import { grpcMessage } from "../e2e/support.js";
 
 const STREAMS = 4;
@@ -27,7 +31,11 @@ function slowApp() {
   let allFinished!: () => void;
   const ended = new Promise<void>((resolve) => (allFinished = resolve));
   const app = createApp({ name: "iris" });
-  app.model("iris", async (features) => ({ dtype: "float32", shape: [features.shape[0]!, 3], data: new Float32Array(features.shape[0]! * 3) }));
+  app.model("iris", async (features) => ({
+    dtype: "float32",
+    shape: [features.shape[0]!, 3],
+    data: new Float32Array(features.shape[0]! * 3),
+  }));
   app.model("generate", async function* (prompt: string) {
     started++;
     try {
@@ -108,39 +116,71 @@ const viaGrpcJs: Opener = (() => {
 const cases: [string, boolean, Opener, number][] = [
   ["native gRPC (grpc-js)", true, viaGrpcJs, grpc.status.UNAVAILABLE],
   ["connect-node gRPC (grpc-js)", false, viaGrpcJs, grpc.status.UNAVAILABLE],
-  ["connect-node gRPC (connect-node client)", false, (s, p, f) => connectStream(createGrpcTransport({ baseUrl: s.url() }), p, f), Code.Unavailable],
-  ["gRPC-Web over HTTP/1.1", true, (s, p, f) => connectStream(createGrpcWebTransport({ baseUrl: s.url(), httpVersion: "1.1" }), p, f), Code.Unavailable],
-  ["gRPC-Web over HTTP/2", true, (s, p, f) => connectStream(createGrpcWebTransport({ baseUrl: s.url(), httpVersion: "2" }), p, f), Code.Unavailable],
-  ["Connect over HTTP/1.1", true, (s, p, f) => connectStream(createConnectTransport({ baseUrl: s.url(), httpVersion: "1.1" }), p, f), Code.Unavailable],
-  ["Connect over HTTP/2", true, (s, p, f) => connectStream(createConnectTransport({ baseUrl: s.url(), httpVersion: "2" }), p, f), Code.Unavailable],
+  [
+    "connect-node gRPC (connect-node client)",
+    false,
+    (s, p, f) => connectStream(createGrpcTransport({ baseUrl: s.url() }), p, f),
+    Code.Unavailable,
+  ],
+  [
+    "gRPC-Web over HTTP/1.1",
+    true,
+    (s, p, f) => connectStream(createGrpcWebTransport({ baseUrl: s.url(), httpVersion: "1.1" }), p, f),
+    Code.Unavailable,
+  ],
+  [
+    "gRPC-Web over HTTP/2",
+    true,
+    (s, p, f) => connectStream(createGrpcWebTransport({ baseUrl: s.url(), httpVersion: "2" }), p, f),
+    Code.Unavailable,
+  ],
+  [
+    "Connect over HTTP/1.1",
+    true,
+    (s, p, f) => connectStream(createConnectTransport({ baseUrl: s.url(), httpVersion: "1.1" }), p, f),
+    Code.Unavailable,
+  ],
+  [
+    "Connect over HTTP/2",
+    true,
+    (s, p, f) => connectStream(createConnectTransport({ baseUrl: s.url(), httpVersion: "2" }), p, f),
+    Code.Unavailable,
+  ],
 ];
 
 describe("streams past the shutdown grace period", () => {
-  it.each(cases)("%s: every stream ends UNAVAILABLE \"the server is shutting down\"", async (_name, fastPath, open, unavailable) => {
-    const { app, release, started: startedModels, ended } = slowApp();
-    const server = createServer({ app, services: [InferenceServiceBinding], port: 0, closeGraceMs: 300, fastPath });
-    await server.listen();
-    try {
-      let firsts = 0;
-      let allStarted!: () => void;
-      const started = new Promise<void>((resolve) => (allStarted = resolve));
-      const streams = Array.from({ length: STREAMS }, (_, i) =>
-        open(server, `s${i}`, () => {
-          if (++firsts === STREAMS) allStarted();
-        }),
-      );
-      await started;
-      await server.close();
-      const outcomes = await Promise.all(streams);
-      expect(outcomes).toEqual(
-        Array.from({ length: STREAMS }, (_, i) => ({ words: [`s${i}-0`], code: unavailable, message: "the server is shutting down" })),
-      );
-      expect(startedModels()).toBe(STREAMS);
-    } finally {
-      release();
-      await server.close();
-    }
-    // Once the model moves on, its generators are ended (their finally runs): nothing keeps computing.
-    await ended;
-  });
+  it.each(cases)(
+    '%s: every stream ends UNAVAILABLE "the server is shutting down"',
+    async (_name, fastPath, open, unavailable) => {
+      const { app, release, started: startedModels, ended } = slowApp();
+      const server = createServer({ app, services: [InferenceServiceBinding], port: 0, closeGraceMs: 300, fastPath });
+      await server.listen();
+      try {
+        let firsts = 0;
+        let allStarted!: () => void;
+        const started = new Promise<void>((resolve) => (allStarted = resolve));
+        const streams = Array.from({ length: STREAMS }, (_, i) =>
+          open(server, `s${i}`, () => {
+            if (++firsts === STREAMS) allStarted();
+          }),
+        );
+        await started;
+        await server.close();
+        const outcomes = await Promise.all(streams);
+        expect(outcomes).toEqual(
+          Array.from({ length: STREAMS }, (_, i) => ({
+            words: [`s${i}-0`],
+            code: unavailable,
+            message: "the server is shutting down",
+          })),
+        );
+        expect(startedModels()).toBe(STREAMS);
+      } finally {
+        release();
+        await server.close();
+      }
+      // Once the model moves on, its generators are ended (their finally runs): nothing keeps computing.
+      await ended;
+    },
+  );
 });

@@ -32,7 +32,11 @@ export interface Target extends BlazeProcess {
 }
 
 /** Starts `blaze serve <entry> --port 0 …args` and resolves once it listens. */
-export async function startTarget(args: string[] = [], env: Record<string, string> = {}, entry = IRIS_ENTRY): Promise<Target> {
+export async function startTarget(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  entry = IRIS_ENTRY,
+): Promise<Target> {
   const p = await startBlaze([entry, "--port", "0", ...args], env);
   const pid = p.child.pid!;
   const proc = (file: string) => fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
@@ -43,7 +47,9 @@ export async function startTarget(args: string[] = [], env: Record<string, strin
     rssMb: () => Number(/VmRSS:\s+(\d+) kB/.exec(proc("status"))![1]) / 1024,
     cpuSeconds: () => {
       // Fields 14 and 15 of /proc/PID/stat (utime, stime), in clock ticks (100 a second on Linux).
-      const fields = proc("stat").slice(proc("stat").lastIndexOf(")") + 2).split(" ");
+      const fields = proc("stat")
+        .slice(proc("stat").lastIndexOf(")") + 2)
+        .split(" ");
       return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     kill: async () => {
@@ -57,7 +63,10 @@ export async function startTarget(args: string[] = [], env: Record<string, strin
 export async function within<T>(p: Promise<T>, ms: number): Promise<T | "timed out"> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<"timed out">((resolve) => (timer = setTimeout(() => resolve("timed out"), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<"timed out">((resolve) => (timer = setTimeout(() => resolve("timed out"), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -114,14 +123,30 @@ export function probeGrpc(port: number, options: { token?: string; timeoutMs?: n
   const md = new grpc.Metadata();
   if (token !== undefined) md.set("authorization", `Bearer ${token}`);
   const body = Buffer.from(
-    toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, { features: toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) }) })),
+    toBinary(
+      PredictIrisRequestSchema,
+      create(PredictIrisRequestSchema, {
+        features: toTensorProto({ dtype: "float32", shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) }),
+      }),
+    ),
   );
   const started = performance.now();
   return new Promise((resolve) => {
-    client.makeUnaryRequest(PREDICT_IRIS, (b: Buffer) => b, (b: Buffer) => b, body, md, { deadline: Date.now() + timeoutMs }, (err) => {
-      client.close();
-      resolve({ ms: performance.now() - started, answer: err === null ? "OK" : grpc.status[err.code] ?? String(err.code) });
-    });
+    client.makeUnaryRequest(
+      PREDICT_IRIS,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      md,
+      { deadline: Date.now() + timeoutMs },
+      (err) => {
+        client.close();
+        resolve({
+          ms: performance.now() - started,
+          answer: err === null ? "OK" : (grpc.status[err.code] ?? String(err.code)),
+        });
+      },
+    );
   });
 }
 
@@ -129,7 +154,11 @@ export function probeGrpc(port: number, options: { token?: string; timeoutMs?: n
  * Runs `probe` again and again (20 ms apart) until `attack` settles, at least `min` times;
  * resolves with what each saw and what the attack resolved with.
  */
-export async function probeWhile<T>(attack: Promise<T>, probe: () => Promise<ProbeResult>, min = 1): Promise<{ probes: ProbeResult[]; result: T }> {
+export async function probeWhile<T>(
+  attack: Promise<T>,
+  probe: () => Promise<ProbeResult>,
+  min = 1,
+): Promise<{ probes: ProbeResult[]; result: T }> {
   let done = false;
   const settled = attack.finally(() => (done = true));
   const probes: ProbeResult[] = [];
@@ -168,7 +197,8 @@ export function connect(port: number): Promise<net.Socket> {
 }
 
 /** Resolves once `s` has closed (whoever closed it). */
-export const closed = (s: net.Socket): Promise<void> => new Promise((resolve) => (s.closed ? resolve() : s.once("close", () => resolve())));
+export const closed = (s: net.Socket): Promise<void> =>
+  new Promise((resolve) => (s.closed ? resolve() : s.once("close", () => resolve())));
 
 /** The client connection preface (RFC 9113 §3.4). */
 export const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -210,14 +240,27 @@ export function hpackBlock(headers: Record<string, string>): Buffer {
   return Buffer.concat(
     Object.entries(headers).map(([k, v]) => {
       if (k.length > 126 || v.length > 126) throw new Error("hpackBlock: field too long");
-      return Buffer.concat([Buffer.from([0, k.length]), Buffer.from(k, "latin1"), Buffer.from([v.length]), Buffer.from(v, "latin1")]);
+      return Buffer.concat([
+        Buffer.from([0, k.length]),
+        Buffer.from(k, "latin1"),
+        Buffer.from([v.length]),
+        Buffer.from(v, "latin1"),
+      ]);
     }),
   );
 }
 
 /** The headers of a gRPC call to `rpcPath` (no `authorization` unless `extra` has one). */
 export function grpcHeaders(rpcPath: string, extra: Record<string, string> = {}): Buffer {
-  return hpackBlock({ ":method": "POST", ":scheme": "http", ":path": rpcPath, ":authority": "127.0.0.1", "content-type": "application/grpc", te: "trailers", ...extra });
+  return hpackBlock({
+    ":method": "POST",
+    ":scheme": "http",
+    ":path": rpcPath,
+    ":authority": "127.0.0.1",
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...extra,
+  });
 }
 
 /** A parsed frame. */
@@ -233,7 +276,10 @@ export interface H2FrameSeen {
  * as they arrive; `waitFor` resolves with the first frame that `test` accepts, or undefined
  * once the connection closed or `timeoutMs` passed.
  */
-export function readFrames(s: net.Socket): { frames: H2FrameSeen[]; waitFor(test: (f: H2FrameSeen) => boolean, timeoutMs?: number): Promise<H2FrameSeen | undefined> } {
+export function readFrames(s: net.Socket): {
+  frames: H2FrameSeen[];
+  waitFor(test: (f: H2FrameSeen) => boolean, timeoutMs?: number): Promise<H2FrameSeen | undefined>;
+} {
   const frames: H2FrameSeen[] = [];
   const waiters = new Set<() => void>();
   let buf: Buffer = Buffer.alloc(0);
@@ -242,7 +288,12 @@ export function readFrames(s: net.Socket): { frames: H2FrameSeen[]; waitFor(test
     while (buf.length >= 9) {
       const len = buf.readUIntBE(0, 3);
       if (buf.length < 9 + len) break;
-      frames.push({ type: buf[3]!, flags: buf[4]!, streamId: buf.readUInt32BE(5) & 0x7fffffff, payload: buf.subarray(9, 9 + len) });
+      frames.push({
+        type: buf[3]!,
+        flags: buf[4]!,
+        streamId: buf.readUInt32BE(5) & 0x7fffffff,
+        payload: buf.subarray(9, 9 + len),
+      });
       buf = buf.subarray(9 + len);
     }
     for (const w of [...waiters]) w();
@@ -276,6 +327,7 @@ export function readFrames(s: net.Socket): { frames: H2FrameSeen[]; waitFor(test
 
 /** The value of one setting in a SETTINGS frame's payload, or undefined. */
 export function settingOf(payload: Buffer, id: number): number | undefined {
-  for (let i = 0; i + 6 <= payload.length; i += 6) if (payload.readUInt16BE(i) === id) return payload.readUInt32BE(i + 2);
+  for (let i = 0; i + 6 <= payload.length; i += 6)
+    if (payload.readUInt16BE(i) === id) return payload.readUInt32BE(i + 2);
   return undefined;
 }

@@ -24,7 +24,27 @@
 // The limits are lowered through their BLAZE_* variables so that each attack trips them in
 // a second or two; the defaults are the same mechanism with larger numbers.
 import * as net from "node:net";
-import { closed, connect, destroySockets, eventually, within, grpcHeaders, H2, H2_PREFACE, h2Frame, PREDICT_GENERATE, PREDICT_IRIS, probeGrpc, probeHttp, probeWhile, readFrames, settingOf, startTarget, type ProbeResult, type Target } from "./support.js";
+import {
+  closed,
+  connect,
+  destroySockets,
+  eventually,
+  within,
+  grpcHeaders,
+  H2,
+  H2_PREFACE,
+  h2Frame,
+  PREDICT_GENERATE,
+  PREDICT_IRIS,
+  probeGrpc,
+  probeHttp,
+  probeWhile,
+  readFrames,
+  settingOf,
+  startTarget,
+  type ProbeResult,
+  type Target,
+} from "./support.js";
 
 const TOKEN = "transport-spec-token";
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
@@ -73,10 +93,18 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
 
   it("2: closes the socket of an HTTP/2 connection it sent GOAWAY for a connection error, once the client leaves", async () => {
     const KINDS = [
-      { name: "DATA over the max frame size", frame: h2Frame(H2.DATA, 0, 1, Buffer.alloc(70_000)), code: H2.FRAME_SIZE_ERROR },
+      {
+        name: "DATA over the max frame size",
+        frame: h2Frame(H2.DATA, 0, 1, Buffer.alloc(70_000)),
+        code: H2.FRAME_SIZE_ERROR,
+      },
       { name: "DATA on stream 0", frame: h2Frame(H2.DATA, 0, 0, Buffer.alloc(8)), code: H2.PROTOCOL_ERROR },
       // An indexed field (RFC 7541 §6.1) past the static table, with an empty dynamic table.
-      { name: "a bad HPACK index", frame: h2Frame(H2.HEADERS, H2.END_HEADERS | H2.END_STREAM, 3, Buffer.from([0x80 | 70])), code: H2.COMPRESSION_ERROR },
+      {
+        name: "a bad HPACK index",
+        frame: h2Frame(H2.HEADERS, H2.END_HEADERS | H2.END_STREAM, 3, Buffer.from([0x80 | 70])),
+        code: H2.COMPRESSION_ERROR,
+      },
     ];
     const goaways = new Map<string, number[]>();
     /** One bad connection: a call whose body is still to come, then the bad frame, then the client leaves. */
@@ -84,12 +112,21 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       const kind = KINDS[i % KINDS.length]!;
       const s = await connect(target.port);
       const frames = readFrames(s);
-      s.write(Buffer.concat([H2_PREFACE, h2Frame(H2.SETTINGS, 0, 0), h2Frame(H2.HEADERS, H2.END_HEADERS, 1, grpcHeaders(PREDICT_IRIS, { authorization: `Bearer ${TOKEN}` }))]));
+      s.write(
+        Buffer.concat([
+          H2_PREFACE,
+          h2Frame(H2.SETTINGS, 0, 0),
+          h2Frame(H2.HEADERS, H2.END_HEADERS, 1, grpcHeaders(PREDICT_IRIS, { authorization: `Bearer ${TOKEN}` })),
+        ]),
+      );
       // Once the server answered (its SETTINGS), the stream is open; then the bad frame.
       await frames.waitFor((f) => f.type === H2.SETTINGS && (f.flags & H2.ACK) === 0);
       s.write(kind.frame);
       const goaway = await frames.waitFor((f) => f.type === H2.GOAWAY);
-      goaways.set(kind.name, [...(goaways.get(kind.name) ?? []), goaway === undefined ? -1 : goaway.payload.readUInt32BE(4)]);
+      goaways.set(kind.name, [
+        ...(goaways.get(kind.name) ?? []),
+        goaway === undefined ? -1 : goaway.payload.readUInt32BE(4),
+      ]);
       s.end(); // the client leaves: FIN
       return s;
     };
@@ -97,17 +134,27 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       const sockets: net.Socket[] = [];
       // 200 connections each holding a stream: under the request cap (400), so that the
       // second client is still served.
-      for (let i = 0; i < 200; i += 50) sockets.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => bad(i + j)))));
+      for (let i = 0; i < 200; i += 50)
+        sockets.push(...(await Promise.all(Array.from({ length: 50 }, (_, j) => bad(i + j)))));
       return sockets;
     };
     const { probes, result: sockets } = await probeWhile(attack(), grpcProbe, 2);
     // Each connection error was answered with GOAWAY and its code.
-    for (const kind of KINDS) expect({ kind: kind.name, codes: [...new Set(goaways.get(kind.name))] }).toEqual({ kind: kind.name, codes: [kind.code] });
+    for (const kind of KINDS)
+      expect({ kind: kind.name, codes: [...new Set(goaways.get(kind.name))] }).toEqual({
+        kind: kind.name,
+        codes: [kind.code],
+      });
     // (b) the second client was answered meanwhile.
     expect(answers(probes)).toEqual(["OK"]);
     expect(slowest(probes)).toBeLessThan(2000);
     // (c) the server closes every one of them (no CLOSE-WAIT), within a few ping intervals.
-    expect(await within(Promise.all(sockets.map(closed)).then(() => "all closed"), 10_000)).toBe("all closed");
+    expect(
+      await within(
+        Promise.all(sockets.map(closed)).then(() => "all closed"),
+        10_000,
+      ),
+    ).toBe("all closed");
     await expectBackToBaseline(5000);
     expect((await httpProbe()).answer).toBe("200");
   }, 40_000);
@@ -121,7 +168,11 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       s.write(Buffer.concat(frames));
     };
     const refusedIds = (frames: ReturnType<typeof readFrames>) =>
-      new Set(frames.frames.filter((f) => f.type === H2.RST_STREAM && f.payload.readUInt32BE(0) === H2.REFUSED_STREAM).map((f) => f.streamId));
+      new Set(
+        frames.frames
+          .filter((f) => f.type === H2.RST_STREAM && f.payload.readUInt32BE(0) === H2.REFUSED_STREAM)
+          .map((f) => f.streamId),
+      );
 
     // One connection that ignores the limit it is told: 1,000 streams at once.
     const greedy = await connect(target.port);
@@ -130,7 +181,10 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
     const settings = await greedyFrames.waitFor((f) => f.type === H2.SETTINGS && (f.flags & H2.ACK) === 0);
     expect(settingOf(settings!.payload, H2.SETTINGS_MAX_CONCURRENT_STREAMS)).toBe(100);
     held(greedy, 1000, 1);
-    await greedyFrames.waitFor(() => refusedIds(greedyFrames).size >= 900 || greedyFrames.frames.some((f) => f.type === H2.GOAWAY), 5000);
+    await greedyFrames.waitFor(
+      () => refusedIds(greedyFrames).size >= 900 || greedyFrames.frames.some((f) => f.type === H2.GOAWAY),
+      5000,
+    );
     // Held: the streams neither refused nor past a GOAWAY's last stream id.
     const goaway = greedyFrames.frames.find((f) => f.type === H2.GOAWAY);
     const last = goaway === undefined ? Infinity : goaway.payload.readUInt32BE(0) & 0x7fffffff;
@@ -152,9 +206,18 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
     // built for the call, auth included.
     const fresh = await connect(target.port);
     const freshFrames = readFrames(fresh);
-    fresh.write(Buffer.concat([H2_PREFACE, h2Frame(H2.SETTINGS, 0, 0), h2Frame(H2.HEADERS, H2.END_HEADERS | H2.END_STREAM, 1, grpcHeaders(PREDICT_IRIS))]));
+    fresh.write(
+      Buffer.concat([
+        H2_PREFACE,
+        h2Frame(H2.SETTINGS, 0, 0),
+        h2Frame(H2.HEADERS, H2.END_HEADERS | H2.END_STREAM, 1, grpcHeaders(PREDICT_IRIS)),
+      ]),
+    );
     const answer = await freshFrames.waitFor((f) => f.streamId === 1);
-    expect({ type: answer?.type, code: answer?.payload.readUInt32BE(0) }).toEqual({ type: H2.RST_STREAM, code: H2.REFUSED_STREAM });
+    expect({ type: answer?.type, code: answer?.payload.readUInt32BE(0) }).toEqual({
+      type: H2.RST_STREAM,
+      code: H2.REFUSED_STREAM,
+    });
 
     // (b) meanwhile a well-behaved client is answered at once, with the documented refusal.
     const during = [await grpcProbe(), await grpcProbe()];
@@ -174,7 +237,11 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
   it("8b: drops a Connect server stream over HTTP/1.1 whose client never reads, and ends its model", async () => {
     // The iris example caps maxTokens (1,000 words fit in the socket buffers); this fixture
     // streams for as long as it is read, as the example did before.
-    const endless = await startTarget(["--gen", "examples/iris/dist/gen"], { BLAZE_WRITE_TIMEOUT_MS: "1500" }, "test/hostile/fixtures/endless-iris.cjs");
+    const endless = await startTarget(
+      ["--gen", "examples/iris/dist/gen"],
+      { BLAZE_WRITE_TIMEOUT_MS: "1500" },
+      "test/hostile/fixtures/endless-iris.cjs",
+    );
     try {
       expect((await probeHttp(endless.port)).answer).toBe("200");
       await sleep(200);
@@ -187,7 +254,9 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
         Array.from({ length: 2 }, async () => {
           const s = await connect(endless.port);
           s.pause(); // never reads
-          s.write(`POST ${PREDICT_GENERATE} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/connect+json\r\ncontent-length: ${body.length + 5}\r\n\r\n`);
+          s.write(
+            `POST ${PREDICT_GENERATE} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/connect+json\r\ncontent-length: ${body.length + 5}\r\n\r\n`,
+          );
           s.write(Buffer.concat([envelope, body]));
           return s;
         }),
@@ -195,7 +264,10 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       await endless.waitForLines(/generate started/, 2, 5000);
       // The server writes until the socket buffers are full, then waits for the reader;
       // after the write timeout it gives up: the connection closes and the model's generator ends.
-      const attack = endless.waitForLines(/generate ended after \d+ words/, 2, 15_000).then(() => true, () => false);
+      const attack = endless.waitForLines(/generate ended after \d+ words/, 2, 15_000).then(
+        () => true,
+        () => false,
+      );
       const { probes, result: ended } = await probeWhile(attack, () => probeHttp(endless.port), 2);
       expect(ended).toBe(true);
       expect(slowest(probes)).toBeLessThan(2000);
@@ -203,7 +275,12 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       // A client that reads nothing sees no close either: once it reads, it gets what the
       // socket buffers held, then the end — not an endless stream.
       for (const s of readers) s.resume();
-      expect(await within(Promise.all(readers.map(closed)).then(() => "all closed"), 5000)).toBe("all closed");
+      expect(
+        await within(
+          Promise.all(readers.map(closed)).then(() => "all closed"),
+          5000,
+        ),
+      ).toBe("all closed");
       // Nothing runs for them any more.
       const cpu = endless.cpuSeconds();
       await sleep(1000);
@@ -216,7 +293,8 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
   }, 40_000);
 
   it("4: runs at most a few pipelined HTTP/1.1 requests of a connection at once, drops readers that never read, and still stops on SIGTERM within the grace period", async () => {
-    const pipelined = (n: number) => Buffer.from("GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".repeat(n), "latin1");
+    const pipelined = (n: number) =>
+      Buffer.from("GET /metrics HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".repeat(n), "latin1");
     const both = async (): Promise<ProbeResult> => {
       const [g, h] = await Promise.all([grpcProbe(), httpProbe()]);
       return { ms: Math.max(g.ms, h.ms), answer: `${g.answer} ${h.answer}` };
@@ -263,7 +341,10 @@ describe("transport attacks on blaze serve (iris example, its own process)", () 
       return s;
     };
     const drippers = await Promise.all(Array.from({ length: 5 }, drip));
-    const dripClosed = within(Promise.all(drippers.map(closed)).then(() => "all closed"), 15_000);
+    const dripClosed = within(
+      Promise.all(drippers.map(closed)).then(() => "all closed"),
+      15_000,
+    );
     const { probes: duringDrip, result: allClosed } = await probeWhile(dripClosed, both, 2);
     expect(allClosed).toBe("all closed");
     expect(answers(duringDrip)).toEqual(["OK 200"]);

@@ -8,7 +8,10 @@ import * as grpc from "@grpc/grpc-js";
 import { createServer, type BlazeServer } from "@blazerpc/runtime";
 import { app } from "../../examples/iris/models.js";
 import { InferenceServiceBinding } from "../../examples/iris/gen/iris/v1/iris_blaze.js";
-import { PredictGenerateRequestSchema, PredictGenerateResponseSchema } from "../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  PredictGenerateRequestSchema,
+  PredictGenerateResponseSchema,
+} from "../../examples/iris/gen/iris/v1/iris_pb.js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { grpcMessage } from "../e2e/support.js";
 
@@ -46,7 +49,8 @@ function grpcGenerate(maxTokens: number): Promise<StreamOutcome> {
   return new Promise((resolve) => {
     const call = client.makeServerStreamRequest(
       GENERATE,
-      (m: ReturnType<typeof create<typeof PredictGenerateRequestSchema>>) => Buffer.from(toBinary(PredictGenerateRequestSchema, m)),
+      (m: ReturnType<typeof create<typeof PredictGenerateRequestSchema>>) =>
+        Buffer.from(toBinary(PredictGenerateRequestSchema, m)),
       (b: Buffer) => fromBinary(PredictGenerateResponseSchema, b),
       create(PredictGenerateRequestSchema, { prompt: "hello", maxTokens }),
       { deadline: Date.now() + 5000 },
@@ -73,18 +77,31 @@ function connectGenerate(body: string): Promise<StreamOutcome> {
   envelope.writeUInt32BE(json.length, 1);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method: "POST", path: GENERATE, headers: { "content-type": "application/connect+json", "connect-protocol-version": "1", "connect-timeout-ms": "5000" } },
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: GENERATE,
+        headers: {
+          "content-type": "application/connect+json",
+          "connect-protocol-version": "1",
+          "connect-timeout-ms": "5000",
+        },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         const finish = () => {
           const all = Buffer.concat(chunks);
           const words: string[] = [];
-          for (let at = 0; at + 5 <= all.length; ) {
+          for (let at = 0; at + 5 <= all.length;) {
             const flags = all[at]!;
             const length = all.readUInt32BE(at + 1);
             if (at + 5 + length > all.length) break;
-            const msg = JSON.parse(all.subarray(at + 5, at + 5 + length).toString()) as { result?: string; error?: { code: string; message: string } };
+            const msg = JSON.parse(all.subarray(at + 5, at + 5 + length).toString()) as {
+              result?: string;
+              error?: { code: string; message: string };
+            };
             at += 5 + length;
             if ((flags & 0x02) !== 0) return resolve({ words, code: msg.error?.code, message: msg.error?.message });
             words.push(msg.result ?? "");
@@ -141,7 +158,11 @@ describe("maxTokens out of bounds is refused with INVALID_ARGUMENT before a word
 
   it("a prompt longer than 10,000 characters is refused too (the model hashes every character)", async () => {
     const out = await connectGenerate(JSON.stringify({ prompt: "x".repeat(10_001), maxTokens: 1 }));
-    expect(counted(out)).toEqual({ words: 0, code: "invalid_argument", message: 'model "generate": prompt may hold at most 10000 characters, got 10001' });
+    expect(counted(out)).toEqual({
+      words: 0,
+      code: "invalid_argument",
+      message: 'model "generate": prompt may hold at most 10000 characters, got 10001',
+    });
   });
 });
 

@@ -22,7 +22,9 @@ function packageDirs() {
 
 /** The version every package has (they move in lockstep). */
 function releaseVersion() {
-  const versions = new Set(packageDirs().map((d) => JSON.parse(fs.readFileSync(path.join(d, "package.json"), "utf8")).version));
+  const versions = new Set(
+    packageDirs().map((d) => JSON.parse(fs.readFileSync(path.join(d, "package.json"), "utf8")).version),
+  );
   if (versions.size !== 1) throw new Error(`packages/ versions are not in lockstep: ${[...versions].join(", ")}`);
   return [...versions][0];
 }
@@ -55,7 +57,10 @@ async function startRegistry({ dir }) {
     "    cache: false",
     "packages:",
     // Ours come only from here: never proxied, whatever the upstream holds under these names.
-    ...["'@blazerpc/*'", "'create-blazerpc'"].flatMap((p) => [`  ${p}:`, ...Object.entries(own).map(([k, v]) => `    ${k}: ${v}`)]),
+    ...["'@blazerpc/*'", "'create-blazerpc'"].flatMap((p) => [
+      `  ${p}:`,
+      ...Object.entries(own).map(([k, v]) => `    ${k}: ${v}`),
+    ]),
     "  '**':",
     "    access: $all",
     "    publish: $authenticated",
@@ -65,7 +70,9 @@ async function startRegistry({ dir }) {
     "",
   ].join("\n");
   fs.writeFileSync(config, yaml);
-  const child = spawn(process.execPath, [path.join(__dirname, "verdaccio-child.cjs"), config], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(__dirname, "verdaccio-child.cjs"), config], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`verdaccio did not start:\n${out}`)), 60_000);
@@ -244,4 +251,18 @@ function sharedNpmCache() {
   return dir;
 }
 
-module.exports = { du, login, packageDirs, publishAll, registryEnv, releaseVersion, repo, run, sharedNpmCache, startRegistry, startServer, tempDir, upstreamRegistry };
+module.exports = {
+  du,
+  login,
+  packageDirs,
+  publishAll,
+  registryEnv,
+  releaseVersion,
+  repo,
+  run,
+  sharedNpmCache,
+  startRegistry,
+  startServer,
+  tempDir,
+  upstreamRegistry,
+};

@@ -18,7 +18,11 @@ export declare function login(url: string, dir: string): Promise<string>;
 export declare function registryEnv(url: string, extra?: Record<string, string>): NodeJS.ProcessEnv;
 export declare function publishAll(url: string, npmrc: string): { version: string; ms: number; output: string };
 export declare function tempDir(prefix: string): string;
-export declare function run(cmd: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ out: string; ms: number }>;
+export declare function run(
+  cmd: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<{ out: string; ms: number }>;
 export declare function startServer(cwd: string, entry: string, env: NodeJS.ProcessEnv): Promise<Running>;
 export declare function du(dir: string): number;
 export declare function sharedNpmCache(): string;

@@ -87,19 +87,36 @@ function appCodec(app: string) {
 }
 
 /** PredictClassify over @grpc/grpc-js: one row in, the result tensor out. */
-async function grpcClassify(app: string, server: Running, features: number[]): Promise<{ shape: number[]; data: number[] }> {
+async function grpcClassify(
+  app: string,
+  server: Running,
+  features: number[],
+): Promise<{ shape: number[]; data: number[] }> {
   const { pb, tensor, gen } = appCodec(app);
-  const request = pb.toBinary(gen.PredictClassifyRequestSchema!, pb.create(gen.PredictClassifyRequestSchema!, {
-    features: tensor.toTensorProto({ dtype: "float32", shape: [1, features.length], data: new Float32Array(features) }),
-  } as never));
+  const request = pb.toBinary(
+    gen.PredictClassifyRequestSchema!,
+    pb.create(gen.PredictClassifyRequestSchema!, {
+      features: tensor.toTensorProto({
+        dtype: "float32",
+        shape: [1, features.length],
+        data: new Float32Array(features),
+      }),
+    } as never),
+  );
   const client = new grpc.Client(new URL(server.url).host, grpc.credentials.createInsecure());
   try {
     const reply = await new Promise<Buffer>((resolve, reject) =>
-      client.makeUnaryRequest("/demo.v1.InferenceService/PredictClassify", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, request, (err, res) =>
-        err !== null ? reject(err) : resolve(res!),
+      client.makeUnaryRequest(
+        "/demo.v1.InferenceService/PredictClassify",
+        (b: Uint8Array) => Buffer.from(b),
+        (b: Buffer) => b,
+        request,
+        (err, res) => (err !== null ? reject(err) : resolve(res!)),
       ),
     );
-    const response = pb.fromBinary(gen.PredictClassifyResponseSchema!, reply) as unknown as { result: import("@blazerpc/tensor").TensorProto };
+    const response = pb.fromBinary(gen.PredictClassifyResponseSchema!, reply) as unknown as {
+      result: import("@blazerpc/tensor").TensorProto;
+    };
     const t = tensor.fromTensorProto(response.result);
     return { shape: t.shape.map(Number), data: Array.from(t.data as Float32Array) };
   } finally {
@@ -114,8 +131,12 @@ async function grpcHealthStatus(app: string, server: Running): Promise<unknown> 
   const client = new grpc.Client(new URL(server.url).host, grpc.credentials.createInsecure());
   try {
     const reply = await new Promise<Buffer>((resolve, reject) =>
-      client.makeUnaryRequest("/demo.v1.InferenceDirector/GetHealthStatus", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, request, (err, res) =>
-        err !== null ? reject(err) : resolve(res!),
+      client.makeUnaryRequest(
+        "/demo.v1.InferenceDirector/GetHealthStatus",
+        (b: Uint8Array) => Buffer.from(b),
+        (b: Buffer) => b,
+        request,
+        (err, res) => (err !== null ? reject(err) : resolve(res!)),
       ),
     );
     return pb.toJson(gen.HealthStatusResponseSchema!, pb.fromBinary(gen.HealthStatusResponseSchema!, reply));
@@ -127,12 +148,21 @@ async function grpcHealthStatus(app: string, server: Running): Promise<unknown> 
 /** PredictGenerate over @grpc/grpc-js: the streamed words. */
 async function grpcGenerate(app: string, server: Running, prompt: string, maxTokens: number): Promise<string[]> {
   const { pb, gen } = appCodec(app);
-  const request = pb.toBinary(gen.PredictGenerateRequestSchema!, pb.create(gen.PredictGenerateRequestSchema!, { prompt, maxTokens } as never));
+  const request = pb.toBinary(
+    gen.PredictGenerateRequestSchema!,
+    pb.create(gen.PredictGenerateRequestSchema!, { prompt, maxTokens } as never),
+  );
   const client = new grpc.Client(new URL(server.url).host, grpc.credentials.createInsecure());
   try {
     const words: string[] = [];
-    const call = client.makeServerStreamRequest("/demo.v1.InferenceService/PredictGenerate", (b: Uint8Array) => Buffer.from(b), (b: Buffer) => b, request);
-    for await (const msg of call as AsyncIterable<Buffer>) words.push((pb.fromBinary(gen.PredictGenerateResponseSchema!, msg) as unknown as { result: string }).result);
+    const call = client.makeServerStreamRequest(
+      "/demo.v1.InferenceService/PredictGenerate",
+      (b: Uint8Array) => Buffer.from(b),
+      (b: Buffer) => b,
+      request,
+    );
+    for await (const msg of call as AsyncIterable<Buffer>)
+      words.push((pb.fromBinary(gen.PredictGenerateResponseSchema!, msg) as unknown as { result: string }).result);
     return words;
   } finally {
     client.close();
@@ -144,10 +174,17 @@ const SETOSA = [5.1, 3.5, 1.4, 0.2];
 describe.each(TEMPLATES)("npm create blazerpc -- --template %s", (template) => {
   it("installs from the registry, passes its own npm test, builds, and its compiled server answers a @grpc/grpc-js client", async () => {
     const { app, timings, installBytes } = await prepared.get(template)!;
-    figures.push(`${template}: ${Object.entries(timings).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(", ")}; node_modules ${(installBytes / 1e6).toFixed(0)} MB`);
+    figures.push(
+      `${template}: ${Object.entries(timings)
+        .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+        .join(", ")}; node_modules ${(installBytes / 1e6).toFixed(0)} MB`,
+    );
     // Everything the generated code imports is declared by the project itself.
-    const pkg = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    for (const dep of ["@blazerpc/runtime", "@blazerpc/tensor", "@bufbuild/protobuf", "@connectrpc/connect"]) expect(pkg.dependencies[dep]).toBeDefined();
+    const pkg = JSON.parse(fs.readFileSync(path.join(app, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    for (const dep of ["@blazerpc/runtime", "@blazerpc/tensor", "@bufbuild/protobuf", "@connectrpc/connect"])
+      expect(pkg.dependencies[dep]).toBeDefined();
     expect(pkg.dependencies["@blazerpc/runtime"]).toBe(`^${version}`);
     expect(fs.readFileSync(path.join(app, ".gitignore"), "utf8")).toContain("node_modules/");
 
@@ -155,8 +192,14 @@ describe.each(TEMPLATES)("npm create blazerpc -- --template %s", (template) => {
     if (template === "service") {
       try {
         // The RPC (its start hook made it HEALTHY) and GET /health read the same state.
-        expect(await grpcHealthStatus(app, server)).toEqual({ overallStatus: "OVERALL_STATUS_HEALTHY", callsServed: 1 });
-        expect(await (await fetch(`${server.url}/health`)).json()).toEqual({ overall_status: "HEALTHY", calls_served: 1 });
+        expect(await grpcHealthStatus(app, server)).toEqual({
+          overallStatus: "OVERALL_STATUS_HEALTHY",
+          callsServed: 1,
+        });
+        expect(await (await fetch(`${server.url}/health`)).json()).toEqual({
+          overall_status: "HEALTHY",
+          calls_served: 1,
+        });
       } finally {
         expect(await server.stop()).toBe(0);
       }
@@ -190,16 +233,30 @@ describe("the web template's built page in headless Chromium", () => {
     const js = assets.map((f) => fs.readFileSync(path.join(webDir, "assets", f)));
     const bundle = Buffer.concat(js);
     expect(bundle.toString("utf8").split("premature EOF").length - 1).toBe(1);
-    figures.push(`web page bundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, ${(zlib.gzipSync(bundle, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`);
+    figures.push(
+      `web page bundle: ${(bundle.length / 1024).toFixed(1)} KiB minified, ${(zlib.gzipSync(bundle, { level: 9 }).length / 1024).toFixed(1)} KiB gzip`,
+    );
     expect(bundle.length).toBeLessThan(150 * 1024);
 
     const statics = await serveStatic(webDir);
-    const server = await reg.startServer(app, "dist/server.js", { ...process.env, PORT: "0", CORS_ORIGINS: statics.origin });
+    const server = await reg.startServer(app, "dist/server.js", {
+      ...process.env,
+      PORT: "0",
+      CORS_ORIGINS: statics.origin,
+    });
     try {
       const { chromium } = await import("playwright-core");
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        args: [
+          "--headless=new",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+        ],
       });
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -207,10 +264,23 @@ describe("the web template's built page in headless Chromium", () => {
       await page.goto(`${statics.origin}/?api=${encodeURIComponent(server.url)}`);
       await page.waitForFunction(() => "blazerpcDemo" in globalThis);
       const results = await page.evaluate(async (features) => {
-        const demo = (globalThis as unknown as { blazerpcDemo: { classify(p: string, f: number[]): Promise<Record<string, number>>; generate(p: string, prompt: string, n: number): Promise<string[]> } }).blazerpcDemo;
+        const demo = (
+          globalThis as unknown as {
+            blazerpcDemo: {
+              classify(p: string, f: number[]): Promise<Record<string, number>>;
+              generate(p: string, prompt: string, n: number): Promise<string[]>;
+            };
+          }
+        ).blazerpcDemo;
         return {
-          connect: { classify: await demo.classify("connect", features), words: await demo.generate("connect", "hello", 4) },
-          grpcWeb: { classify: await demo.classify("grpc-web", features), words: await demo.generate("grpc-web", "hello", 4) },
+          connect: {
+            classify: await demo.classify("connect", features),
+            words: await demo.generate("connect", "hello", 4),
+          },
+          grpcWeb: {
+            classify: await demo.classify("grpc-web", features),
+            words: await demo.generate("grpc-web", "hello", 4),
+          },
         };
       }, SETOSA);
       const node = await grpcClassify(app, server, SETOSA);
@@ -234,7 +304,12 @@ describe("the web template's built page in headless Chromium", () => {
 
 /** dist/web on 127.0.0.1, a free port (any static host would do). */
 async function serveStatic(root: string): Promise<{ origin: string; close: () => Promise<void> }> {
-  const types: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+  const types: Record<string, string> = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+  };
   const server = http.createServer((req, res) => {
     const rel = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     const file = path.join(root, rel === "/" ? "index.html" : rel);
@@ -242,7 +317,9 @@ async function serveStatic(root: string): Promise<{ origin: string; close: () =>
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" }).end(fs.readFileSync(file));
+    res
+      .writeHead(200, { "content-type": types[path.extname(file)] ?? "application/octet-stream" })
+      .end(fs.readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };

@@ -6,7 +6,10 @@ import { EMBEDDING_MODEL_PATH } from "../models.js";
 let session: Promise<ort.InferenceSession> | undefined;
 
 /** Runs `rows` × [76, 32, 1] float32 features through a plain InferenceSession. */
-export async function runDirectly(features: Float32Array, rows: number): Promise<{ dims: readonly number[]; data: Float32Array }> {
+export async function runDirectly(
+  features: Float32Array,
+  rows: number,
+): Promise<{ dims: readonly number[]; data: Float32Array }> {
   session ??= ort.InferenceSession.create(EMBEDDING_MODEL_PATH, { intraOpNumThreads: 1 });
   const s = await session;
   const out = await s.run({ input_1: new ort.Tensor("float32", features, [rows, 76, 32, 1]) });

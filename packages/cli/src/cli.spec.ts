@@ -15,7 +15,10 @@ interface Running {
 
 /** Starts `blaze serve ...` and resolves once its banner shows the URL it listens on. */
 function startServe(args: string[], cwd = repo): Promise<Running> {
-  const child = spawn(process.execPath, [blaze, "serve", ...args, "--port", "0"], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [blaze, "serve", ...args, "--port", "0"], {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -72,7 +75,13 @@ describe("blaze serve", () => {
       const res = await fetch(`${r.url}/iris.v1.InferenceService/PredictIris`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ features: { shape: ["1", "4"], dtype: "float32", data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64") } }),
+        body: JSON.stringify({
+          features: {
+            shape: ["1", "4"],
+            dtype: "float32",
+            data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64"),
+          },
+        }),
       });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { result: { shape: string[]; dtype: string } };
@@ -100,7 +109,10 @@ describe("blaze serve", () => {
         await stop(r);
       }
       // A changed signature regenerates on the next start, and the new model is served.
-      fs.appendFileSync(path.join(dir, "models.ts"), '\napp.model("shout", async (text: string): Promise<string> => text.toUpperCase());\n');
+      fs.appendFileSync(
+        path.join(dir, "models.ts"),
+        '\napp.model("shout", async (text: string): Promise<string> => text.toUpperCase());\n',
+      );
       const again = await startServe([path.join(dir, "models.ts")]);
       try {
         expect(again.output()).toContain("blaze: regenerated");
@@ -120,6 +132,8 @@ describe("blaze serve", () => {
   });
 
   it("fails with a clear message when the entry does not exist", async () => {
-    await expect(startServe(["nope/models.ts"])).rejects.toThrow(/exited with 1:\nblaze: entry file not found: nope\/models.ts/);
+    await expect(startServe(["nope/models.ts"])).rejects.toThrow(
+      /exited with 1:\nblaze: entry file not found: nope\/models.ts/,
+    );
   });
 });

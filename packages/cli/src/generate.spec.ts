@@ -56,16 +56,28 @@ describe("blaze generate", () => {
     const first = await blaze("generate", entry);
     expect(first.err).toBe("");
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/^blaze: extract {2}\S*models\.ts: app "iris", 2 model\(s\) \(ts-morph start-up \d+ ms\) \(\d+ ms\)$/m);
+    expect(first.out).toMatch(
+      /^blaze: extract {2}\S*models\.ts: app "iris", 2 model\(s\) \(ts-morph start-up \d+ ms\) \(\d+ ms\)$/m,
+    );
     expect(first.out).toMatch(/^blaze: proto {4}wrote .*iris\.proto.*iris\.lock\.json.* \(\d+ ms\)$/m);
     expect(first.out).toMatch(/^blaze: generate buf generate with the built-in template → \S*gen \(\d+ ms\)$/m);
     expect(first.out).toMatch(/^blaze: app "iris": iris, generate — done in \d+ ms$/m);
-    for (const f of ["proto/iris/v1/iris.proto", "proto/iris/v1/iris.lock.json", "gen/iris/v1/iris_pb.ts", "gen/iris/v1/iris_blaze.ts", "gen/iris/v1/iris_client.ts"]) {
+    for (const f of [
+      "proto/iris/v1/iris.proto",
+      "proto/iris/v1/iris.lock.json",
+      "gen/iris/v1/iris_pb.ts",
+      "gen/iris/v1/iris_blaze.ts",
+      "gen/iris/v1/iris_client.ts",
+    ]) {
       expect(fs.existsSync(path.join(dir, f))).toBe(true);
     }
     // The same schema and code as the committed example's.
-    expect(fs.readFileSync(path.join(dir, "proto/iris/v1/iris.proto"), "utf8")).toBe(fs.readFileSync(path.join(iris, "proto/iris/v1/iris.proto"), "utf8"));
-    expect(fs.readFileSync(path.join(dir, "gen/iris/v1/iris_client.ts"), "utf8")).toBe(fs.readFileSync(path.join(iris, "gen/iris/v1/iris_client.ts"), "utf8"));
+    expect(fs.readFileSync(path.join(dir, "proto/iris/v1/iris.proto"), "utf8")).toBe(
+      fs.readFileSync(path.join(iris, "proto/iris/v1/iris.proto"), "utf8"),
+    );
+    expect(fs.readFileSync(path.join(dir, "gen/iris/v1/iris_client.ts"), "utf8")).toBe(
+      fs.readFileSync(path.join(iris, "gen/iris/v1/iris_client.ts"), "utf8"),
+    );
 
     const before = mtimes(dir);
     const second = await blaze("generate", entry);
@@ -83,7 +95,9 @@ describe("blaze generate", () => {
     const changed = await blaze("generate", entry);
     expect(changed.out).toMatch(/^blaze: proto {4}wrote .*iris\.proto/m);
     expect(changed.out).toMatch(/^blaze: generate buf generate/m);
-    expect(fs.readFileSync(path.join(dir, "gen/iris/v1/iris_client.ts"), "utf8")).toContain("  shout(text: string, options?: CallOptions): Promise<string>;");
+    expect(fs.readFileSync(path.join(dir, "gen/iris/v1/iris_client.ts"), "utf8")).toContain(
+      "  shout(text: string, options?: CallOptions): Promise<string>;",
+    );
 
     const client = path.join(dir, "gen/iris/v1/iris_client.ts");
     const good = fs.readFileSync(client, "utf8");
@@ -101,10 +115,15 @@ describe("blaze generate", () => {
   it("exits 1 with the diagnostics, and writes nothing, when a signature is unsupported", async () => {
     const bad = scratch("bad");
     try {
-      fs.writeFileSync(path.join(bad, "models.ts"), 'import { createApp } from "@blazerpc/runtime";\nexport const app = createApp({ name: "bad" });\napp.model("f", async (x: string | number): Promise<string> => String(x));\n');
+      fs.writeFileSync(
+        path.join(bad, "models.ts"),
+        'import { createApp } from "@blazerpc/runtime";\nexport const app = createApp({ name: "bad" });\napp.model("f", async (x: string | number): Promise<string> => String(x));\n',
+      );
       const r = await blaze("generate", path.join(bad, "models.ts"));
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/models\.ts:3:26 error: model "f": parameter "x" is a union of unrelated types \("string \| number"\)/);
+      expect(r.err).toMatch(
+        /models\.ts:3:26 error: model "f": parameter "x" is a union of unrelated types \("string \| number"\)/,
+      );
       expect(fs.readdirSync(bad)).toEqual(["models.ts"]);
     } finally {
       fs.rmSync(bad, { recursive: true, force: true });
@@ -116,13 +135,20 @@ describe("field numbers and blaze check (a git repository)", () => {
   let dir: string;
   let entry: string;
   const git = (...args: string[]) => {
-    const r = spawnSync("git", ["-c", "user.name=blaze", "-c", "user.email=blaze@example.com", "-c", "commit.gpgsign=false", ...args], { cwd: dir, encoding: "utf8" });
+    const r = spawnSync(
+      "git",
+      ["-c", "user.name=blaze", "-c", "user.email=blaze@example.com", "-c", "commit.gpgsign=false", ...args],
+      { cwd: dir, encoding: "utf8" },
+    );
     if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
   };
   const proto = () => fs.readFileSync(path.join(dir, "proto/evolve/v1/evolve.proto"), "utf8");
   const request = () => /message PredictGenerateRequest \{\n([^}]*)\}/.exec(proto())![1]!;
   const writeModels = (params: string) =>
-    fs.writeFileSync(entry, `import { createApp } from "@blazerpc/runtime";\nexport const app = createApp({ name: "evolve" });\n\n/** Generates text. */\napp.model("generate", async (${params}): Promise<string> => "");\n`);
+    fs.writeFileSync(
+      entry,
+      `import { createApp } from "@blazerpc/runtime";\nexport const app = createApp({ name: "evolve" });\n\n/** Generates text. */\napp.model("generate", async (${params}): Promise<string> => "");\n`,
+    );
 
   beforeAll(() => {
     dir = scratch("check");
@@ -155,13 +181,27 @@ describe("field numbers and blaze check (a git repository)", () => {
     writeModels("temperature: number, prompt: string");
     const r = await blaze("check", entry);
     expect(r.code).toBe(1);
-    expect(request()).toBe('  double temperature = 3;\n  string prompt = 1;\n  reserved 2;\n  reserved "max_tokens";\n');
-    expect(r.out).toContain('blaze: breaking proto/ breaks clients of the schema at HEAD (buf breaking, FILE rules):'.replace("proto/", `${path.relative(process.cwd(), path.join(dir, "proto"))}/`));
-    expect(r.out).toContain('  evolve/v1/evolve.proto:');
-    expect(r.out).toMatch(/Previously present field "2" with name "max_tokens" on message "PredictGenerateRequest" was deleted\./);
+    expect(request()).toBe(
+      '  double temperature = 3;\n  string prompt = 1;\n  reserved 2;\n  reserved "max_tokens";\n',
+    );
+    expect(r.out).toContain(
+      "blaze: breaking proto/ breaks clients of the schema at HEAD (buf breaking, FILE rules):".replace(
+        "proto/",
+        `${path.relative(process.cwd(), path.join(dir, "proto"))}/`,
+      ),
+    );
+    expect(r.out).toContain("  evolve/v1/evolve.proto:");
+    expect(r.out).toMatch(
+      /Previously present field "2" with name "max_tokens" on message "PredictGenerateRequest" was deleted\./,
+    );
     expect(r.err).toBe("blaze: check failed — breaking changes (see above)");
-    const lock = JSON.parse(fs.readFileSync(path.join(dir, "proto/evolve/v1/evolve.lock.json"), "utf8")) as { messages: Record<string, unknown> };
-    expect(lock.messages.PredictGenerateRequest).toEqual({ fields: { prompt: 1, temperature: 3 }, reserved: { max_tokens: 2 } });
+    const lock = JSON.parse(fs.readFileSync(path.join(dir, "proto/evolve/v1/evolve.lock.json"), "utf8")) as {
+      messages: Record<string, unknown>;
+    };
+    expect(lock.messages.PredictGenerateRequest).toEqual({
+      fields: { prompt: 1, temperature: 3 },
+      reserved: { max_tokens: 2 },
+    });
   });
 
   it("compares with any ref (--against), and fails on lint findings too", async () => {
@@ -169,11 +209,16 @@ describe("field numbers and blaze check (a git repository)", () => {
     expect(older.code).toBe(1);
     expect(older.out).toMatch(/against HEAD~1|schema at HEAD~1/);
     fs.mkdirSync(path.join(dir, "proto/extra/v1"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "proto/extra/v1/extra.proto"), 'syntax = "proto3";\npackage extra.v1;\nmessage Thing { string badName = 1; }\n');
+    fs.writeFileSync(
+      path.join(dir, "proto/extra/v1/extra.proto"),
+      'syntax = "proto3";\npackage extra.v1;\nmessage Thing { string badName = 1; }\n',
+    );
     writeModels("temperature: number, prompt: string, maxTokens: number");
     const lint = await blaze("check", entry);
     expect(lint.code).toBe(1);
-    expect(lint.out).toMatch(/blaze: lint {5}buf lint found problems in .*proto\/:\n {2}extra\/v1\/extra\.proto:3:\d+:Field name "badName" should be lower_snake_case/);
+    expect(lint.out).toMatch(
+      /blaze: lint {5}buf lint found problems in .*proto\/:\n {2}extra\/v1\/extra\.proto:3:\d+:Field name "badName" should be lower_snake_case/,
+    );
     expect(lint.err).toBe("blaze: check failed — lint (see above)");
     // The parameter added back under its old name gets its old number back.
     expect(request()).toBe("  double temperature = 3;\n  string prompt = 1;\n  double max_tokens = 2;\n");

@@ -11,7 +11,11 @@ interface Hint {
 }
 
 const HINTS: readonly Hint[] = [
-  { flags: ["output-dir", "outputDir", "output", "out-dir", "outDir"], commands: ["proto"], text: "did you mean --out? (the proto folder; default proto/ beside the entry)" },
+  {
+    flags: ["output-dir", "outputDir", "output", "out-dir", "outDir"],
+    commands: ["proto"],
+    text: "did you mean --out? (the proto folder; default proto/ beside the entry)",
+  },
   {
     flags: ["output-dir", "outputDir", "output", "out", "out-dir", "outDir"],
     commands: ["generate", "check", "serve", "dev"],
@@ -27,7 +31,11 @@ const HINTS: readonly Hint[] = [
     flags: ["workers", "w", "processes"],
     text: "--workers is not supported yet: run one `blaze serve` per core behind a load balancer, or stateless replicas (docs/operations.md); CPU-bound models can run in worker threads with app.model(name, { worker: true }, fn)",
   },
-  { flags: ["template", "t"], commands: ["proto", "generate", "check", "serve", "dev"], text: "--template belongs to `blaze init <dir> --template <name>`" },
+  {
+    flags: ["template", "t"],
+    commands: ["proto", "generate", "check", "serve", "dev"],
+    text: "--template belongs to `blaze init <dir> --template <name>`",
+  },
 ];
 
 /**

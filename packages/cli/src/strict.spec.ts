@@ -16,7 +16,9 @@ async function blaze(...args: string[]): Promise<{ code: number; out: string; er
   const err: string[] = [];
   const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
   const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  const write = jest.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  const write = jest
+    .spyOn(process.stdout, "write")
+    .mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   try {
     const code = await main(args);
     return { code, out: out.join("\n"), err: err.join("\n") };
@@ -31,7 +33,7 @@ describe("unknown flags and bad values", () => {
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-strict-"));
-    fs.writeFileSync(path.join(dir, "models.ts"), 'export const app = 1;\n');
+    fs.writeFileSync(path.join(dir, "models.ts"), "export const app = 1;\n");
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -95,7 +97,11 @@ describe("unknown flags and bad values", () => {
   });
 
   it("as a process: exit status 1 and the server never starts", () => {
-    const r = spawnSync(process.execPath, [blazeBin, "serve", path.join(dir, "models.ts"), "--workers", "4", "--port", "0"], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(
+      process.execPath,
+      [blazeBin, "serve", path.join(dir, "models.ts"), "--workers", "4", "--port", "0"],
+      { encoding: "utf8", timeout: 20_000 },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain("Unknown argument: workers");

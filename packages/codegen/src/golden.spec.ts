@@ -30,7 +30,8 @@ const PLUGIN_DIST = path.join(REPO, "packages/codegen/dist/plugin/protoc-gen-bla
 const BUF = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 const GOLDEN_DIRS = ["proto", "gen"] as const;
 const UPDATE = process.env.UPDATE_GOLDEN === "1";
-const howToUpdate = (example: string) => `if the change is intended, run \`UPDATE_GOLDEN=1 npm test\` (or \`blaze generate examples/${example}/models.ts\`) and commit the result`;
+const howToUpdate = (example: string) =>
+  `if the change is intended, run \`UPDATE_GOLDEN=1 npm test\` (or \`blaze generate examples/${example}/models.ts\`) and commit the result`;
 
 /** Every file under `dir`, as paths relative to `root` with forward slashes, sorted. */
 function listFiles(root: string, dir: string): string[] {
@@ -50,14 +51,37 @@ function firstDifference(a: string, b: string): string {
   const la = a.split("\n");
   const lb = b.split("\n");
   for (let i = 0; i < Math.max(la.length, lb.length); i++) {
-    if (la[i] !== lb[i]) return `line ${i + 1}:\n  committed: ${JSON.stringify(la[i] ?? "<end of file>")}\n  generated: ${JSON.stringify(lb[i] ?? "<end of file>")}`;
+    if (la[i] !== lb[i])
+      return `line ${i + 1}:\n  committed: ${JSON.stringify(la[i] ?? "<end of file>")}\n  generated: ${JSON.stringify(lb[i] ?? "<end of file>")}`;
   }
   return "(same text; the bytes differ)";
 }
 
 describe.each([
-  ["iris", ["proto/blazerpc/v1/options.proto", "proto/blazerpc/v1/tensor.proto", "proto/iris/v1/iris.lock.json", "proto/iris/v1/iris.proto", "gen/iris/v1/iris_blaze.ts", "gen/iris/v1/iris_client.ts", "gen/iris/v1/iris_pb.ts"]],
-  ["types", ["proto/blazerpc/v1/options.proto", "proto/blazerpc/v1/tensor.proto", "proto/types/v1/types.lock.json", "proto/types/v1/types.proto", "gen/types/v1/types_blaze.ts", "gen/types/v1/types_client.ts", "gen/types/v1/types_pb.ts"]],
+  [
+    "iris",
+    [
+      "proto/blazerpc/v1/options.proto",
+      "proto/blazerpc/v1/tensor.proto",
+      "proto/iris/v1/iris.lock.json",
+      "proto/iris/v1/iris.proto",
+      "gen/iris/v1/iris_blaze.ts",
+      "gen/iris/v1/iris_client.ts",
+      "gen/iris/v1/iris_pb.ts",
+    ],
+  ],
+  [
+    "types",
+    [
+      "proto/blazerpc/v1/options.proto",
+      "proto/blazerpc/v1/tensor.proto",
+      "proto/types/v1/types.lock.json",
+      "proto/types/v1/types.proto",
+      "gen/types/v1/types_blaze.ts",
+      "gen/types/v1/types_client.ts",
+      "gen/types/v1/types_pb.ts",
+    ],
+  ],
 ])("golden: examples/%s", (example, expectedFiles) => {
   const dir = path.join(REPO, "examples", example);
   let out: string;
@@ -66,13 +90,18 @@ describe.each([
 
   beforeAll(() => {
     if (!fs.existsSync(PLUGIN_DIST)) {
-      throw new Error("packages/codegen/dist is missing: run `node scripts/pnpm.cjs exec tsc -b` (npm test does) before jest");
+      throw new Error(
+        "packages/codegen/dist is missing: run `node scripts/pnpm.cjs exec tsc -b` (npm test does) before jest",
+      );
     }
     out = fs.mkdtempSync(path.join(os.tmpdir(), `blaze-golden-${example}-`));
 
     // Step 1, as `blaze proto` does it: the entry relative to its folder, the committed lock's numbers.
     const app = extract("models.ts", { cwd: dir });
-    writeSchemaFiles(schemaFiles(app, { previousLock: readLockFile(path.join(dir, "proto"), app.name) }), path.join(out, "proto"));
+    writeSchemaFiles(
+      schemaFiles(app, { previousLock: readLockFile(path.join(dir, "proto"), app.name) }),
+      path.join(out, "proto"),
+    );
 
     // Step 2, as `blaze generate` does it: buf generate with the example's own template,
     // its plugins' relative paths made absolute (they live in the example's node_modules:
@@ -102,7 +131,9 @@ describe.each([
         fs.mkdirSync(path.dirname(target), { recursive: true });
         fs.writeFileSync(target, fs.readFileSync(path.join(out, f)));
       }
-      console.log(`UPDATE_GOLDEN=1: rewrote ${produced.length} golden files under examples/${example}/{${GOLDEN_DIRS.join(",")}}`);
+      console.log(
+        `UPDATE_GOLDEN=1: rewrote ${produced.length} golden files under examples/${example}/{${GOLDEN_DIRS.join(",")}}`,
+      );
       committed = GOLDEN_DIRS.flatMap((d) => listFiles(dir, d));
     }
   });
@@ -126,10 +157,13 @@ describe.each([
       const want = fs.readFileSync(committedPath);
       const got = fs.readFileSync(path.join(out, f));
       if (!want.equals(got)) {
-        problems.push(`examples/${example}/${f} differs from what the generators produce now, at ${firstDifference(want.toString("utf8"), got.toString("utf8"))}`);
+        problems.push(
+          `examples/${example}/${f} differs from what the generators produce now, at ${firstDifference(want.toString("utf8"), got.toString("utf8"))}`,
+        );
       }
     }
-    if (problems.length > 0) throw new Error(`golden files out of date:\n${problems.join("\n")}\n\n${howToUpdate(example)}`);
+    if (problems.length > 0)
+      throw new Error(`golden files out of date:\n${problems.join("\n")}\n\n${howToUpdate(example)}`);
   });
 
   it("passes buf lint (STANDARD), the vendored BlazeRPC protos included", () => {
@@ -141,7 +175,9 @@ describe.each([
   it("leaves no committed file that the generators no longer produce", () => {
     const stale = committed.filter((f) => !produced.includes(f));
     if (stale.length > 0) {
-      throw new Error(`committed but no longer generated:\n${stale.map((f) => `examples/${example}/${f}`).join("\n")}\n\n${howToUpdate(example)}`);
+      throw new Error(
+        `committed but no longer generated:\n${stale.map((f) => `examples/${example}/${f}`).join("\n")}\n\n${howToUpdate(example)}`,
+      );
     }
     expect(committed).toEqual(produced);
   });
@@ -151,7 +187,11 @@ describe("golden: the schema of extract/__fixtures__/code-first.ts (code-first R
   const fixtures = path.join(__dirname, "extract/__fixtures__");
   const golden = path.join(fixtures, "code-first.golden.proto");
   const lint = (cwd: string) => {
-    const r = spawnSync(BUF, ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })], { cwd, encoding: "utf8" });
+    const r = spawnSync(
+      BUF,
+      ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })],
+      { cwd, encoding: "utf8" },
+    );
     return { code: r.status, out: r.stdout + r.stderr };
   };
   let out: string;
@@ -174,12 +214,20 @@ describe("golden: the schema of extract/__fixtures__/code-first.ts (code-first R
   it("is code-first.golden.proto", () => {
     const want = fs.existsSync(golden) ? fs.readFileSync(golden, "utf8") : "";
     if (want !== proto) {
-      throw new Error(`extract/__fixtures__/code-first.golden.proto differs from what blaze proto prints now, at ${firstDifference(want, proto)}\n\nif the change is intended, run \`UPDATE_GOLDEN=1 npm test\` and commit the result`);
+      throw new Error(
+        `extract/__fixtures__/code-first.golden.proto differs from what blaze proto prints now, at ${firstDifference(want, proto)}\n\nif the change is intended, run \`UPDATE_GOLDEN=1 npm test\` and commit the result`,
+      );
     }
   });
 
   it("comes with a copy of blazerpc/v1/call.proto, which only such a schema imports", () => {
-    expect(paths).toEqual(["blazerpc/v1/call.proto", "blazerpc/v1/options.proto", "blazerpc/v1/tensor.proto", "code_first/v1/code_first.lock.json", "code_first/v1/code_first.proto"]);
+    expect(paths).toEqual([
+      "blazerpc/v1/call.proto",
+      "blazerpc/v1/options.proto",
+      "blazerpc/v1/tensor.proto",
+      "code_first/v1/code_first.lock.json",
+      "code_first/v1/code_first.proto",
+    ]);
     expect(proto).toContain('import "blazerpc/v1/call.proto";\n');
   });
 
@@ -218,7 +266,9 @@ describe("golden: the diagnostics of extract/__fixtures__/errors.ts", () => {
     if (UPDATE) fs.writeFileSync(golden, text);
     const want = fs.existsSync(golden) ? fs.readFileSync(golden, "utf8") : "";
     if (want !== text) {
-      throw new Error(`extract/__fixtures__/errors.golden.txt differs from the diagnostics now, at ${firstDifference(want, text)}\n\nif the change is intended, run \`UPDATE_GOLDEN=1 npm test\` and commit the result`);
+      throw new Error(
+        `extract/__fixtures__/errors.golden.txt differs from the diagnostics now, at ${firstDifference(want, text)}\n\nif the change is intended, run \`UPDATE_GOLDEN=1 npm test\` and commit the result`,
+      );
     }
   });
 });

@@ -1,4 +1,14 @@
-export type { AppSpec, EnumSpec, EnumValueSpec, FieldSpec, MessageSpec, ModelSpec, ScalarKind, SourcePosition, TypeSpec } from "./model-spec.js";
+export type {
+  AppSpec,
+  EnumSpec,
+  EnumValueSpec,
+  FieldSpec,
+  MessageSpec,
+  ModelSpec,
+  ScalarKind,
+  SourcePosition,
+  TypeSpec,
+} from "./model-spec.js";
 export type { Diagnostic } from "./diagnostics.js";
 export { CodegenError, formatDiagnostic } from "./diagnostics.js";
 export type { ExtractOptions, ExtractResult } from "./extract/extract.js";
@@ -9,7 +19,13 @@ export { CALL_PROTO, numberingInput, printProto, SERVICE_NAME } from "./proto-pr
 export type { LockedEnum, LockedMessage, LockFile, NumberingInput } from "./proto-printer/lock-file.js";
 export { assignNumbers, formatLockFile, parseLockFile } from "./proto-printer/lock-file.js";
 export type { SchemaFile, SchemaFilesOptions } from "./proto-printer/schema-files.js";
-export { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./proto-printer/schema-files.js";
+export {
+  BLAZERPC_PROTOS,
+  lockFilePath,
+  readLockFile,
+  schemaFiles,
+  writeSchemaFiles,
+} from "./proto-printer/schema-files.js";
 export type { Registration } from "./names.js";
 export {
   defaultJsonName,

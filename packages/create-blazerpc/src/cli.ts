@@ -52,7 +52,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) {
-    console.error(`create-blazerpc: one folder, please (got ${positionals.map((p) => JSON.stringify(p)).join(", ")})\n\n${USAGE}`);
+    console.error(
+      `create-blazerpc: one folder, please (got ${positionals.map((p) => JSON.stringify(p)).join(", ")})\n\n${USAGE}`,
+    );
     return 1;
   }
   try {

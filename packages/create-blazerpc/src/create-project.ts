@@ -29,7 +29,11 @@ export async function createProject(options: CreateProjectOptions): Promise<Scaf
   const interactive = options.yes !== true && input.isTTY === true;
   const answers = interactive
     ? await promptForMissing(options, { input, output })
-    : { dir: options.dir ?? DEFAULT_DIR, template: options.template ?? DEFAULT_TEMPLATE, overwrite: options.overwrite ?? false };
+    : {
+        dir: options.dir ?? DEFAULT_DIR,
+        template: options.template ?? DEFAULT_TEMPLATE,
+        overwrite: options.overwrite ?? false,
+      };
   const result = scaffold({
     dir: answers.dir,
     template: answers.template,

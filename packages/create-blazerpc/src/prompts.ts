@@ -42,7 +42,9 @@ export async function promptForMissing(answers: Answers, io: PromptIO): Promise<
     let template = answers.template;
     while (template === undefined) {
       const list = TEMPLATES.map((t, i) => `  ${i + 1}) ${t.name.padEnd(6)} ${t.description}`).join("\n");
-      const a = (await ask(`Template:\n${list}\nPick one (1-${TEMPLATES.length} or a name, default ${DEFAULT_TEMPLATE}): `)).trim();
+      const a = (
+        await ask(`Template:\n${list}\nPick one (1-${TEMPLATES.length} or a name, default ${DEFAULT_TEMPLATE}): `)
+      ).trim();
       const byNumber = /^\d+$/.test(a) ? TEMPLATES[Number(a) - 1]?.name : undefined;
       if (a === "") template = DEFAULT_TEMPLATE;
       else if (byNumber !== undefined) template = byNumber;
@@ -52,7 +54,9 @@ export async function promptForMissing(answers: Answers, io: PromptIO): Promise<
     let overwrite = answers.overwrite ?? false;
     const abs = path.resolve(dir);
     if (!overwrite && fs.existsSync(abs) && fs.statSync(abs).isDirectory() && !isEmptyDir(abs)) {
-      const a = (await ask(`${dir} is not empty. Remove its files (except .git) and continue? (y/N) `)).trim().toLowerCase();
+      const a = (await ask(`${dir} is not empty. Remove its files (except .git) and continue? (y/N) `))
+        .trim()
+        .toLowerCase();
       overwrite = a === "y" || a === "yes";
     }
     return { dir, template, overwrite };

@@ -21,7 +21,9 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; out: 
   const err: string[] = [];
   const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
   const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
-  const write = jest.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  const write = jest
+    .spyOn(process.stdout, "write")
+    .mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   try {
     return { code: await fn(), out: out.join("\n"), err: err.join("\n") };
   } finally {
@@ -32,28 +34,47 @@ async function capture(fn: () => Promise<number>): Promise<{ code: number; out: 
 }
 
 describe("scaffold", () => {
-  it.each(TEMPLATES.map((t) => t.name))("%s: a standalone project with the scripts, README and .gitignore, named after its folder", (template) => {
-    const dir = path.join(tmp, "My Service");
-    const r = scaffold({ dir, template, version: "1.2.3" });
-    expect(r.packageName).toBe("my-service");
-    expect(r.files).toEqual(expect.arrayContaining([".gitignore", "README.md", "package.json", "tsconfig.json", "buf.gen.yaml", "models.ts", "server.ts", "test/service.test.ts"]));
-    expect(r.files).not.toContain("_gitignore");
-    const pkg = readJson(path.join(dir, "package.json"));
-    expect(pkg.name).toBe("my-service");
-    expect(Object.keys(pkg.scripts!).sort()).toEqual(expect.arrayContaining(["build", "dev", "generate", "start", "test"]));
-    // This release's packages, and every package the generated code imports, declared.
-    expect(pkg.dependencies!["@blazerpc/runtime"]).toBe("^1.2.3");
-    expect(pkg.devDependencies!["@blazerpc/cli"]).toBe("^1.2.3");
-    for (const dep of ["@blazerpc/tensor", "@bufbuild/protobuf", "@connectrpc/connect"]) expect(pkg.dependencies![dep]).toBeDefined();
-    expect(fs.readFileSync(path.join(dir, "README.md"), "utf8")).toMatch(/^# my-service\n/);
-    // Stands alone: no tsconfig extends anything outside it.
-    expect(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).not.toContain("extends");
-  });
+  it.each(TEMPLATES.map((t) => t.name))(
+    "%s: a standalone project with the scripts, README and .gitignore, named after its folder",
+    (template) => {
+      const dir = path.join(tmp, "My Service");
+      const r = scaffold({ dir, template, version: "1.2.3" });
+      expect(r.packageName).toBe("my-service");
+      expect(r.files).toEqual(
+        expect.arrayContaining([
+          ".gitignore",
+          "README.md",
+          "package.json",
+          "tsconfig.json",
+          "buf.gen.yaml",
+          "models.ts",
+          "server.ts",
+          "test/service.test.ts",
+        ]),
+      );
+      expect(r.files).not.toContain("_gitignore");
+      const pkg = readJson(path.join(dir, "package.json"));
+      expect(pkg.name).toBe("my-service");
+      expect(Object.keys(pkg.scripts!).sort()).toEqual(
+        expect.arrayContaining(["build", "dev", "generate", "start", "test"]),
+      );
+      // This release's packages, and every package the generated code imports, declared.
+      expect(pkg.dependencies!["@blazerpc/runtime"]).toBe("^1.2.3");
+      expect(pkg.devDependencies!["@blazerpc/cli"]).toBe("^1.2.3");
+      for (const dep of ["@blazerpc/tensor", "@bufbuild/protobuf", "@connectrpc/connect"])
+        expect(pkg.dependencies![dep]).toBeDefined();
+      expect(fs.readFileSync(path.join(dir, "README.md"), "utf8")).toMatch(/^# my-service\n/);
+      // Stands alone: no tsconfig extends anything outside it.
+      expect(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).not.toContain("extends");
+    },
+  );
 
   it("web: the page, its Vite config and the browser transport are there", () => {
     const dir = path.join(tmp, "web-app");
     const r = scaffold({ dir, template: "web" });
-    expect(r.files).toEqual(expect.arrayContaining(["index.html", "vite.config.mts", "web/main.ts", "web/api.ts", "web/tsconfig.json"]));
+    expect(r.files).toEqual(
+      expect.arrayContaining(["index.html", "vite.config.mts", "web/main.ts", "web/api.ts", "web/tsconfig.json"]),
+    );
     expect(readJson(path.join(dir, "package.json")).dependencies!["@connectrpc/connect-web"]).toBeDefined();
   });
 
@@ -66,20 +87,25 @@ describe("scaffold", () => {
     for (const t of TEMPLATES) {
       const pkg = readJson(path.join(repo, "templates", t.name, "package.json"));
       for (const [k, v] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
-        if (pinned[k] !== undefined) expect({ template: t.name, dep: k, version: v }).toEqual({ template: t.name, dep: k, version: pinned[k] });
+        if (pinned[k] !== undefined)
+          expect({ template: t.name, dep: k, version: v }).toEqual({ template: t.name, dep: k, version: pinned[k] });
       }
     }
   });
 
   it("refuses, writing nothing: an unknown template, a folder that is not empty, a bad package name", () => {
     const dir = path.join(tmp, "svc");
-    expect(() => scaffold({ dir, template: "vue" })).toThrow('unknown template "vue" — choose one of: model, web, onnx, service');
+    expect(() => scaffold({ dir, template: "vue" })).toThrow(
+      'unknown template "vue" — choose one of: model, web, onnx, service',
+    );
     expect(fs.existsSync(dir)).toBe(false);
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, "notes.txt"), "mine");
     expect(() => scaffold({ dir })).toThrow(/is not empty — pick another folder, or pass --overwrite/);
     expect(fs.readdirSync(dir)).toEqual(["notes.txt"]);
-    expect(() => scaffold({ dir: path.join(tmp, "x"), packageName: "Bad Name" })).toThrow(/not a valid npm package name/);
+    expect(() => scaffold({ dir: path.join(tmp, "x"), packageName: "Bad Name" })).toThrow(
+      /not a valid npm package name/,
+    );
     expect(fs.existsSync(path.join(tmp, "x"))).toBe(false);
   });
 
@@ -102,7 +128,11 @@ describe("scaffold", () => {
   it("the ONNX template's model is the one its script builds", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { build } = require("../scripts/onnx-template-model.cjs") as { build(): { bytes: Uint8Array } };
-    expect(Buffer.from(build().bytes).equals(fs.readFileSync(path.join(repo, "templates", "onnx", "models", "classifier.onnx")))).toBe(true);
+    expect(
+      Buffer.from(build().bytes).equals(
+        fs.readFileSync(path.join(repo, "templates", "onnx", "models", "classifier.onnx")),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -127,7 +157,11 @@ describe("create-blazerpc (the command npm create runs)", () => {
   });
 
   it("refuses an unknown flag, a second folder or an unknown template with exit 1 and writes nothing", async () => {
-    for (const args of [["app", "--typescript"], ["app", "other"], ["app", "-t", "vue"]]) {
+    for (const args of [
+      ["app", "--typescript"],
+      ["app", "other"],
+      ["app", "-t", "vue"],
+    ]) {
       const r = await capture(() => main(args));
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/^create-blazerpc: /);

@@ -1,6 +1,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_TEMPLATE, isTemplateName, ownVersion, TEMPLATES, templatesDir, type TemplateName } from "./templates.js";
+import {
+  DEFAULT_TEMPLATE,
+  isTemplateName,
+  ownVersion,
+  TEMPLATES,
+  templatesDir,
+  type TemplateName,
+} from "./templates.js";
 
 /** Options of {@link scaffold}. */
 export interface ScaffoldOptions {
@@ -48,14 +55,20 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   const dir = path.resolve(options.dir);
   const packageName = options.packageName ?? toPackageName(path.basename(dir));
   if (!isValidPackageName(packageName)) {
-    throw new Error(`"${packageName}" is not a valid npm package name (lowercase letters, digits, "-", "_", ".", optionally @scope/)`);
+    throw new Error(
+      `"${packageName}" is not a valid npm package name (lowercase letters, digits, "-", "_", ".", optionally @scope/)`,
+    );
   }
   const source = path.join(templatesDir(), template);
-  if (!fs.existsSync(path.join(source, "package.json"))) throw new Error(`the template "${template}" is missing from ${path.dirname(source)}`);
+  if (!fs.existsSync(path.join(source, "package.json")))
+    throw new Error(`the template "${template}" is missing from ${path.dirname(source)}`);
   if (fs.existsSync(dir)) {
     if (!fs.statSync(dir).isDirectory()) throw new Error(`${options.dir} exists and is not a folder`);
     if (!isEmptyDir(dir)) {
-      if (!overwrite) throw new Error(`${options.dir} is not empty — pick another folder, or pass --overwrite to remove its files first`);
+      if (!overwrite)
+        throw new Error(
+          `${options.dir} is not empty — pick another folder, or pass --overwrite to remove its files first`,
+        );
       emptyDir(dir);
     }
   }
@@ -75,12 +88,15 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
       }
     }
   };
-  const templatePackageName = (JSON.parse(fs.readFileSync(path.join(source, "package.json"), "utf8")) as { name: string }).name;
+  const templatePackageName = (
+    JSON.parse(fs.readFileSync(path.join(source, "package.json"), "utf8")) as { name: string }
+  ).name;
   fs.mkdirSync(dir, { recursive: true });
   copy(source, "");
   // The README names the project by its package name.
   const readme = path.join(dir, "README.md");
-  if (fs.existsSync(readme)) fs.writeFileSync(readme, fs.readFileSync(readme, "utf8").split(templatePackageName).join(packageName));
+  if (fs.existsSync(readme))
+    fs.writeFileSync(readme, fs.readFileSync(readme, "utf8").split(templatePackageName).join(packageName));
   return { dir, template, packageName, files: files.sort() };
 }
 

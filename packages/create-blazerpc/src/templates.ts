@@ -13,9 +13,18 @@ export type TemplateName = "model" | "web" | "onnx" | "service";
 /** The templates, the default first. */
 export const TEMPLATES: readonly TemplateInfo[] = [
   { name: "model", description: "a batched tensor model and a streaming model, served on one port (default)" },
-  { name: "web", description: "the model server plus a Vite page calling it with the generated typed client (Connect, gRPC-Web)" },
-  { name: "onnx", description: "an ONNX model (a small MLP classifier) loaded with app.loader and served with batching" },
-  { name: "service", description: "code-first RPCs and an HTTP route over one state, with start/stop hooks and health from your code" },
+  {
+    name: "web",
+    description: "the model server plus a Vite page calling it with the generated typed client (Connect, gRPC-Web)",
+  },
+  {
+    name: "onnx",
+    description: "an ONNX model (a small MLP classifier) loaded with app.loader and served with batching",
+  },
+  {
+    name: "service",
+    description: "code-first RPCs and an HTTP route over one state, with start/stop hooks and health from your code",
+  },
 ];
 
 export const DEFAULT_TEMPLATE: TemplateName = "model";
@@ -34,7 +43,10 @@ export function templatesDir(): string {
   const own = path.join(pkg, "templates");
   if (fs.existsSync(path.join(own, DEFAULT_TEMPLATE))) return own;
   const repo = path.resolve(pkg, "..", "..");
-  if (fs.existsSync(path.join(repo, "pnpm-workspace.yaml")) && fs.existsSync(path.join(repo, "templates", DEFAULT_TEMPLATE))) {
+  if (
+    fs.existsSync(path.join(repo, "pnpm-workspace.yaml")) &&
+    fs.existsSync(path.join(repo, "templates", DEFAULT_TEMPLATE))
+  ) {
     return path.join(repo, "templates");
   }
   throw new Error(`create-blazerpc: its templates are missing (looked in ${own})`);
@@ -42,5 +54,6 @@ export function templatesDir(): string {
 
 /** The version of this package: the version of @blazerpc/* a new project depends on. */
 export function ownVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8")) as { version: string })
+    .version;
 }

@@ -31,7 +31,11 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const input = (rows: number, seed = rows): Tensor<"float32"> => ({ dtype: "float32", shape: [rows, 512], data: seededFloat32(rows * 512, seed) });
+const input = (rows: number, seed = rows): Tensor<"float32"> => ({
+  dtype: "float32",
+  shape: [rows, 512],
+  data: seededFloat32(rows * 512, seed),
+});
 
 /** The largest absolute difference between two arrays of the same length. */
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -104,15 +108,38 @@ describe("loadOnnxModel + run", () => {
       run.mockRestore();
     });
     const cases: [string, Record<string, Tensor>, string][] = [
-      ["a wrong dtype", { input: { dtype: "float64", shape: [1, 512], data: new Float64Array(512) } }, "input: dtype is float64, expected float32"],
-      ["a wrong fixed dim", { input: { dtype: "float32", shape: [1, 511], data: new Float32Array(511) } }, "input: dim 1 is 511, expected 512 (shape [1, 511], expected [batch, 512])"],
-      ["a wrong rank", { input: { dtype: "float32", shape: [512], data: new Float32Array(512) } }, "input: rank is 1 (shape [512]), expected 2 (shape [batch, 512])"],
-      ["data of the wrong length", { input: { dtype: "float32", shape: [2, 512], data: new Float32Array(512) } }, "input: data has 512 elements, expected 1024 (shape [2, 512])"],
-      ["an unknown input name", { input: input(1), inputs: input(1) }, "inputs: not an input of the model (inputs: input)"],
+      [
+        "a wrong dtype",
+        { input: { dtype: "float64", shape: [1, 512], data: new Float64Array(512) } },
+        "input: dtype is float64, expected float32",
+      ],
+      [
+        "a wrong fixed dim",
+        { input: { dtype: "float32", shape: [1, 511], data: new Float32Array(511) } },
+        "input: dim 1 is 511, expected 512 (shape [1, 511], expected [batch, 512])",
+      ],
+      [
+        "a wrong rank",
+        { input: { dtype: "float32", shape: [512], data: new Float32Array(512) } },
+        "input: rank is 1 (shape [512]), expected 2 (shape [batch, 512])",
+      ],
+      [
+        "data of the wrong length",
+        { input: { dtype: "float32", shape: [2, 512], data: new Float32Array(512) } },
+        "input: data has 512 elements, expected 1024 (shape [2, 512])",
+      ],
+      [
+        "an unknown input name",
+        { input: input(1), inputs: input(1) },
+        "inputs: not an input of the model (inputs: input)",
+      ],
       ["a missing input", {}, "input: missing: no tensor was fed (inputs: input)"],
     ];
     it.each(cases)("%s → TensorError naming the input and both values", async (_, feeds, message) => {
-      const err = await model.run(feeds).then(() => undefined, (e: unknown) => e);
+      const err = await model.run(feeds).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TensorError);
       expect((err as TensorError).message).toBe(message);
     });
@@ -149,14 +176,21 @@ describe("loadOnnxModel + run", () => {
     expect(a.output!.data).toEqual(b.output!.data);
     await m.release();
     await m.release(); // a second release does nothing
-    const err = await m.run({ input: input(1) }).then(() => undefined, (e: unknown) => e);
+    const err = await m.run({ input: input(1) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(OnnxError);
     expect((err as OnnxError).message).toBe(`ONNX model ${m.source} was released`);
   });
 });
 
 describe("files that cannot be loaded → OnnxError naming the path", () => {
-  const loadError = (p: string | Uint8Array) => loadOnnxModel(p).then(() => undefined, (e: unknown) => e as OnnxError);
+  const loadError = (p: string | Uint8Array) =>
+    loadOnnxModel(p).then(
+      () => undefined,
+      (e: unknown) => e as OnnxError,
+    );
   const write = (name: string, content: string | Uint8Array) => {
     const p = path.join(dir, name);
     fs.writeFileSync(p, content);
@@ -186,10 +220,14 @@ describe("files that cannot be loaded → OnnxError naming the path", () => {
       const p = write(name, content);
       const err = await loadError(p);
       expect(err).toBeInstanceOf(OnnxError);
-      expect(err?.message).toMatch(new RegExp(`^cannot load ONNX model ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not an ONNX model \\(`));
+      expect(err?.message).toMatch(
+        new RegExp(`^cannot load ONNX model ${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: not an ONNX model \\(`),
+      );
     }
     const err = await loadError(new Uint8Array([1, 2, 3]));
-    expect(err?.message).toBe("cannot load ONNX model <3 bytes of ONNX model>: not an ONNX model (onnxruntime: protobuf parsing failed)");
+    expect(err?.message).toBe(
+      "cannot load ONNX model <3 bytes of ONNX model>: not an ONNX model (onnxruntime: protobuf parsing failed)",
+    );
   });
 
   it("a valid ONNX file onnxruntime cannot load: onnxruntime's reason", async () => {

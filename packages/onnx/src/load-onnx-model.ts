@@ -91,7 +91,9 @@ export async function loadOnnxModel(path: string | Uint8Array, options: OnnxMode
     // shape: for models that have such a value, the file itself says which.
     const metadata = [...session.inputMetadata, ...session.outputMetadata];
     const ambiguous = metadata.some((m) => m.isTensor && m.shape.length === 0);
-    const signature = ambiguous ? readModelProtoSignature(typeof path === "string" ? await readFile(path) : path) : undefined;
+    const signature = ambiguous
+      ? readModelProtoSignature(typeof path === "string" ? await readFile(path) : path)
+      : undefined;
     const emptyShape = (name: string) => (signature === undefined ? "unknown" : emptyShapeKind(signature, name));
     const inputs = toValueInfos(source, "input", session.inputMetadata, emptyShape);
     const outputs = toValueInfos(source, "output", session.outputMetadata, emptyShape);
@@ -108,22 +110,36 @@ async function checkFile(path: string): Promise<void> {
     st = await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "the file does not exist" : `the file cannot be read (${(err as Error).message})`;
+    const reason =
+      code === "ENOENT" ? "the file does not exist" : `the file cannot be read (${(err as Error).message})`;
     throw new OnnxError(path, `cannot load ONNX model ${path}: ${reason}`, { cause: err });
   }
-  if (st.isDirectory()) throw new OnnxError(path, `cannot load ONNX model ${path}: it is a directory, not an .onnx file`);
+  if (st.isDirectory())
+    throw new OnnxError(path, `cannot load ONNX model ${path}: it is a directory, not an .onnx file`);
   if (st.size === 0) throw new OnnxError(path, `cannot load ONNX model ${path}: the file is empty`);
 }
 
-async function createSession(source: string, path: string | Uint8Array, options: OnnxModelOptions): Promise<ort.InferenceSession> {
-  const { executionProviders, intraOpNumThreads, interOpNumThreads, graphOptimizationLevel, sessionOptions = {} } = options;
+async function createSession(
+  source: string,
+  path: string | Uint8Array,
+  options: OnnxModelOptions,
+): Promise<ort.InferenceSession> {
+  const {
+    executionProviders,
+    intraOpNumThreads,
+    interOpNumThreads,
+    graphOptimizationLevel,
+    sessionOptions = {},
+  } = options;
   const merged: ort.InferenceSession.SessionOptions = { ...sessionOptions };
   if (executionProviders !== undefined) merged.executionProviders = executionProviders;
   if (intraOpNumThreads !== undefined) merged.intraOpNumThreads = intraOpNumThreads;
   if (interOpNumThreads !== undefined) merged.interOpNumThreads = interOpNumThreads;
   if (graphOptimizationLevel !== undefined) merged.graphOptimizationLevel = graphOptimizationLevel;
   try {
-    return typeof path === "string" ? await ort.InferenceSession.create(path, merged) : await ort.InferenceSession.create(path, merged);
+    return typeof path === "string"
+      ? await ort.InferenceSession.create(path, merged)
+      : await ort.InferenceSession.create(path, merged);
   } catch (err) {
     throw loadError(source, err);
   }
@@ -163,7 +179,11 @@ function createOnnxModel(
   };
 }
 
-function toOrtFeeds(feeds: Readonly<Record<string, Tensor>>, inputs: readonly OnnxValueInfo[], inputNames: string): Record<string, ort.Tensor> {
+function toOrtFeeds(
+  feeds: Readonly<Record<string, Tensor>>,
+  inputs: readonly OnnxValueInfo[],
+  inputNames: string,
+): Record<string, ort.Tensor> {
   if (feeds === null || typeof feeds !== "object") {
     throw new TypeError(`feeds must be an object of tensors by input name (inputs: ${inputNames})`);
   }
@@ -191,7 +211,10 @@ function toOrtFeeds(feeds: Readonly<Record<string, Tensor>>, inputs: readonly On
       const seen = symbols.get(d);
       if (seen === undefined) symbols.set(d, { size, input: input.name });
       else if (seen.size !== size) {
-        throw new TensorError(input.name, `dim ${i} (${d}) is ${size}, but input ${seen.input} has ${d} = ${seen.size}`);
+        throw new TensorError(
+          input.name,
+          `dim ${i} (${d}) is ${size}, but input ${seen.input} has ${d} = ${seen.size}`,
+        );
       }
     });
     // The typed array itself: onnxruntime reads it in place.

@@ -14,7 +14,9 @@ const pkg = path.resolve(__dirname, "..");
 const buf = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")), "bin", "buf");
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)).map((f) => path.join(e.name, f)) : [e.name]));
 }
 
 it("src/gen matches buf generate (run `buf generate` in packages/onnx after editing the proto)", () => {
@@ -22,14 +24,23 @@ it("src/gen matches buf generate (run `buf generate` in packages/onnx after edit
   try {
     const template = JSON.stringify({
       version: "v2",
-      plugins: [{ local: ["node", path.join(pkg, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")], out, opt: ["target=ts", "import_extension=js"] }],
+      plugins: [
+        {
+          local: ["node", path.join(pkg, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")],
+          out,
+          opt: ["target=ts", "import_extension=js"],
+        },
+      ],
     });
     const r = spawnSync(buf, ["generate", "proto", "--template", template], { cwd: pkg, encoding: "utf8" });
     expect(r.stderr).toBe("");
     const committed = path.join(pkg, "src/gen");
     expect(files(out).sort()).toEqual(files(committed).sort());
     for (const f of files(out)) {
-      expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({ f, text: fs.readFileSync(path.join(out, f), "utf8") });
+      expect({ f, text: fs.readFileSync(path.join(committed, f), "utf8") }).toEqual({
+        f,
+        text: fs.readFileSync(path.join(out, f), "utf8"),
+      });
     }
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
@@ -62,12 +73,17 @@ describe("ONNX's field numbers", () => {
     expect(model.opsetImport.map((o) => o.version)).toEqual([17n]);
     const g = model.graph!;
     expect(g.node.map((n) => [n.opType, n.input, n.output])).toEqual([["MatMul", ["x", "w"], ["y"]]]);
-    expect(g.initializer.map((t) => [t.name, t.dims, t.dataType, Array.from(t.rawData)])).toEqual([["w", [2n], TensorProto_DataType.FLOAT, [0, 0, 0x80, 0x3f]]]);
+    expect(g.initializer.map((t) => [t.name, t.dims, t.dataType, Array.from(t.rawData)])).toEqual([
+      ["w", [2n], TensorProto_DataType.FLOAT, [0, 0, 0x80, 0x3f]],
+    ]);
     const type = g.input[0]!.type!.value;
     expect(type.case).toBe("tensorType");
     const tensor = type.value as NonNullable<typeof type.value>;
     expect(tensor.elemType).toBe(TensorProto_DataType.FLOAT);
-    expect(tensor.shape!.dim.map((d) => d.value)).toEqual([{ case: "dimParam", value: "N" }, { case: "dimValue", value: 2n }]);
+    expect(tensor.shape!.dim.map((d) => d.value)).toEqual([
+      { case: "dimParam", value: "N" },
+      { case: "dimValue", value: 2n },
+    ]);
     expect(g.output.map((o) => o.name)).toEqual(["y"]);
     // Every byte was understood: nothing was kept as an unknown field.
     expect(toBinary(ModelProtoSchema, model, { writeUnknownFields: false })).toEqual(bytes);
@@ -77,8 +93,16 @@ describe("ONNX's field numbers", () => {
     const sig = readModelProtoSignature(bytes);
     expect(sig.inputs.map((i) => i.name)).toEqual(["x"]);
     expect(sig.outputs.map((o) => o.name)).toEqual(["y"]);
-    const built = readModelProtoSignature(encodeModel({ inputs: [{ name: "a", dtype: "int64", shape: [] }], outputs: [{ name: "b", dtype: "int64" }], nodes: [] }));
-    expect(built.inputs.map((i) => [i.name, i.type?.value.case, i.type?.value.value?.shape?.dim.length])).toEqual([["a", "tensorType", 0]]);
+    const built = readModelProtoSignature(
+      encodeModel({
+        inputs: [{ name: "a", dtype: "int64", shape: [] }],
+        outputs: [{ name: "b", dtype: "int64" }],
+        nodes: [],
+      }),
+    );
+    expect(built.inputs.map((i) => [i.name, i.type?.value.case, i.type?.value.value?.shape?.dim.length])).toEqual([
+      ["a", "tensorType", 0],
+    ]);
     expect(built.outputs.map((i) => [i.name, i.type?.value.value?.shape])).toEqual([["b", undefined]]);
   });
 });

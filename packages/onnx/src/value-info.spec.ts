@@ -31,7 +31,12 @@ describe("the signature, in BlazeRPC's terms", () => {
     const model = await loadOnnxModel(encodeModel(decl));
     try {
       const want = (prefix: string) =>
-        dtypeNames.map((dtype) => ({ name: `${prefix}_${dtype}`, dtype, shape: ["batch", "seq", 3, "dim3"], onnxShape: ["n", "seq", 3, null] }));
+        dtypeNames.map((dtype) => ({
+          name: `${prefix}_${dtype}`,
+          dtype,
+          shape: ["batch", "seq", 3, "dim3"],
+          onnxShape: ["n", "seq", 3, null],
+        }));
       expect(model.inputs).toEqual(want("in"));
       expect(model.outputs).toEqual(want("out"));
 
@@ -72,10 +77,19 @@ describe("the signature, in BlazeRPC's terms", () => {
       }),
     );
     try {
-      expect(model.inputs.map((i) => i.shape)).toEqual([[1, 4], ["batch", 2]]);
+      expect(model.inputs.map((i) => i.shape)).toEqual([
+        [1, 4],
+        ["batch", 2],
+      ]);
       const err = await model
-        .run({ fixed: { dtype: "float32", shape: [2, 4], data: new Float32Array(8) }, unknown: { dtype: "int64", shape: [1, 2], data: new BigInt64Array(2) } })
-        .then(() => undefined, (e: unknown) => e);
+        .run({
+          fixed: { dtype: "float32", shape: [2, 4], data: new Float32Array(8) },
+          unknown: { dtype: "int64", shape: [1, 2], data: new BigInt64Array(2) },
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err).toBeInstanceOf(TensorError);
       expect((err as Error).message).toBe("fixed: dim 0 is 2, expected 1 (shape [2, 4], expected [1, 4])");
     } finally {
@@ -103,12 +117,21 @@ describe("the signature, in BlazeRPC's terms", () => {
       const ten: Tensor = { dtype: "float32", shape: [], data: new Float32Array([10]) };
       // A value without a shape takes any rank...
       for (const shape of [[3], [1, 3]]) {
-        const out = await model.run({ any: { dtype: "float32", shape, data: new Float32Array([1, 2, 3]) }, scalar: ten });
+        const out = await model.run({
+          any: { dtype: "float32", shape, data: new Float32Array([1, 2, 3]) },
+          scalar: ten,
+        });
         expect(out.sum).toEqual({ dtype: "float32", shape, data: new Float32Array([11, 12, 13]) });
       }
       // ...but not any dtype; and a scalar is rank 0.
-      const run = (feeds: Record<string, Tensor>) => model.run(feeds).then(() => undefined, (e: Error) => e.message);
-      expect(await run({ any: { dtype: "float64", shape: [1], data: new Float64Array(1) }, scalar: ten })).toBe("any: dtype is float64, expected float32");
+      const run = (feeds: Record<string, Tensor>) =>
+        model.run(feeds).then(
+          () => undefined,
+          (e: Error) => e.message,
+        );
+      expect(await run({ any: { dtype: "float64", shape: [1], data: new Float64Array(1) }, scalar: ten })).toBe(
+        "any: dtype is float64, expected float32",
+      );
       expect(await run({ any: ten, scalar: { dtype: "float32", shape: [1], data: new Float32Array(1) } })).toBe(
         "scalar: rank is 1 (shape [1]), expected 0 (shape [])",
       );
@@ -131,7 +154,10 @@ describe("the signature, in BlazeRPC's terms", () => {
     try {
       const rows = (n: number): Tensor => ({ dtype: "float32", shape: [n, 2], data: new Float32Array(n * 2).fill(n) });
       expect((await model.run({ a: rows(2), b: rows(2) })).c!.data).toEqual(new Float32Array([4, 4, 4, 4]));
-      const err = await model.run({ a: rows(2), b: rows(3) }).then(() => undefined, (e: unknown) => e);
+      const err = await model.run({ a: rows(2), b: rows(3) }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(TensorError);
       expect((err as Error).message).toBe("b: dim 0 (N) is 3, but input a has N = 2");
     } finally {

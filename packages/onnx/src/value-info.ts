@@ -58,7 +58,10 @@ export function toValueInfos(
 ): OnnxValueInfo[] {
   return metadata.map((m) => {
     if (!m.isTensor) {
-      throw new OnnxError(source, `cannot load ONNX model ${source}: ${kind} "${m.name}" is not a tensor (sequences, maps and optionals are not supported)`);
+      throw new OnnxError(
+        source,
+        `cannot load ONNX model ${source}: ${kind} "${m.name}" is not a tensor (sequences, maps and optionals are not supported)`,
+      );
     }
     const dtype = getDTypeOfOrtType(m.type);
     if (dtype === undefined) {

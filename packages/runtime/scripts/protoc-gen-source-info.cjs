@@ -18,10 +18,13 @@ const {
 
 function generate(request) {
   const params = Object.fromEntries(
-    request.parameter.split(",").filter((p) => p !== "").map((p) => {
-      const [k, ...v] = p.split("=");
-      return [k.trim(), v.join("=").trim()];
-    }),
+    request.parameter
+      .split(",")
+      .filter((p) => p !== "")
+      .map((p) => {
+        const [k, ...v] = p.split("=");
+        return [k.trim(), v.join("=").trim()];
+      }),
   );
   const out = params.out ?? "source_info.ts";
   const exportName = params.export ?? "sourceInfo";

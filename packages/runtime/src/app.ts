@@ -88,7 +88,10 @@ export type ModelFunction = (...args: any[]) => unknown;
 
 /** Options of `app.rpc(name, options, fn)`: a model's, less what only models have (batching, worker threads, a version, a loader). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type RpcOptions<Args extends readonly unknown[] = any[]> = Pick<ModelOptions<Args>, "streaming" | "pure" | "validate">;
+export type RpcOptions<Args extends readonly unknown[] = any[]> = Pick<
+  ModelOptions<Args>,
+  "streaming" | "pure" | "validate"
+>;
 
 /** A registered model (or code-first RPC: `app.rpc`). */
 export interface ModelRecord {
@@ -242,7 +245,9 @@ export interface OwnServiceRecord {
 export function createApp<const N extends string>(options: AppOptions<N>): App<N> {
   const { name } = options;
   if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) {
-    throw new Error(`createApp: name ${JSON.stringify(name)} is not usable as a proto package — use letters, digits, "-" and "_", starting with a letter`);
+    throw new Error(
+      `createApp: name ${JSON.stringify(name)} is not usable as a proto package — use letters, digits, "-" and "_", starting with a letter`,
+    );
   }
   const records = new Map<string, ModelRecord>();
   const services: OwnServiceRecord[] = [];
@@ -254,7 +259,7 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     name,
     model(modelName: string, optionsOrFn: ModelOptions | ModelFunction, maybeFn?: ModelFunction) {
       const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn;
-      const opts = typeof optionsOrFn === "function" ? {} : optionsOrFn ?? {};
+      const opts = typeof optionsOrFn === "function" ? {} : (optionsOrFn ?? {});
       if (typeof fn !== "function") {
         throw new Error(`app.model("${modelName}"): the last argument must be the model function`);
       }
@@ -263,25 +268,35 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
       }
       const isGenerator = fn.constructor?.name === "AsyncGeneratorFunction";
       if (opts.worker !== undefined && opts.worker !== false && (isGenerator || opts.streaming === true)) {
-        throw new Error(`app.model("${modelName}"): worker models return a value; a streaming model runs on the event loop`);
+        throw new Error(
+          `app.model("${modelName}"): worker models return a value; a streaming model runs on the event loop`,
+        );
       }
       if (opts.batch !== undefined) {
         if (isGenerator || opts.streaming === true) {
-          throw new Error(`app.model("${modelName}"): batch is for unary models; a streaming model runs once per request`);
+          throw new Error(
+            `app.model("${modelName}"): batch is for unary models; a streaming model runs once per request`,
+          );
         }
         checkBatchOptions(modelName, opts.batch);
       }
       if (opts.validate !== undefined) {
         if (typeof opts.validate !== "function") {
-          throw new Error(`app.model("${modelName}"): validate must be a function of the model's arguments that throws to refuse a request, got ${typeof opts.validate}`);
+          throw new Error(
+            `app.model("${modelName}"): validate must be a function of the model's arguments that throws to refuse a request, got ${typeof opts.validate}`,
+          );
         }
         const kind = (opts.validate as { constructor?: { name?: string } }).constructor?.name;
         if (kind === "AsyncFunction" || kind === "AsyncGeneratorFunction" || kind === "GeneratorFunction") {
-          throw new Error(`app.model("${modelName}"): validate must be a plain synchronous function (it runs before the request is queued; a promise it returned would be ignored)`);
+          throw new Error(
+            `app.model("${modelName}"): validate must be a plain synchronous function (it runs before the request is queued; a promise it returned would be ignored)`,
+          );
         }
       }
       if (opts.streaming === true && !isGenerator) {
-        throw new Error(`app.model("${modelName}"): streaming: true needs an async generator function (async function*)`);
+        throw new Error(
+          `app.model("${modelName}"): streaming: true needs an async generator function (async function*)`,
+        );
       }
       records.set(modelName, { name: modelName, options: { ...opts }, fn, streaming: opts.streaming ?? isGenerator });
       return fn as never;
@@ -289,12 +304,16 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     rpc(rpcName: string, optionsOrFn: RpcOptions | ModelFunction, maybeFn?: ModelFunction) {
       const where = `app.rpc(${JSON.stringify(rpcName)})`;
       if (typeof rpcName !== "string" || !/^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$/.test(rpcName)) {
-        throw new Error(`${where}: the name must be "Service.Method", both PascalCase (letters and digits, starting with a capital) — e.g. "InferenceDirector.GetHealthStatus"`);
+        throw new Error(
+          `${where}: the name must be "Service.Method", both PascalCase (letters and digits, starting with a capital) — e.g. "InferenceDirector.GetHealthStatus"`,
+        );
       }
       const opts = typeof optionsOrFn === "function" ? {} : (optionsOrFn ?? {});
       for (const key of Object.keys(opts)) {
         if (!["streaming", "pure", "validate"].includes(key)) {
-          throw new Error(`${where}: option "${key}" is for models (app.model); an RPC takes streaming, pure and validate`);
+          throw new Error(
+            `${where}: option "${key}" is for models (app.model); an RPC takes streaming, pure and validate`,
+          );
         }
       }
       const fn = app.model(rpcName, opts, (typeof optionsOrFn === "function" ? optionsOrFn : maybeFn) as ModelFunction);
@@ -312,7 +331,9 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     getModelOrThrow(modelName) {
       const record = records.get(modelName);
       if (record === undefined) {
-        throw new Error(`app "${name}" has no model "${modelName}" (registered: ${[...records.keys()].join(", ") || "none"})`);
+        throw new Error(
+          `app "${name}" has no model "${modelName}" (registered: ${[...records.keys()].join(", ") || "none"})`,
+        );
       }
       return record;
     },
@@ -321,17 +342,28 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     },
     service(service, impl) {
       const what = (service as { typeName?: unknown } | undefined)?.typeName;
-      if (typeof service !== "object" || service === null || (service as { kind?: unknown }).kind !== "service" || typeof what !== "string") {
-        throw new Error("app.service: the first argument must be a service descriptor generated by protoc-gen-es (e.g. `InferenceDirector` from `director_pb.ts`)");
+      if (
+        typeof service !== "object" ||
+        service === null ||
+        (service as { kind?: unknown }).kind !== "service" ||
+        typeof what !== "string"
+      ) {
+        throw new Error(
+          "app.service: the first argument must be a service descriptor generated by protoc-gen-es (e.g. `InferenceDirector` from `director_pb.ts`)",
+        );
       }
-      if (typeof impl !== "object" || impl === null) throw new Error(`app.service(${what}): the implementation must be an object of methods`);
-      if (services.some((s) => s.service.typeName === what)) throw new Error(`app.service(${what}): that service is already registered`);
+      if (typeof impl !== "object" || impl === null)
+        throw new Error(`app.service(${what}): the implementation must be an object of methods`);
+      if (services.some((s) => s.service.typeName === what))
+        throw new Error(`app.service(${what}): that service is already registered`);
       // A plain object is checked key by key (a typo is a method that would never be called);
       // a class instance (a servicer, as Python's are written) may hold state besides its methods.
       if (Object.getPrototypeOf(impl) === Object.prototype) {
         for (const key of Object.keys(impl)) {
           if (!service.methods.some((m) => m.localName === key)) {
-            throw new Error(`app.service(${what}): the service has no method "${key}" (methods: ${service.methods.map((m) => m.localName).join(", ")})`);
+            throw new Error(
+              `app.service(${what}): the service has no method "${key}" (methods: ${service.methods.map((m) => m.localName).join(", ")})`,
+            );
           }
         }
       }
@@ -349,7 +381,10 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     },
     route(method, path, handler, options = {}) {
       checkRoute(method, path, handler);
-      if (routes.some((r) => r.method === method && r.path === path)) throw new Error(`app.route(${JSON.stringify(method)}, ${JSON.stringify(path)}): that route is already registered`);
+      if (routes.some((r) => r.method === method && r.path === path))
+        throw new Error(
+          `app.route(${JSON.stringify(method)}, ${JSON.stringify(path)}): that route is already registered`,
+        );
       routes.push({ method, path, handler, options: { ...options } });
       return app;
     },
@@ -380,18 +415,25 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
 
 function checkBatchOptions(model: string, b: BatchOptions): void {
   const bad = (what: string) => new Error(`app.model("${model}"): batch.${what}`);
-  if (!Number.isInteger(b.maxBatchSize) || b.maxBatchSize < 1) throw bad(`maxBatchSize must be an integer ≥ 1, got ${b.maxBatchSize}`);
-  if (typeof b.maxDelayMs !== "number" || !(b.maxDelayMs >= 0)) throw bad(`maxDelayMs must be a number ≥ 0, got ${b.maxDelayMs}`);
+  if (!Number.isInteger(b.maxBatchSize) || b.maxBatchSize < 1)
+    throw bad(`maxBatchSize must be an integer ≥ 1, got ${b.maxBatchSize}`);
+  if (typeof b.maxDelayMs !== "number" || !(b.maxDelayMs >= 0))
+    throw bad(`maxDelayMs must be a number ≥ 0, got ${b.maxDelayMs}`);
   for (const size of b.preferredBatchSizes ?? []) {
     if (!Number.isInteger(size) || size < 1 || size > b.maxBatchSize) {
       throw bad(`preferredBatchSizes must hold integers from 1 to maxBatchSize (${b.maxBatchSize}), got ${size}`);
     }
   }
-  if (b.maxRowsPerRequest !== undefined && b.maxRowsPerRequest !== Infinity && (!Number.isInteger(b.maxRowsPerRequest) || b.maxRowsPerRequest < 1)) {
+  if (
+    b.maxRowsPerRequest !== undefined &&
+    b.maxRowsPerRequest !== Infinity &&
+    (!Number.isInteger(b.maxRowsPerRequest) || b.maxRowsPerRequest < 1)
+  ) {
     throw bad(`maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got ${b.maxRowsPerRequest}`);
   }
   if (b.queueCapacity !== undefined && (!Number.isInteger(b.queueCapacity) || b.queueCapacity < 1)) {
     throw bad(`queueCapacity must be an integer ≥ 1, got ${b.queueCapacity}`);
   }
-  if (b.adaptiveWait !== undefined && typeof b.adaptiveWait !== "boolean") throw bad(`adaptiveWait must be true or false, got ${String(b.adaptiveWait)}`);
+  if (b.adaptiveWait !== undefined && typeof b.adaptiveWait !== "boolean")
+    throw bad(`adaptiveWait must be true or false, got ${String(b.adaptiveWait)}`);
 }

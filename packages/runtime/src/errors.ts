@@ -26,7 +26,13 @@ export function toConnectError(err: unknown, phase: "decode" | "model" | "encode
         err,
       );
     case "model":
-      return new ConnectError(`model "${model}" failed: ${message}`, err instanceof TensorError ? Code.InvalidArgument : Code.Internal, undefined, undefined, err);
+      return new ConnectError(
+        `model "${model}" failed: ${message}`,
+        err instanceof TensorError ? Code.InvalidArgument : Code.Internal,
+        undefined,
+        undefined,
+        err,
+      );
   }
 }
 
@@ -80,12 +86,15 @@ export function limitMessage(message: string, maxBytes = MAX_ERROR_MESSAGE_BYTES
  * path before it writes the trailers.
  */
 export function toWireError(err: unknown): ConnectError {
-  const error = err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+  const error =
+    err instanceof ConnectError ? err : new ConnectError("internal error", Code.Internal, undefined, undefined, err);
   const cut = limitMessage(error.rawMessage);
   if (cut !== error.rawMessage) {
     const e = error as { rawMessage: string; message: string };
     // ConnectError's message is its raw message behind the code name: `[not_found] …`.
-    e.message = e.message.endsWith(e.rawMessage) ? e.message.slice(0, e.message.length - e.rawMessage.length) + cut : cut;
+    e.message = e.message.endsWith(e.rawMessage)
+      ? e.message.slice(0, e.message.length - e.rawMessage.length) + cut
+      : cut;
     e.rawMessage = cut;
   }
   return error;

@@ -1,4 +1,15 @@
-export type { App, AppOptions, BatchOptions, LifecycleHook, ModelFunction, ModelLoader, ModelOptions, ModelRecord, OwnServiceRecord, RpcOptions } from "./app.js";
+export type {
+  App,
+  AppOptions,
+  BatchOptions,
+  LifecycleHook,
+  ModelFunction,
+  ModelLoader,
+  ModelOptions,
+  ModelRecord,
+  OwnServiceRecord,
+  RpcOptions,
+} from "./app.js";
 export { createApp } from "./app.js";
 export type { MethodBinding, ModelServiceBinding } from "./binding/define-model-service.js";
 export { defineModelService, isModelServiceBinding } from "./binding/define-model-service.js";

@@ -9,7 +9,12 @@ function sample(dtype: string, n: number): Tensor {
   const info = getDTypeOrThrow(dtype);
   const data = new info.array(n);
   for (let i = 0; i < n; i++) {
-    (data as unknown as (number | bigint)[])[i] = data instanceof BigInt64Array || data instanceof BigUint64Array ? BigInt(i * 3) : (i * 3) % 2 === 0 || dtype === "bool" ? i % 2 : i * 3;
+    (data as unknown as (number | bigint)[])[i] =
+      data instanceof BigInt64Array || data instanceof BigUint64Array
+        ? BigInt(i * 3)
+        : (i * 3) % 2 === 0 || dtype === "bool"
+          ? i % 2
+          : i * 3;
   }
   return { dtype: info.name, shape: [n / 2, 2], data } as Tensor;
 }
@@ -73,12 +78,32 @@ describe("validation errors name the field and both values", () => {
   const bytes = (n: number) => new Uint8Array(n);
 
   it.each([
-    ["wrong dtype", { dtype: "float64", shape: [1n, 4n], data: bytes(32) }, "features: dtype is float64, expected float32"],
+    [
+      "wrong dtype",
+      { dtype: "float64", shape: [1n, 4n], data: bytes(32) },
+      "features: dtype is float64, expected float32",
+    ],
     ["unknown dtype", { dtype: "complex64", shape: [1n, 4n], data: bytes(32) }, 'features: unknown dtype "complex64"'],
-    ["wrong rank", { dtype: "float32", shape: [4n], data: bytes(16) }, "features: rank is 1 (shape [4]), expected 2 (shape [batch, 4])"],
-    ["wrong fixed dim", { dtype: "float32", shape: [2n, 5n], data: bytes(40) }, "features: dim 1 is 5, expected 4 (shape [2, 5], expected [batch, 4])"],
-    ["wrong data length", { dtype: "float32", shape: [2n, 4n], data: bytes(12) }, "features: data is 12 bytes, expected 32 (shape [2, 4] × 4 bytes of float32)"],
-    ["negative dim", { dtype: "float32", shape: [-1n, 4n], data: bytes(0) }, "features: dim 0 is -1, which is not a valid size"],
+    [
+      "wrong rank",
+      { dtype: "float32", shape: [4n], data: bytes(16) },
+      "features: rank is 1 (shape [4]), expected 2 (shape [batch, 4])",
+    ],
+    [
+      "wrong fixed dim",
+      { dtype: "float32", shape: [2n, 5n], data: bytes(40) },
+      "features: dim 1 is 5, expected 4 (shape [2, 5], expected [batch, 4])",
+    ],
+    [
+      "wrong data length",
+      { dtype: "float32", shape: [2n, 4n], data: bytes(12) },
+      "features: data is 12 bytes, expected 32 (shape [2, 4] × 4 bytes of float32)",
+    ],
+    [
+      "negative dim",
+      { dtype: "float32", shape: [-1n, 4n], data: bytes(0) },
+      "features: dim 0 is -1, which is not a valid size",
+    ],
   ])("%s", (_name, proto, message) => {
     const call = () => fromTensorProto(proto, spec, "features");
     expect(call).toThrow(TensorError);
@@ -87,11 +112,17 @@ describe("validation errors name the field and both values", () => {
 
   it("checks a tensor a model returns", () => {
     const bad = { dtype: "float32", shape: [1, 3], data: new Float64Array(3) } as unknown as Tensor;
-    expect(() => toTensorProto(bad, undefined, "result")).toThrow("result: data is a Float64Array, expected a Float32Array for dtype float32");
+    expect(() => toTensorProto(bad, undefined, "result")).toThrow(
+      "result: data is a Float64Array, expected a Float32Array for dtype float32",
+    );
     const short = { dtype: "float32", shape: [2, 3], data: new Float32Array(3) } as Tensor;
-    expect(() => toTensorProto(short, undefined, "result")).toThrow("result: data has 3 elements, expected 6 (shape [2, 3])");
+    expect(() => toTensorProto(short, undefined, "result")).toThrow(
+      "result: data has 3 elements, expected 6 (shape [2, 3])",
+    );
     const wrongDim = { dtype: "float32", shape: [1, 2], data: new Float32Array(2) } as Tensor;
-    expect(() => toTensorProto(wrongDim, { dtype: "float32", shape: ["batch", 3] }, "result")).toThrow("result: dim 1 is 2, expected 3");
+    expect(() => toTensorProto(wrongDim, { dtype: "float32", shape: ["batch", 3] }, "result")).toThrow(
+      "result: dim 1 is 2, expected 3",
+    );
   });
 
   it("accepts typed arrays from another realm and Node Buffers for uint8", () => {
@@ -101,8 +132,14 @@ describe("validation errors name the field and both values", () => {
     expect(foreign instanceof Float32Array).toBe(false);
     expect(toTensorProto({ dtype: "float32", shape: [3], data: foreign }).data.byteLength).toBe(12);
     expect(toTensorProto({ dtype: "uint8", shape: [2], data: Buffer.from([1, 2]) }).data.byteLength).toBe(2);
-    const wrong = { dtype: "float32", shape: [3], data: vm.runInNewContext("new Float64Array(3)") } as unknown as Tensor;
-    expect(() => toTensorProto(wrong, undefined, "result")).toThrow("result: data is a Float64Array, expected a Float32Array for dtype float32");
+    const wrong = {
+      dtype: "float32",
+      shape: [3],
+      data: vm.runInNewContext("new Float64Array(3)"),
+    } as unknown as Tensor;
+    expect(() => toTensorProto(wrong, undefined, "result")).toThrow(
+      "result: data is a Float64Array, expected a Float32Array for dtype float32",
+    );
   });
 
   it("messages are TensorProto messages a protobuf-es client can send", () => {

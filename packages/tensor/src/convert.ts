@@ -90,7 +90,10 @@ export function toTensorProto(tensor: Tensor, spec?: TensorSpec, field = "tensor
  */
 export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tensor"): void {
   if (tensor === null || typeof tensor !== "object") {
-    throw new TensorError(field, `expected a tensor { dtype, shape, data }, got ${tensor === null ? "null" : typeof tensor}`);
+    throw new TensorError(
+      field,
+      `expected a tensor { dtype, shape, data }, got ${tensor === null ? "null" : typeof tensor}`,
+    );
   }
   const info = getDType(String(tensor.dtype));
   if (info === undefined || info.name !== tensor.dtype) {
@@ -103,7 +106,8 @@ export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tenso
   // a test runner's sandbox) are not instances of this realm's constructors. A Buffer
   // reads as Uint8Array.
   if (typedArrayName(tensor.data) !== info.array.name) {
-    const got = typedArrayName(tensor.data) ?? (tensor.data as object | undefined)?.constructor?.name ?? typeof tensor.data;
+    const got =
+      typedArrayName(tensor.data) ?? (tensor.data as object | undefined)?.constructor?.name ?? typeof tensor.data;
     throw new TensorError(field, `data is a ${got}, expected a ${info.array.name} for dtype ${info.name}`);
   }
   const count = product(tensor.shape);
@@ -118,7 +122,10 @@ export function validateTensor(tensor: Tensor, spec?: TensorSpec, field = "tenso
   }
 }
 
-const typedArrayTag = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag)!.get!;
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype),
+  Symbol.toStringTag,
+)!.get!;
 
 /** `Float32Array`, `Uint8Array`, … for a typed array (of any realm); undefined otherwise. */
 function typedArrayName(value: unknown): string | undefined {

@@ -16,10 +16,17 @@ before(async () => {
 });
 after(() => server.close());
 
-const features = { dtype: "float32" as const, shape: [2, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]) };
+const features = {
+  dtype: "float32" as const,
+  shape: [2, 4],
+  data: new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]),
+};
 
 test("classify answers each row with three probabilities, over gRPC and Connect", async () => {
-  for (const transport of [createGrpcTransport({ baseUrl: server.url() }), createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" })]) {
+  for (const transport of [
+    createGrpcTransport({ baseUrl: server.url() }),
+    createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }),
+  ]) {
     const client = createInferenceServiceClient(transport);
     const probabilities = await client.classify(features);
     assert.equal(probabilities.dtype, "float32");
@@ -42,11 +49,16 @@ test("a tensor of the wrong shape is refused, naming the field", async () => {
   // The generated client checks dtype and shape before sending, as the server does
   // (INVALID_ARGUMENT); a raw Connect JSON call meets the server's check.
   const client = createInferenceServiceClient(createGrpcTransport({ baseUrl: server.url() }));
-  await assert.rejects(client.classify({ dtype: "float32", shape: [1, 5], data: new Float32Array(5) } as never), /features: dim 1 is 5, expected 4/);
+  await assert.rejects(
+    client.classify({ dtype: "float32", shape: [1, 5], data: new Float32Array(5) } as never),
+    /features: dim 1 is 5, expected 4/,
+  );
   const res = await fetch(`${server.url()}/demo.v1.InferenceService/PredictClassify`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ features: { dtype: "float32", shape: ["1", "5"], data: Buffer.alloc(20).toString("base64") } }),
+    body: JSON.stringify({
+      features: { dtype: "float32", shape: ["1", "5"], data: Buffer.alloc(20).toString("base64") },
+    }),
   });
   assert.equal(res.status, 400);
   const body = (await res.json()) as { code: string; message: string };

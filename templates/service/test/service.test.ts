@@ -17,7 +17,10 @@ before(async () => {
 after(() => server.close());
 
 test("the start hook made the service healthy, and GetHealthStatus says so over gRPC and Connect", async () => {
-  for (const transport of [createGrpcTransport({ baseUrl: server.url() }), createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" })]) {
+  for (const transport of [
+    createGrpcTransport({ baseUrl: server.url() }),
+    createConnectTransport({ baseUrl: server.url(), httpVersion: "1.1" }),
+  ]) {
     const director = createInferenceDirectorClient(transport);
     const health = await director.getHealthStatus();
     assert.equal(health.overallStatus, "HEALTHY");
@@ -27,7 +30,10 @@ test("the start hook made the service healthy, and GetHealthStatus says so over 
 test("GET /health reads the same state, and a change is seen by the RPC, the route and readiness at once", async () => {
   const director = createInferenceDirectorClient(createGrpcTransport({ baseUrl: server.url() }));
   assert.equal(await director.setHealthStatus("UNHEALTHY", { headers: { "x-operator": "the test" } }), "UNHEALTHY");
-  const health = (await (await fetch(`${server.url()}/health`)).json()) as { overall_status: string; calls_served: number };
+  const health = (await (await fetch(`${server.url()}/health`)).json()) as {
+    overall_status: string;
+    calls_served: number;
+  };
   assert.equal(health.overall_status, "UNHEALTHY");
   assert.equal(health.calls_served, state.callsServed);
   assert.equal((await fetch(`${server.url()}/readyz`)).status, 503);

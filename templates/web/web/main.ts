@@ -1,14 +1,22 @@
 import { classify, generate, type Protocol } from "./api.js";
 
-const protocol = () => (document.querySelector<HTMLInputElement>('input[name="protocol"]:checked')?.value ?? "connect") as Protocol;
+const protocol = () =>
+  (document.querySelector<HTMLInputElement>('input[name="protocol"]:checked')?.value ?? "connect") as Protocol;
 const show = (id: string, text: string) => (document.getElementById(id)!.textContent = text);
 
 document.getElementById("classify")!.addEventListener("submit", async (e) => {
   e.preventDefault();
-  const features = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>('input[name="f"]')].map((i) => Number(i.value));
+  const features = [...(e.currentTarget as HTMLFormElement).querySelectorAll<HTMLInputElement>('input[name="f"]')].map(
+    (i) => Number(i.value),
+  );
   try {
     const p = await classify(protocol(), features);
-    show("classify-result", Object.entries(p).map(([s, v]) => `${s.padEnd(10)} ${(v * 100).toFixed(1)}%`).join("\n"));
+    show(
+      "classify-result",
+      Object.entries(p)
+        .map(([s, v]) => `${s.padEnd(10)} ${(v * 100).toFixed(1)}%`)
+        .join("\n"),
+    );
   } catch (err) {
     show("classify-result", String(err));
   }

@@ -2,10 +2,21 @@
 // services (health, reflection), as protobuf and as JSON: valid ones whose answer is known,
 // and hostile ones built field by field or mutated byte by byte.
 import type { Rng } from "./prng.js";
-import { doubleField, fixed32Field, lenField, overlongVarint, packedField, tag, varint, varintField, WireType } from "./wire.js";
+import {
+  doubleField,
+  fixed32Field,
+  lenField,
+  overlongVarint,
+  packedField,
+  tag,
+  varint,
+  varintField,
+  WireType,
+} from "./wire.js";
 
 /** What a valid request must be answered with (checked against a direct call of the model). */
-export type Expectation = { kind: "iris"; rows: number; data: Float32Array } | { kind: "generate"; prompt: string; maxTokens: number };
+export type Expectation =
+  { kind: "iris"; rows: number; data: Float32Array } | { kind: "generate"; prompt: string; maxTokens: number };
 
 /** A request message in both encodings; `expect` only when it is valid as it stands. */
 export interface Message {
@@ -14,12 +25,76 @@ export interface Message {
   expect?: Expectation;
 }
 
-const DTYPES = ["float32", "float", "float64", "double", "float16", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"];
-const BAD_DTYPES = ["", "Float32", "float32 ", "f4", "<f4", "complex64", "bfloat16", "string", "object", "float32\u0000", "fl\u00f6at32", "__proto__", "constructor", "toString"];
-const ITEMSIZE: Record<string, number> = { float32: 4, float: 4, float64: 8, double: 8, float16: 2, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1 };
+const DTYPES = [
+  "float32",
+  "float",
+  "float64",
+  "double",
+  "float16",
+  "int8",
+  "int16",
+  "int32",
+  "int64",
+  "uint8",
+  "uint16",
+  "uint32",
+  "uint64",
+  "bool",
+];
+const BAD_DTYPES = [
+  "",
+  "Float32",
+  "float32 ",
+  "f4",
+  "<f4",
+  "complex64",
+  "bfloat16",
+  "string",
+  "object",
+  "float32\u0000",
+  "fl\u00f6at32",
+  "__proto__",
+  "constructor",
+  "toString",
+];
+const ITEMSIZE: Record<string, number> = {
+  float32: 4,
+  float: 4,
+  float64: 8,
+  double: 8,
+  float16: 2,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  bool: 1,
+};
 
 /** Dimension sizes that hurt: zero, one, the batch limits, past 2^31, 2^53 and 2^63, negative (two's complement). */
-const HOSTILE_DIMS: readonly bigint[] = [0n, 1n, 3n, 4n, 5n, 32n, 33n, 1024n, 65536n, 2n ** 31n, 2n ** 32n + 4n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 62n, 2n ** 63n - 1n, -1n, -4n, -(2n ** 63n)];
+const HOSTILE_DIMS: readonly bigint[] = [
+  0n,
+  1n,
+  3n,
+  4n,
+  5n,
+  32n,
+  33n,
+  1024n,
+  65536n,
+  2n ** 31n,
+  2n ** 32n + 4n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 62n,
+  2n ** 63n - 1n,
+  -1n,
+  -4n,
+  -(2n ** 63n),
+];
 
 function b64(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("base64");
@@ -37,7 +112,12 @@ function features(rng: Rng, rows: number): Float32Array {
 
 export function validIris(rng: Rng): Message {
   // Up to the iris model's maxBatchSize (32): a request may not hold more rows than a batch.
-  const rows = rng.weighted([[1, 0], [8, 1], [4, 2], [2, rng.int(3, 32)]] as const);
+  const rows = rng.weighted([
+    [1, 0],
+    [8, 1],
+    [4, 2],
+    [2, rng.int(3, 32)],
+  ] as const);
   const data = features(rng, rows);
   const dtype = rng.chance(0.9) ? "float32" : "float";
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -59,7 +139,10 @@ const PROMPTS = ["hello", "", "iris", "a rose is a rose", "\u00e9t\u00e9", "\u{1
 export function validGenerate(rng: Rng): Message {
   const prompt = rng.pick(PROMPTS);
   const maxTokens = rng.int(0, 12);
-  const proto = Buffer.concat([prompt === "" ? Buffer.alloc(0) : lenField(1, Buffer.from(prompt)), maxTokens === 0 ? Buffer.alloc(0) : doubleField(2, maxTokens)]);
+  const proto = Buffer.concat([
+    prompt === "" ? Buffer.alloc(0) : lenField(1, Buffer.from(prompt)),
+    maxTokens === 0 ? Buffer.alloc(0) : doubleField(2, maxTokens),
+  ]);
   const json = rng.chance(0.5) ? { prompt, maxTokens } : { prompt, max_tokens: maxTokens };
   return { proto, json: Buffer.from(JSON.stringify(json)), expect: { kind: "generate", prompt, maxTokens } };
 }
@@ -69,22 +152,48 @@ export function validGenerate(rng: Rng): Message {
 
 /** One field of any kind, with any (also wrong) wire type, for a message that does not expect it. */
 export function randomField(rng: Rng, depth = 0): Buffer {
-  const field = rng.weighted([[6, rng.int(1, 20)], [2, rng.int(21, 536_870_911)], [1, 0], [1, rng.int(536_870_912, 2 ** 32)]] as const);
-  const wt = rng.weighted([[4, 0], [2, 1], [5, 2], [1, 3], [1, 4], [2, 5], [1, 6], [1, 7]] as const);
+  const field = rng.weighted([
+    [6, rng.int(1, 20)],
+    [2, rng.int(21, 536_870_911)],
+    [1, 0],
+    [1, rng.int(536_870_912, 2 ** 32)],
+  ] as const);
+  const wt = rng.weighted([
+    [4, 0],
+    [2, 1],
+    [5, 2],
+    [1, 3],
+    [1, 4],
+    [2, 5],
+    [1, 6],
+    [1, 7],
+  ] as const);
   switch (wt) {
     case WireType.varint:
-      return Buffer.concat([tag(field, wt), rng.chance(0.15) ? overlongVarint(rng.int(0, 1000), rng.int(2, 12)) : varint(BigInt.asUintN(64, BigInt(rng.u32()) << BigInt(rng.int(0, 40))))]);
+      return Buffer.concat([
+        tag(field, wt),
+        rng.chance(0.15)
+          ? overlongVarint(rng.int(0, 1000), rng.int(2, 12))
+          : varint(BigInt.asUintN(64, BigInt(rng.u32()) << BigInt(rng.int(0, 40)))),
+      ]);
     case WireType.fixed64:
       return Buffer.concat([tag(field, wt), rng.bytes(8)]);
     case WireType.len: {
-      const inner = depth < 6 && rng.chance(0.4) ? randomFields(rng, rng.int(1, 4), depth + 1) : rng.bytes(rng.size(64));
-      const declared = rng.chance(0.15) ? rng.pick([inner.length + 1, inner.length + 1000, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 53]) : inner.length;
+      const inner =
+        depth < 6 && rng.chance(0.4) ? randomFields(rng, rng.int(1, 4), depth + 1) : rng.bytes(rng.size(64));
+      const declared = rng.chance(0.15)
+        ? rng.pick([inner.length + 1, inner.length + 1000, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 53])
+        : inner.length;
       return lenField(field, inner, declared);
     }
     case WireType.startGroup: {
       const body = depth < 6 && rng.chance(0.5) ? randomFields(rng, rng.int(0, 3), depth + 1) : Buffer.alloc(0);
       // Closed by the matching end tag, a different one, or never.
-      const end = rng.weighted([[3, tag(field, 4)], [1, tag(field + 1, 4)], [1, Buffer.alloc(0)]] as const);
+      const end = rng.weighted([
+        [3, tag(field, 4)],
+        [1, tag(field + 1, 4)],
+        [1, Buffer.alloc(0)],
+      ] as const);
       return Buffer.concat([tag(field, wt), body, end]);
     }
     case WireType.fixed32:
@@ -102,8 +211,16 @@ export function randomFields(rng: Rng, n: number, depth = 0): Buffer {
 /** A TensorProto whose every field may be wrong: shape, dtype, data length, wire types, extra fields. */
 function hostileTensor(rng: Rng): Buffer {
   const parts: Buffer[] = [];
-  const rank = rng.weighted([[1, 0], [2, 1], [8, 2], [2, 3], [1, rng.int(4, 40)]] as const);
-  const dims: bigint[] = Array.from({ length: rank }, (_, i) => (rng.chance(0.6) ? (i === 1 ? 4n : BigInt(rng.int(0, 6))) : rng.pick(HOSTILE_DIMS)));
+  const rank = rng.weighted([
+    [1, 0],
+    [2, 1],
+    [8, 2],
+    [2, 3],
+    [1, rng.int(4, 40)],
+  ] as const);
+  const dims: bigint[] = Array.from({ length: rank }, (_, i) =>
+    rng.chance(0.6) ? (i === 1 ? 4n : BigInt(rng.int(0, 6))) : rng.pick(HOSTILE_DIMS),
+  );
   const dtype = rng.weighted([
     [6, "float32"],
     [3, rng.pick(DTYPES)],
@@ -115,8 +232,18 @@ function hostileTensor(rng: Rng): Buffer {
   const count = dims.reduce((p, d) => (d >= 0n && d < 1000n ? p * Number(d) : p * 1000), 1);
   const item = Object.hasOwn(ITEMSIZE, dtype) ? ITEMSIZE[dtype]! : 4;
   const wantBytes = Math.min(count * item, 16 * 1024);
-  const dataLength = rng.weighted([[5, wantBytes], [2, Math.max(0, wantBytes + rng.int(-3, 3))], [2, rng.size(4096)], [1, 0]] as const);
-  const shapeEncoding = rng.weighted([[4, "packed"], [2, "unpacked"], [1, "mixed"], [1, "wrong-wire-type"]] as const);
+  const dataLength = rng.weighted([
+    [5, wantBytes],
+    [2, Math.max(0, wantBytes + rng.int(-3, 3))],
+    [2, rng.size(4096)],
+    [1, 0],
+  ] as const);
+  const shapeEncoding = rng.weighted([
+    [4, "packed"],
+    [2, "unpacked"],
+    [1, "mixed"],
+    [1, "wrong-wire-type"],
+  ] as const);
   const shape = (): Buffer => {
     switch (shapeEncoding) {
       case "packed":
@@ -131,7 +258,12 @@ function hostileTensor(rng: Rng): Buffer {
   };
   const fields: (() => Buffer)[] = [
     shape,
-    () => (rng.chance(0.9) ? lenField(2, Buffer.from(dtype)) : rng.chance(0.5) ? varintField(2, rng.int(0, 100)) : lenField(2, rng.bytes(rng.size(16)))),
+    () =>
+      rng.chance(0.9)
+        ? lenField(2, Buffer.from(dtype))
+        : rng.chance(0.5)
+          ? varintField(2, rng.int(0, 100))
+          : lenField(2, rng.bytes(rng.size(16))),
     () => (rng.chance(0.93) ? lenField(3, rng.bytes(dataLength)) : varintField(3, dataLength)),
   ];
   // In order, shuffled, or with fields missing or repeated (the last one wins for scalars).
@@ -145,22 +277,45 @@ function hostileTensor(rng: Rng): Buffer {
 
 export function hostileIrisProto(rng: Rng): Buffer {
   const parts: Buffer[] = [];
-  const n = rng.weighted([[1, 0], [8, 1], [2, 2], [1, rng.int(3, 6)]] as const); // a message field repeated is merged
+  const n = rng.weighted([
+    [1, 0],
+    [8, 1],
+    [2, 2],
+    [1, rng.int(3, 6)],
+  ] as const); // a message field repeated is merged
   for (let i = 0; i < n; i++) {
     const tensor = hostileTensor(rng);
-    parts.push(rng.weighted([
-      [10, lenField(1, tensor)],
-      [1, lenField(1, tensor, tensor.length + rng.int(1, 1000))], // a length past the end
-      [1, lenField(1, tensor, Math.max(0, tensor.length - rng.int(1, 8)))], // a length that cuts the tensor
-      [1, varintField(1, tensor.length)], // a message sent as a varint
-      [1, Buffer.concat([tag(1, WireType.startGroup), tensor, tag(1, WireType.endGroup)])], // as a group
-    ] as const));
+    parts.push(
+      rng.weighted([
+        [10, lenField(1, tensor)],
+        [1, lenField(1, tensor, tensor.length + rng.int(1, 1000))], // a length past the end
+        [1, lenField(1, tensor, Math.max(0, tensor.length - rng.int(1, 8)))], // a length that cuts the tensor
+        [1, varintField(1, tensor.length)], // a message sent as a varint
+        [1, Buffer.concat([tag(1, WireType.startGroup), tensor, tag(1, WireType.endGroup)])], // as a group
+      ] as const),
+    );
   }
   if (rng.chance(0.2)) parts.splice(rng.int(0, parts.length), 0, randomFields(rng, rng.int(1, 4)));
   return Buffer.concat(parts);
 }
 
-const DOUBLES = [0, 1, 5, -1, -0, 0.5, 2.5, 1e9, 2 ** 53, 1e308, Number.MAX_VALUE, Number.MIN_VALUE, Infinity, -Infinity, NaN];
+const DOUBLES = [
+  0,
+  1,
+  5,
+  -1,
+  -0,
+  0.5,
+  2.5,
+  1e9,
+  2 ** 53,
+  1e308,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  Infinity,
+  -Infinity,
+  NaN,
+];
 
 export function hostileGenerateProto(rng: Rng): Buffer {
   const parts: Buffer[] = [];
@@ -196,7 +351,19 @@ export function hostileHealthProto(rng: Rng): Buffer {
 export function hostileReflectionProto(rng: Rng): Buffer {
   const field = rng.pick([1, 3, 4, 5, 6, 7]);
   const value = rng.weighted([
-    [3, Buffer.from(rng.pick(["", "*", "iris.v1.InferenceService", "iris/v1/iris.proto", "blazerpc/v1/tensor.proto", "google.protobuf.Empty"]))],
+    [
+      3,
+      Buffer.from(
+        rng.pick([
+          "",
+          "*",
+          "iris.v1.InferenceService",
+          "iris/v1/iris.proto",
+          "blazerpc/v1/tensor.proto",
+          "google.protobuf.Empty",
+        ]),
+      ),
+    ],
     [2, Buffer.from(rng.text(rng.size(60)))],
     [1, rng.bytes(rng.size(40))],
   ] as const);
@@ -250,19 +417,67 @@ function wrongValue(rng: Rng, depth = 0): string {
     case 1:
       return rng.pick(["true", "false"]);
     case 2:
-      return rng.pick(["0", "-0", "1", "-1", "4", "1.5", "1e400", "-1e400", "1e-400", "123456789012345678901234567890", "9007199254740993", "0.1e1", "1E2"]);
+      return rng.pick([
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "4",
+        "1.5",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "123456789012345678901234567890",
+        "9007199254740993",
+        "0.1e1",
+        "1E2",
+      ]);
     case 3:
-      return JSON.stringify(rng.pick(["", "NaN", "Infinity", "-Infinity", "1e999", "0x10", " 4", "4 ", "-4", "18446744073709551616", "9223372036854775808", "1.0"]));
+      return JSON.stringify(
+        rng.pick([
+          "",
+          "NaN",
+          "Infinity",
+          "-Infinity",
+          "1e999",
+          "0x10",
+          " 4",
+          "4 ",
+          "-4",
+          "18446744073709551616",
+          "9223372036854775808",
+          "1.0",
+        ]),
+      );
     case 4:
       return JSON.stringify(rng.text(rng.size(40)));
     case 5:
-      return depth < 4 ? `[${Array.from({ length: rng.int(0, 4) }, () => wrongValue(rng, depth + 1)).join(",")}]` : "[]";
+      return depth < 4
+        ? `[${Array.from({ length: rng.int(0, 4) }, () => wrongValue(rng, depth + 1)).join(",")}]`
+        : "[]";
     case 6:
-      return depth < 4 ? `{${Array.from({ length: rng.int(0, 3) }, () => `${JSON.stringify(rng.text(rng.size(8)))}:${wrongValue(rng, depth + 1)}`).join(",")}}` : "{}";
+      return depth < 4
+        ? `{${Array.from({ length: rng.int(0, 3) }, () => `${JSON.stringify(rng.text(rng.size(8)))}:${wrongValue(rng, depth + 1)}`).join(",")}}`
+        : "{}";
     case 7:
       return deepNesting(rng);
     case 8:
-      return JSON.stringify(rng.pick(["!!!!", "AAA", "A===", "====", "-_-_", "AAAA AAAA", "\u00ff\u00fe", "QQ", "QQ=", "QUJD\nREVG", "%%%", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]));
+      return JSON.stringify(
+        rng.pick([
+          "!!!!",
+          "AAA",
+          "A===",
+          "====",
+          "-_-_",
+          "AAAA AAAA",
+          "\u00ff\u00fe",
+          "QQ",
+          "QQ=",
+          "QUJD\nREVG",
+          "%%%",
+          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ]),
+      );
     case 9:
       return `"${"\\ud800"}"`; // a lone surrogate, escaped
     case 10:
@@ -287,14 +502,30 @@ export function hostileIrisJson(rng: Rng): Buffer {
     [1, JSON.stringify(b64(rng.bytes(rng.size(64))))],
     [3, wrongValue(rng)],
   ] as const);
-  const dim = () => rng.weighted([[4, String(rows)], [3, '"4"'], [3, wrongValue(rng)], [1, `"${rng.pick(HOSTILE_DIMS).toString()}"`]] as const);
+  const dim = () =>
+    rng.weighted([
+      [4, String(rows)],
+      [3, '"4"'],
+      [3, wrongValue(rng)],
+      [1, `"${rng.pick(HOSTILE_DIMS).toString()}"`],
+    ] as const);
   const shape = rng.chance(0.7) ? `[${Array.from({ length: rng.int(0, 4) }, dim).join(",")}]` : wrongValue(rng);
-  const dtype = rng.chance(0.6) ? JSON.stringify(rng.chance(0.7) ? "float32" : rng.pick([...DTYPES, ...BAD_DTYPES])) : wrongValue(rng);
+  const dtype = rng.chance(0.6)
+    ? JSON.stringify(rng.chance(0.7) ? "float32" : rng.pick([...DTYPES, ...BAD_DTYPES]))
+    : wrongValue(rng);
   const members = [`"shape":${shape}`, `"dtype":${dtype}`, `"data":${data}`].filter(() => rng.chance(0.85));
-  if (rng.chance(0.2)) members.push(`${JSON.stringify(rng.pick(["extra", "Shape", "@type", "__proto__", rng.text(6)]))}:${wrongValue(rng)}`);
+  if (rng.chance(0.2))
+    members.push(
+      `${JSON.stringify(rng.pick(["extra", "Shape", "@type", "__proto__", rng.text(6)]))}:${wrongValue(rng)}`,
+    );
   if (rng.chance(0.1)) members.push(members[0] ?? '"dtype":"float32"'); // a duplicate key
   const tensor = rng.chance(0.85) ? `{${members.join(",")}}` : wrongValue(rng);
-  const key = rng.weighted([[8, "features"], [1, "Features"], [1, "result"], [1, "features\u0000"]] as const);
+  const key = rng.weighted([
+    [8, "features"],
+    [1, "Features"],
+    [1, "result"],
+    [1, "features\u0000"],
+  ] as const);
   const top = rng.weighted([
     [10, `{${JSON.stringify(key)}:${tensor}}`],
     [1, wrongValue(rng)],
@@ -305,10 +536,15 @@ export function hostileIrisJson(rng: Rng): Buffer {
 
 export function hostileGenerateJson(rng: Rng): Buffer {
   const members: string[] = [];
-  if (rng.chance(0.8)) members.push(`"prompt":${rng.chance(0.6) ? JSON.stringify(rng.text(rng.size(50))) : wrongValue(rng)}`);
+  if (rng.chance(0.8))
+    members.push(`"prompt":${rng.chance(0.6) ? JSON.stringify(rng.text(rng.size(50))) : wrongValue(rng)}`);
   if (rng.chance(0.8)) {
     const key = rng.pick(["maxTokens", "max_tokens", "maxtokens", "MaxTokens"]);
-    const value = rng.weighted([[4, String(rng.int(0, 10))], [2, JSON.stringify(rng.pick(["NaN", "Infinity", "-Infinity", "5", "1e3"]))], [3, wrongValue(rng)]] as const);
+    const value = rng.weighted([
+      [4, String(rng.int(0, 10))],
+      [2, JSON.stringify(rng.pick(["NaN", "Infinity", "-Infinity", "5", "1e3"]))],
+      [3, wrongValue(rng)],
+    ] as const);
     members.push(`${JSON.stringify(key)}:${value}`);
   }
   return finishJson(rng, `{${members.join(",")}}`);
@@ -321,7 +557,9 @@ function finishJson(rng: Rng, text: string): Buffer {
   if (rng.chance(0.05)) b = Buffer.concat([b, Buffer.from(rng.pick([" ", "\n", "x", "{}", "\u0000", ","]))]);
   if (rng.chance(0.07)) {
     // Invalid UTF-8 inside the text: a lone continuation byte, an overlong form, a surrogate in UTF-8.
-    const bad = Buffer.from(rng.pick([[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]));
+    const bad = Buffer.from(
+      rng.pick([[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]),
+    );
     const at = rng.int(0, b.length);
     b = Buffer.concat([b.subarray(0, at), bad, b.subarray(at)]);
   }

@@ -62,7 +62,10 @@ const rawCases = new Map<number, number>();
  * The case a server-side request or stream belongs to: its `x-fuzz-case` header, or the
  * raw case whose socket has the given remote port.
  */
-export function caseOf(headers: Record<string, unknown> | undefined, remotePort: number | undefined): number | undefined {
+export function caseOf(
+  headers: Record<string, unknown> | undefined,
+  remotePort: number | undefined,
+): number | undefined {
   const tagged = headers?.[CASE_HEADER];
   if (typeof tagged === "string" && /^\d+$/.test(tagged)) return Number(tagged);
   return remotePort === undefined ? undefined : rawCases.get(remotePort);
@@ -71,9 +74,12 @@ export function caseOf(headers: Record<string, unknown> | undefined, remotePort:
 /** This much of an endless stream is enough to see its shape. */
 const STREAM_BODY_BYTES = 32 * 1024;
 
-function flatten(h: http2.IncomingHttpHeaders | http.IncomingHttpHeaders | NodeJS.Dict<string | string[] | number>): Record<string, string> {
+function flatten(
+  h: http2.IncomingHttpHeaders | http.IncomingHttpHeaders | NodeJS.Dict<string | string[] | number>,
+): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
   return out;
 }
 
@@ -95,7 +101,11 @@ function piecesOf(c: FuzzCase): Buffer[] {
  * Writes the pieces of a body a turn of the event loop apart, so that they leave as
  * separate frames (HTTP/2 DATA, HTTP/1.1 chunks) and often arrive in separate reads; then `end`.
  */
-async function writePieces(req: { write(b: Buffer): boolean; readonly destroyed: boolean; readonly writableEnded: boolean }, pieces: Buffer[], end: () => void): Promise<void> {
+async function writePieces(
+  req: { write(b: Buffer): boolean; readonly destroyed: boolean; readonly writableEnded: boolean },
+  pieces: Buffer[],
+  end: () => void,
+): Promise<void> {
   for (let i = 0; i < pieces.length; i++) {
     if (req.destroyed || req.writableEnded) return;
     if (i > 0) await new Promise((r) => setImmediate(r));
@@ -105,7 +115,10 @@ async function writePieces(req: { write(b: Buffer): boolean; readonly destroyed:
 }
 
 /** Resolves once `settle` is called, or with a timed-out outcome after the case's limit. */
-function bounded(timeoutMs: number, start: (settle: (o: Omit<Outcome, "ms">) => void, onTimeout: (fn: () => void) => void) => void): Promise<Outcome> {
+function bounded(
+  timeoutMs: number,
+  start: (settle: (o: Omit<Outcome, "ms">) => void, onTimeout: (fn: () => void) => void) => void,
+): Promise<Outcome> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     let done = false;
@@ -153,7 +166,11 @@ export class Http2Pool {
     // Our own socket, so that closing can always end it (a session's destroy() waits for its GOAWAY to be written).
     const socket = net.connect(this.port, "127.0.0.1");
     socket.on("error", () => undefined);
-    const session = http2.connect(`http://127.0.0.1:${this.port}`, { createConnection: () => socket, settings: { initialWindowSize: 4 * 1024 * 1024 }, maxSessionMemory: 64 });
+    const session = http2.connect(`http://127.0.0.1:${this.port}`, {
+      createConnection: () => socket,
+      settings: { initialWindowSize: 4 * 1024 * 1024 },
+      maxSessionMemory: 64,
+    });
     session.on("error", () => undefined);
     const entry = { session, socket };
     // A session the server says goodbye to takes no new streams; the next case opens another.
@@ -193,19 +210,38 @@ export class Http2Pool {
 }
 
 /** Headers node:http2 sends once only (it refuses two values): the last one given wins. */
-const SINGLE_VALUE = new Set(["authorization", "content-encoding", "content-length", "content-type", "user-agent", "host", "date", "etag", "from", "range", "referer", "location", "origin", "access-control-request-method"]);
+const SINGLE_VALUE = new Set([
+  "authorization",
+  "content-encoding",
+  "content-length",
+  "content-type",
+  "user-agent",
+  "host",
+  "date",
+  "etag",
+  "from",
+  "range",
+  "referer",
+  "location",
+  "origin",
+  "access-control-request-method",
+]);
 
 export function runHttp2(pool: Http2Pool, c: FuzzCase, o: ClientOptions): Promise<Outcome> {
   return bounded(o.caseTimeoutMs, (settle, onTimeout) => {
     const headers: http2.OutgoingHttpHeaders = { ":method": c.method, ":path": c.path, [CASE_HEADER]: String(c.index) };
     for (const [k, v] of c.headers) {
       const prev = headers[k];
-      headers[k] = prev === undefined || SINGLE_VALUE.has(k) ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
+      headers[k] =
+        prev === undefined || SINGLE_VALUE.has(k) ? v : Array.isArray(prev) ? [...prev, v] : [String(prev), v];
     }
     const body = piecesOf(c);
     let req: http2.ClientHttp2Stream;
     try {
-      req = pool.session().request(headers, { endStream: body.length === 0 && c.trailers === undefined && (c.method === "GET" || c.method === "HEAD"), waitForTrailers: c.trailers !== undefined });
+      req = pool.session().request(headers, {
+        endStream: body.length === 0 && c.trailers === undefined && (c.method === "GET" || c.method === "HEAD"),
+        waitForTrailers: c.trailers !== undefined,
+      });
     } catch (err) {
       settle({ answers: [], unsendable: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
@@ -224,8 +260,18 @@ export function runHttp2(pool: Http2Pool, c: FuzzCase, o: ClientOptions): Promis
     onTimeout(() => cancel("timed out"));
     let streamTimer: NodeJS.Timeout | undefined;
     req.on("response", (h, flags) => {
-      answer = { status: Number(h[":status"]), headers: flatten(h), body: Buffer.alloc(0), headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, complete: false };
-      if (c.streaming === true) streamTimer = setTimeout(() => cancel(`stream still open ${o.streamReadMs} ms after its headers`), o.streamReadMs);
+      answer = {
+        status: Number(h[":status"]),
+        headers: flatten(h),
+        body: Buffer.alloc(0),
+        headersOnly: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0,
+        complete: false,
+      };
+      if (c.streaming === true)
+        streamTimer = setTimeout(
+          () => cancel(`stream still open ${o.streamReadMs} ms after its headers`),
+          o.streamReadMs,
+        );
     });
     req.on("data", (chunk: Buffer) => {
       if (received < o.maxBodyBytes) chunks.push(chunk);
@@ -248,8 +294,21 @@ export function runHttp2(pool: Http2Pool, c: FuzzCase, o: ClientOptions): Promis
       if (answer !== undefined) answer.body = Buffer.concat(chunks).subarray(0, o.maxBodyBytes);
       const rst = req.rstCode;
       const complete = answer?.complete === true;
-      const closed = complete && rst === http2.constants.NGHTTP2_NO_ERROR ? undefined : [rst !== undefined && rst !== 0 ? `rst:${rst}` : "", error ?? "", session?.closed === true ? "session closed" : ""].filter((s) => s !== "").join(" ") || "stream closed";
-      settle({ answers: answer !== undefined ? [answer] : [], ...(closed !== undefined ? { closed } : {}), ...(cancelled !== undefined ? { cancelled } : {}) });
+      const closed =
+        complete && rst === http2.constants.NGHTTP2_NO_ERROR
+          ? undefined
+          : [
+              rst !== undefined && rst !== 0 ? `rst:${rst}` : "",
+              error ?? "",
+              session?.closed === true ? "session closed" : "",
+            ]
+              .filter((s) => s !== "")
+              .join(" ") || "stream closed";
+      settle({
+        answers: answer !== undefined ? [answer] : [],
+        ...(closed !== undefined ? { closed } : {}),
+        ...(cancelled !== undefined ? { cancelled } : {}),
+      });
     });
     void writePieces(req, body, () => req.end());
   });
@@ -294,11 +353,20 @@ export async function runHttp1(agent: http.Agent, c: FuzzCase, o: ClientOptions)
     let answer: Answer | undefined;
     let streamTimer: NodeJS.Timeout | undefined;
     req.on("response", (res) => {
-      const a: Answer = { status: res.statusCode ?? 0, headers: flatten(res.headers), body: Buffer.alloc(0), complete: false };
+      const a: Answer = {
+        status: res.statusCode ?? 0,
+        headers: flatten(res.headers),
+        body: Buffer.alloc(0),
+        complete: false,
+      };
       answer = a;
       const chunks: Buffer[] = [];
       let received = 0;
-      if (c.streaming === true) streamTimer = setTimeout(() => cancel(`stream still open ${o.streamReadMs} ms after its headers`), o.streamReadMs);
+      if (c.streaming === true)
+        streamTimer = setTimeout(
+          () => cancel(`stream still open ${o.streamReadMs} ms after its headers`),
+          o.streamReadMs,
+        );
       res.on("data", (chunk: Buffer) => {
         if (received < o.maxBodyBytes) chunks.push(chunk);
         received += chunk.length;
@@ -323,11 +391,16 @@ export async function runHttp1(agent: http.Agent, c: FuzzCase, o: ClientOptions)
     });
     req.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(streamTimer);
-      settle({ answers: answer !== undefined ? [answer] : [], closed: err.code ?? err.message, ...(cancelled !== undefined ? { cancelled } : {}) });
+      settle({
+        answers: answer !== undefined ? [answer] : [],
+        closed: err.code ?? err.message,
+        ...(cancelled !== undefined ? { cancelled } : {}),
+      });
     });
     req.on("close", () => {
       // Closed without a response and without an error event (destroyed by us).
-      if (answer === undefined) settle({ answers: [], closed: "socket closed", ...(cancelled !== undefined ? { cancelled } : {}) });
+      if (answer === undefined)
+        settle({ answers: [], closed: "socket closed", ...(cancelled !== undefined ? { cancelled } : {}) });
     });
     void writePieces(req, piecesOf(c), () => {
       if (chunked && c.trailers !== undefined) req.addTrailers(Object.fromEntries(c.trailers));

@@ -56,9 +56,11 @@ export function parseHttp1Responses(data: Buffer, closed: boolean): Parsed {
       const body: Buffer[] = [];
       for (;;) {
         const lineEnd = data.indexOf("\r\n", at);
-        if (lineEnd < 0) return { responses, ...(data.length - at > 1024 ? { malformed: "chunk size line over 1 KiB" } : {}) };
+        if (lineEnd < 0)
+          return { responses, ...(data.length - at > 1024 ? { malformed: "chunk size line over 1 KiB" } : {}) };
         const sizeText = data.subarray(at, lineEnd).toString("latin1").split(";", 1)[0]!.trim();
-        if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return { responses, malformed: `bad chunk size ${JSON.stringify(sizeText)}` };
+        if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText))
+          return { responses, malformed: `bad chunk size ${JSON.stringify(sizeText)}` };
         const size = parseInt(sizeText, 16);
         if (size === 0) {
           // Trailers, then an empty line.
@@ -88,7 +90,8 @@ export function parseHttp1Responses(data: Buffer, closed: boolean): Parsed {
           answer.body = Buffer.concat(body);
           return { responses };
         }
-        if (data.subarray(lineEnd + 2 + size, lineEnd + 4 + size).toString("latin1") !== "\r\n") return { responses, malformed: "chunk not followed by CRLF" };
+        if (data.subarray(lineEnd + 2 + size, lineEnd + 4 + size).toString("latin1") !== "\r\n")
+          return { responses, malformed: "chunk not followed by CRLF" };
         body.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
         at = lineEnd + 4 + size;
       }

@@ -1,7 +1,10 @@
 // What every answer must look like, whatever was sent: what a client can see and rely on.
 import * as zlib from "node:zlib";
 import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { PredictGenerateResponseSchema, PredictIrisResponseSchema } from "../../../examples/iris/gen/iris/v1/iris_pb.js";
+import {
+  PredictGenerateResponseSchema,
+  PredictIrisResponseSchema,
+} from "../../../examples/iris/gen/iris/v1/iris_pb.js";
 import type { FuzzCase } from "./cases.js";
 import type { Answer, Outcome } from "./clients.js";
 import { KNOWN_BUGS_FIXED } from "./known-bugs.js";
@@ -56,7 +59,25 @@ function expectedInternal(message: string): boolean {
   return EXPECTED_INTERNAL.some((re) => re.test(message));
 }
 
-const grpcCodeName = ["OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"];
+const grpcCodeName = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
 
 function decodeGrpcMessage(raw: string | undefined): string {
   if (raw === undefined) return "";
@@ -70,7 +91,10 @@ function decodeGrpcMessage(raw: string | undefined): string {
 /** Checks on an error message any protocol returns. */
 function checkMessage(where: string, message: string, out: string[]): void {
   if (LEAK.test(message)) out.push(`${where} leaks a stack trace or path: ${JSON.stringify(message.slice(0, 300))}`);
-  if (KNOWN_BUGS_FIXED.messageLength && message.length > MAX_MESSAGE_CHARS) out.push(`${where} is ${message.length} characters (over ${MAX_MESSAGE_CHARS}): ${JSON.stringify(message.slice(0, 120))}…`);
+  if (KNOWN_BUGS_FIXED.messageLength && message.length > MAX_MESSAGE_CHARS)
+    out.push(
+      `${where} is ${message.length} characters (over ${MAX_MESSAGE_CHARS}): ${JSON.stringify(message.slice(0, 120))}…`,
+    );
 }
 
 /** A gRPC status (code and message) as trailers or a trailers-only response carry it. */
@@ -84,7 +108,8 @@ function checkGrpcStatus(where: string, fields: Record<string, string>, out: str
   const code = Number(raw);
   const message = decodeGrpcMessage(fields["grpc-message"]);
   checkMessage(`${where} grpc-message`, message, out);
-  if ((code === 2 || code === 13) && !expectedInternal(message)) out.push(`${where}: unexpected ${grpcCodeName[code]}: ${JSON.stringify(message.slice(0, 300))}`);
+  if ((code === 2 || code === 13) && !expectedInternal(message))
+    out.push(`${where}: unexpected ${grpcCodeName[code]}: ${JSON.stringify(message.slice(0, 300))}`);
   return code;
 }
 
@@ -106,20 +131,28 @@ const bodyText = (a: Answer): string => bodyBytes(a).toString("utf8");
 function checkConnectError(where: string, answer: Answer, out: string[], allowEmpty: boolean): string | undefined {
   if (answer.body.length === 0 && allowEmpty) return undefined;
   if (!/^application\/json\b/.test(answer.headers["content-type"] ?? "")) {
-    out.push(`${where}: HTTP ${answer.status} with content-type ${JSON.stringify(answer.headers["content-type"])} and ${answer.body.length} body bytes, not a Connect error`);
+    out.push(
+      `${where}: HTTP ${answer.status} with content-type ${JSON.stringify(answer.headers["content-type"])} and ${answer.body.length} body bytes, not a Connect error`,
+    );
     return undefined;
   }
   let err: { code?: unknown; message?: unknown };
   try {
     err = JSON.parse(bodyText(answer)) as typeof err;
   } catch {
-    out.push(`${where}: the error body is not JSON (content-encoding ${answer.headers["content-encoding"] ?? "none"}): ${JSON.stringify(answer.body.toString("latin1").slice(0, 200))}`);
+    out.push(
+      `${where}: the error body is not JSON (content-encoding ${answer.headers["content-encoding"] ?? "none"}): ${JSON.stringify(answer.body.toString("latin1").slice(0, 200))}`,
+    );
     return undefined;
   }
   return checkConnectErrorJson(where, err, out);
 }
 
-function checkConnectErrorJson(where: string, err: { code?: unknown; message?: unknown } | null, out: string[]): string | undefined {
+function checkConnectErrorJson(
+  where: string,
+  err: { code?: unknown; message?: unknown } | null,
+  out: string[],
+): string | undefined {
   if (typeof err !== "object" || err === null || typeof err.code !== "string" || !CONNECT_CODES.has(err.code)) {
     out.push(`${where}: error without a known code: ${JSON.stringify(err).slice(0, 200)}`);
     return undefined;
@@ -127,12 +160,19 @@ function checkConnectErrorJson(where: string, err: { code?: unknown; message?: u
   const message = typeof err.message === "string" ? err.message : "";
   if (err.message !== undefined && typeof err.message !== "string") out.push(`${where}: error message is not a string`);
   checkMessage(`${where} error message`, message, out);
-  if ((err.code === "internal" || err.code === "unknown") && !expectedInternal(message)) out.push(`${where}: unexpected ${err.code}: ${JSON.stringify(message.slice(0, 300))}`);
+  if ((err.code === "internal" || err.code === "unknown") && !expectedInternal(message))
+    out.push(`${where}: unexpected ${err.code}: ${JSON.stringify(message.slice(0, 300))}`);
   return err.code;
 }
 
 /** The messages of a gRPC body, decompressed; a problem with the framing is a violation. */
-function grpcMessages(where: string, body: Buffer, encoding: string | undefined, out: string[], whole: boolean): Buffer[] | undefined {
+function grpcMessages(
+  where: string,
+  body: Buffer,
+  encoding: string | undefined,
+  out: string[],
+  whole: boolean,
+): Buffer[] | undefined {
   const { envelopes, rest } = splitEnvelopes(body);
   if (whole && rest.length > 0) {
     out.push(`${where}: ${rest.length} bytes after the last whole message`);
@@ -141,8 +181,10 @@ function grpcMessages(where: string, body: Buffer, encoding: string | undefined,
   const messages: Buffer[] = [];
   for (const e of envelopes) {
     if (e.flags === 0) messages.push(e.data);
-    else if (e.flags === 1 && (encoding === "gzip" || encoding === "br")) messages.push(encoding === "gzip" ? zlib.gunzipSync(e.data) : zlib.brotliDecompressSync(e.data));
-    else if (e.flags === 0x80 || e.flags === 0x81 || e.flags === 2) messages.push(e.data); // trailers / end of stream: the caller looks
+    else if (e.flags === 1 && (encoding === "gzip" || encoding === "br"))
+      messages.push(encoding === "gzip" ? zlib.gunzipSync(e.data) : zlib.brotliDecompressSync(e.data));
+    else if (e.flags === 0x80 || e.flags === 0x81 || e.flags === 2)
+      messages.push(e.data); // trailers / end of stream: the caller looks
     else {
       out.push(`${where}: a message with flags 0x${e.flags.toString(16)} (grpc-encoding ${encoding ?? "none"})`);
       return undefined;
@@ -166,16 +208,30 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** The result of a valid iris call, from the response message's bytes or JSON. */
-function checkIrisResult(where: string, result: { shape: bigint[]; dtype: string; data: Uint8Array } | undefined, expected: Expected & { kind: "iris" }, out: string[]): void {
+function checkIrisResult(
+  where: string,
+  result: { shape: bigint[]; dtype: string; data: Uint8Array } | undefined,
+  expected: Expected & { kind: "iris" },
+  out: string[],
+): void {
   if (result === undefined) return void out.push(`${where}: no result tensor`);
   const shape = result.shape.map(Number);
   if (shape[0] !== expected.rows || shape[1] !== 3 || shape.length !== 2 || result.dtype !== "float32") {
-    return void out.push(`${where}: result shape [${shape.join(", ")}] ${result.dtype}, expected [${expected.rows}, 3] float32`);
+    return void out.push(
+      `${where}: result shape [${shape.join(", ")}] ${result.dtype}, expected [${expected.rows}, 3] float32`,
+    );
   }
-  if (!sameBytes(result.data, expected.result)) out.push(`${where}: result data differs from a direct call of the model`);
+  if (!sameBytes(result.data, expected.result))
+    out.push(`${where}: result data differs from a direct call of the model`);
 }
 
-function checkExpected(c: FuzzCase, answer: Answer | undefined, messages: Buffer[] | undefined, expected: Expected, out: string[]): void {
+function checkExpected(
+  c: FuzzCase,
+  answer: Answer | undefined,
+  messages: Buffer[] | undefined,
+  expected: Expected,
+  out: string[],
+): void {
   const where = "valid request";
   if (answer === undefined || !answer.complete) return void out.push(`${where}: no whole answer`);
   if (expected.kind === "iris") {
@@ -199,7 +255,8 @@ function checkExpected(c: FuzzCase, answer: Answer | undefined, messages: Buffer
   }
   try {
     const words = (messages ?? []).map((m) => fromBinary(PredictGenerateResponseSchema, m).result);
-    if (JSON.stringify(words) !== JSON.stringify(expected.words)) out.push(`${where}: streamed ${JSON.stringify(words)}, expected ${JSON.stringify(expected.words)}`);
+    if (JSON.stringify(words) !== JSON.stringify(expected.words))
+      out.push(`${where}: streamed ${JSON.stringify(words)}, expected ${JSON.stringify(expected.words)}`);
   } catch (e) {
     out.push(`${where}: the answer does not parse: ${String(e)}`);
   }
@@ -216,7 +273,9 @@ function checkHttp(where: string, a: Answer, out: string[]): void {
     // Whatever the case meant to send, the server may have read it as a Connect call.
     let err: { code?: unknown; message?: unknown } | undefined;
     try {
-      err = /^application\/json\b/.test(a.headers["content-type"] ?? "") ? (JSON.parse(bodyText(a)) as typeof err) : undefined;
+      err = /^application\/json\b/.test(a.headers["content-type"] ?? "")
+        ? (JSON.parse(bodyText(a)) as typeof err)
+        : undefined;
     } catch {
       err = undefined;
     }
@@ -226,7 +285,8 @@ function checkHttp(where: string, a: Answer, out: string[]): void {
   const type = a.headers["content-type"] ?? "";
   if (a.status >= 400 && (type.startsWith("text/") || type.startsWith("application/json") || type === "")) {
     const text = bodyText(a);
-    if (LEAK.test(text)) out.push(`${where}: the error body leaks a stack trace or path: ${JSON.stringify(text.slice(0, 300))}`);
+    if (LEAK.test(text))
+      out.push(`${where}: the error body leaks a stack trace or path: ${JSON.stringify(text.slice(0, 300))}`);
   }
 }
 
@@ -239,7 +299,10 @@ function checkGrpc(a: Answer, expected: Expected | undefined, out: string[]): Bu
     return undefined;
   }
   const code = checkGrpcStatus(a.headersOnly === true ? "trailers-only headers" : "trailers", fields, out);
-  if (code !== 0 && expected !== undefined) out.push(`valid request answered ${grpcCodeName[code ?? 2] ?? code}: ${decodeGrpcMessage(fields["grpc-message"]).slice(0, 300)}`);
+  if (code !== 0 && expected !== undefined)
+    out.push(
+      `valid request answered ${grpcCodeName[code ?? 2] ?? code}: ${decodeGrpcMessage(fields["grpc-message"]).slice(0, 300)}`,
+    );
   return code === 0 ? grpcMessages("gRPC body", a.body, a.headers["grpc-encoding"], out, a.complete) : undefined;
 }
 
@@ -262,7 +325,10 @@ function checkGrpcWeb(a: Answer, expected: Expected | undefined, out: string[]):
   const trailer = parseWebTrailer(last.data);
   const code = checkGrpcStatus("gRPC-Web trailer", trailer, out);
   if (code === undefined && trailer["grpc-status"] === undefined) out.push(`gRPC-Web trailer without grpc-status`);
-  if (code !== 0 && expected !== undefined) out.push(`valid request answered ${grpcCodeName[code ?? 2] ?? code}: ${decodeGrpcMessage(trailer["grpc-message"]).slice(0, 300)}`);
+  if (code !== 0 && expected !== undefined)
+    out.push(
+      `valid request answered ${grpcCodeName[code ?? 2] ?? code}: ${decodeGrpcMessage(trailer["grpc-message"]).slice(0, 300)}`,
+    );
   return code === 0 ? all.slice(0, -1) : undefined;
 }
 
@@ -293,13 +359,23 @@ export function checkOutcome(c: FuzzCase, o: Outcome, expected: Expected | undef
         if (a.status === 200) break;
         if (!a.complete) break;
         // 404 (no such path), 405 and 415 (not a Connect request at all) may come with no body.
-        checkConnectError(`HTTP ${a.status}`, a, out, a.status === 404 || a.status === 405 || a.status === 415 || a.status === 505);
+        checkConnectError(
+          `HTTP ${a.status}`,
+          a,
+          out,
+          a.status === 404 || a.status === 405 || a.status === 415 || a.status === 505,
+        );
         break;
       }
       case "connect-stream": {
         if (!a.complete) break;
         if (a.status !== 200) {
-          checkConnectError(`HTTP ${a.status}`, a, out, a.status === 404 || a.status === 405 || a.status === 415 || a.status === 505);
+          checkConnectError(
+            `HTTP ${a.status}`,
+            a,
+            out,
+            a.status === 404 || a.status === 405 || a.status === 415 || a.status === 505,
+          );
           break;
         }
         if (!type.startsWith("application/connect+")) {
@@ -316,7 +392,9 @@ export function checkOutcome(c: FuzzCase, o: Outcome, expected: Expected | undef
           const end = JSON.parse(last.data.toString("utf8")) as { error?: { code?: unknown; message?: unknown } };
           if (end.error !== undefined) checkConnectErrorJson("end-of-stream error", end.error, out);
         } catch {
-          out.push(`Connect end-of-stream message is not JSON: ${JSON.stringify(last.data.toString("latin1").slice(0, 200))}`);
+          out.push(
+            `Connect end-of-stream message is not JSON: ${JSON.stringify(last.data.toString("latin1").slice(0, 200))}`,
+          );
         }
         break;
       }
@@ -326,7 +404,8 @@ export function checkOutcome(c: FuzzCase, o: Outcome, expected: Expected | undef
   }
   if (expected !== undefined) {
     const answer = o.answers[0];
-    if (answer !== undefined && c.protocol === "connect" && answer.status !== 200) out.push(`valid request answered HTTP ${answer.status}: ${answer.body.toString("utf8").slice(0, 300)}`);
+    if (answer !== undefined && c.protocol === "connect" && answer.status !== 200)
+      out.push(`valid request answered HTTP ${answer.status}: ${answer.body.toString("utf8").slice(0, 300)}`);
     else if (out.length === 0) checkExpected(c, answer, messages, expected, out);
   }
   return out;
@@ -341,13 +420,19 @@ export function outcomeKind(c: FuzzCase, o: Outcome): string {
   if (c.protocol === "grpc" && a.status === 200) {
     const fields = a.headersOnly === true ? a.headers : a.trailers;
     const code = fields?.["grpc-status"];
-    return code !== undefined ? `grpc ${grpcCodeName[Number(code)] ?? code}` : `grpc 200 ${o.closed ?? o.cancelled ?? "no status"}`;
+    return code !== undefined
+      ? `grpc ${grpcCodeName[Number(code)] ?? code}`
+      : `grpc 200 ${o.closed ?? o.cancelled ?? "no status"}`;
   }
   if (c.protocol === "grpc-web" && a.status === 200) {
     const { envelopes } = splitEnvelopes(a.body);
     const last = envelopes[envelopes.length - 1];
-    const code = a.headers["grpc-status"] ?? (last !== undefined && (last.flags & 0x80) !== 0 ? parseWebTrailer(last.data)["grpc-status"] : undefined);
-    return code !== undefined ? `grpc-web ${grpcCodeName[Number(code)] ?? code}` : `grpc-web 200 ${o.closed ?? o.cancelled ?? "no status"}`;
+    const code =
+      a.headers["grpc-status"] ??
+      (last !== undefined && (last.flags & 0x80) !== 0 ? parseWebTrailer(last.data)["grpc-status"] : undefined);
+    return code !== undefined
+      ? `grpc-web ${grpcCodeName[Number(code)] ?? code}`
+      : `grpc-web 200 ${o.closed ?? o.cancelled ?? "no status"}`;
   }
   if ((c.protocol === "connect" || c.protocol === "connect-get") && a.status !== 200 && a.body.length > 0) {
     try {

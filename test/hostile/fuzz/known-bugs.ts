@@ -85,11 +85,15 @@ export interface Excuse {
 const contentTypes = (c: FuzzCase) => c.headers.filter(([k]) => k === "content-type").map(([, v]) => v);
 const methodOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 /** The protocol name a call's metrics carry, from its content-type. */
-const protocolName = (type: string) => (type.startsWith("application/grpc-web") ? "grpc-web" : type.startsWith("application/grpc") ? "grpc" : "connect");
+const protocolName = (type: string) =>
+  type.startsWith("application/grpc-web") ? "grpc-web" : type.startsWith("application/grpc") ? "grpc" : "connect";
 
 /** The Host (or :authority) a case sends, when it is one that no URL parser takes. */
 function badAuthority(c: FuzzCase): string | undefined {
-  const sent = c.transport === "raw" ? /\r?\nhost:[ \t]*([^\r\n]*)\r?\n/i.exec(c.raw?.toString("latin1") ?? "")?.[1] : c.headers.find(([k]) => k === "host" || k === ":authority")?.[1];
+  const sent =
+    c.transport === "raw"
+      ? /\r?\nhost:[ \t]*([^\r\n]*)\r?\n/i.exec(c.raw?.toString("latin1") ?? "")?.[1]
+      : c.headers.find(([k]) => k === "host" || k === ":authority")?.[1];
   if (sent === undefined) return undefined;
   try {
     new URL("/", `http://${sent.trim()}`);
@@ -108,21 +112,49 @@ export function excusedThrow(c: FuzzCase): boolean {
  * The known bug (not fixed yet) that this case may trigger, if any; `violations` are then
  * all explained by it when it returns `explains: true`.
  */
-export function excuse(c: FuzzCase, o: Outcome, violations: readonly string[]): (Excuse & { explains: boolean }) | undefined {
+export function excuse(
+  c: FuzzCase,
+  o: Outcome,
+  violations: readonly string[],
+): (Excuse & { explains: boolean }) | undefined {
   const types = contentTypes(c);
-  const model = c.path === "/iris.v1.InferenceService/PredictIris" || c.path === "/iris.v1.InferenceService/PredictGenerate";
-  if (!KNOWN_BUGS_FIXED.authorityParsed && badAuthority(c) !== undefined && violations.every((v) => v.startsWith("no answer and no close"))) {
+  const model =
+    c.path === "/iris.v1.InferenceService/PredictIris" || c.path === "/iris.v1.InferenceService/PredictGenerate";
+  if (
+    !KNOWN_BUGS_FIXED.authorityParsed &&
+    badAuthority(c) !== undefined &&
+    violations.every((v) => v.startsWith("no answer and no close"))
+  ) {
     return { bug: "authorityParsed", explains: violations.length > 0 };
   }
-  if (!KNOWN_BUGS_FIXED.h2ReadsBodyAfterEarlyAnswer && c.transport === "h2" && c.method === "POST" && types.length === 1) {
+  if (
+    !KNOWN_BUGS_FIXED.h2ReadsBodyAfterEarlyAnswer &&
+    c.transport === "h2" &&
+    c.method === "POST" &&
+    types.length === 1
+  ) {
     const type = types[0]!;
     const native = model && (type === "application/grpc" || type === "application/grpc+proto");
     const oversize = native && c.body.length >= 5 && c.body.readUInt32BE(1) > READ_MAX_BYTES;
-    if (oversize || c.body.length > 16 * 1024) return { bug: "h2ReadsBodyAfterEarlyAnswer", holdsCall: `${protocolName(type)} ${methodOf(c.path)}`, explains: false };
+    if (oversize || c.body.length > 16 * 1024)
+      return {
+        bug: "h2ReadsBodyAfterEarlyAnswer",
+        holdsCall: `${protocolName(type)} ${methodOf(c.path)}`,
+        explains: false,
+      };
   }
-  if (!KNOWN_BUGS_FIXED.wellFormedGrpcMessage && o.timedOut === true && types.length === 1 && /^application\/grpc(-web)?\+json/.test(types[0]!)) {
+  if (
+    !KNOWN_BUGS_FIXED.wellFormedGrpcMessage &&
+    o.timedOut === true &&
+    types.length === 1 &&
+    /^application\/grpc(-web)?\+json/.test(types[0]!)
+  ) {
     if (/\\u[dD][89a-fA-F][0-9a-fA-F]{2}/.test(c.body.toString("latin1"))) {
-      return { bug: "wellFormedGrpcMessage", holdsCall: `${protocolName(types[0]!)} ${methodOf(c.path)}`, explains: violations.length === 1 };
+      return {
+        bug: "wellFormedGrpcMessage",
+        holdsCall: `${protocolName(types[0]!)} ${methodOf(c.path)}`,
+        explains: violations.length === 1,
+      };
     }
   }
   return undefined;

@@ -111,6 +111,7 @@ export class Rng {
 export function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === "") return undefined;
   const n = Number(text.trim());
-  if (!Number.isFinite(n)) throw new Error(`BLAZE_FUZZ_SEED must be a number (decimal or 0x hex), got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(n))
+    throw new Error(`BLAZE_FUZZ_SEED must be a number (decimal or 0x hex), got ${JSON.stringify(text)}`);
   return n >>> 0;
 }

@@ -38,7 +38,11 @@ export function check(paths: ProjectPaths, options: CheckOptions): CheckResult {
   for (const s of proto.steps) options.log(stepLine(s));
 
   const lint = runBuf(["lint", ".", "--config", CHECK_CONFIG], paths.protoDir);
-  options.log(lint.ok ? `blaze: lint     ok (buf lint, STANDARD rules, ${rel(paths.protoDir)})` : `blaze: lint     buf lint found problems in ${rel(paths.protoDir)}/:\n${indent(lint.output)}`);
+  options.log(
+    lint.ok
+      ? `blaze: lint     ok (buf lint, STANDARD rules, ${rel(paths.protoDir)})`
+      : `blaze: lint     buf lint found problems in ${rel(paths.protoDir)}/:\n${indent(lint.output)}`,
+  );
 
   const ref = options.against ?? "HEAD";
   const against = againstInput(paths.protoDir, ref, options.against === undefined);
@@ -75,7 +79,10 @@ function againstInput(protoDir: string, ref: string, byDefault: boolean): { inpu
   if (ref.includes("#")) return { input: ref };
   const git = (args: string[]) => spawnSync("git", args, { cwd: protoDir, encoding: "utf8" });
   const top = git(["rev-parse", "--show-toplevel"]);
-  if (top.status !== 0) throw new Error(`blaze check compares with a git ref, but ${protoDir} is not in a git repository — pass --against with a buf input instead`);
+  if (top.status !== 0)
+    throw new Error(
+      `blaze check compares with a git ref, but ${protoDir} is not in a git repository — pass --against with a buf input instead`,
+    );
   const root = top.stdout.trim();
   const subdir = path.relative(fs.realpathSync(root), fs.realpathSync(protoDir)).split(path.sep).join("/");
   if (git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).status !== 0) {
@@ -89,5 +96,8 @@ function againstInput(protoDir: string, ref: string, byDefault: boolean): { inpu
 }
 
 function indent(text: string): string {
-  return text.split("\n").map((l) => `  ${l}`).join("\n");
+  return text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
 }

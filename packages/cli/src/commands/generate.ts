@@ -2,7 +2,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AppSpec, SchemaFile } from "@blazerpc/codegen";
-import { hashFiles, hashText, listFiles, manifestPath, packageStamp, readManifest, unchanged, writeManifest } from "../cache.js";
+import {
+  hashFiles,
+  hashText,
+  listFiles,
+  manifestPath,
+  packageStamp,
+  readManifest,
+  unchanged,
+  writeManifest,
+} from "../cache.js";
 import type { ProjectPaths } from "../paths.js";
 
 /** Result of writing the schema: the app spec and which files changed. */
@@ -38,7 +47,13 @@ export function writeProto(paths: ProjectPaths): ProtoResult {
     { previousLock: cg.readLockFile(paths.protoDir, app.name) },
   );
   const written = cg.writeSchemaFiles(files, paths.protoDir);
-  return { app, files, written, sources, timings: { startup: loaded + timings.startup, extract: timings.extract, write: performance.now() - t1 } };
+  return {
+    app,
+    files,
+    written,
+    sources,
+    timings: { startup: loaded + timings.startup, extract: timings.extract, write: performance.now() - t1 },
+  };
 }
 
 /** The `buf` binary shipped by @bufbuild/buf. */
@@ -49,8 +64,16 @@ export function bufBin(): string {
 /** The template `blaze generate` uses for a project without its own buf.gen.yaml. */
 export function defaultTemplate(paths: ProjectPaths): string {
   const opt = ["target=ts", "import_extension=js", "rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor"];
-  const protocGenEs = path.join(path.dirname(require.resolve("@bufbuild/protoc-gen-es/package.json")), "bin", "protoc-gen-es");
-  const protocGenBlaze = path.join(path.dirname(require.resolve("@blazerpc/codegen/package.json")), "bin", "protoc-gen-blaze.js");
+  const protocGenEs = path.join(
+    path.dirname(require.resolve("@bufbuild/protoc-gen-es/package.json")),
+    "bin",
+    "protoc-gen-es",
+  );
+  const protocGenBlaze = path.join(
+    path.dirname(require.resolve("@blazerpc/codegen/package.json")),
+    "bin",
+    "protoc-gen-blaze.js",
+  );
   return JSON.stringify({
     version: "v2",
     plugins: [
@@ -70,7 +93,9 @@ function ownTemplate(paths: ProjectPaths): string | undefined {
 function outputDirs(paths: ProjectPaths): string[] {
   const own = ownTemplate(paths);
   if (own === undefined) return [paths.genDir];
-  const dirs = [...fs.readFileSync(own, "utf8").matchAll(/^\s*out:\s*["']?([^"'\s#]+)/gm)].map((m) => path.resolve(paths.projectDir, m[1]!));
+  const dirs = [...fs.readFileSync(own, "utf8").matchAll(/^\s*out:\s*["']?([^"'\s#]+)/gm)].map((m) =>
+    path.resolve(paths.projectDir, m[1]!),
+  );
   return [...new Set(dirs)];
 }
 
@@ -83,9 +108,17 @@ function outputDirs(paths: ProjectPaths): string[] {
  */
 export function runBufGenerate(paths: ProjectPaths): { template: string } {
   const own = ownTemplate(paths);
-  const args = own !== undefined
-    ? ["generate"]
-    : ["generate", paths.protoDir, "--template", defaultTemplate(paths), "--exclude-path", path.join(paths.protoDir, "blazerpc")];
+  const args =
+    own !== undefined
+      ? ["generate"]
+      : [
+          "generate",
+          paths.protoDir,
+          "--template",
+          defaultTemplate(paths),
+          "--exclude-path",
+          path.join(paths.protoDir, "blazerpc"),
+        ];
   const r = spawnSync(bufBin(), args, { cwd: paths.projectDir, encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(`buf generate failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
@@ -156,18 +189,21 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
   const own = ownTemplate(paths);
   const codegenPkg = require.resolve("@blazerpc/codegen/package.json");
   const esPkg = require.resolve("@bufbuild/protoc-gen-es/package.json");
-  const key = hashText(JSON.stringify({
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the naming rules without ts-morph
-    cli: (require("../../package.json") as { version: string }).version,
-    codegen: packageStamp(codegenPkg),
-    entry: paths.entry,
-    protoDir: paths.protoDir,
-    genDir: paths.genDir,
-  }));
+  const key = hashText(
+    JSON.stringify({
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the naming rules without ts-morph
+      cli: (require("../../package.json") as { version: string }).version,
+      codegen: packageStamp(codegenPkg),
+      entry: paths.entry,
+      protoDir: paths.protoDir,
+      genDir: paths.genDir,
+    }),
+  );
   let t = performance.now();
   const file = manifestPath(paths.projectDir, `${paths.entry}\0${paths.protoDir}\0${paths.genDir}`);
   const previous = options.force === true ? undefined : readManifest(file);
-  const fresh = previous !== undefined && previous.key === key && unchanged(previous.sources) && unchanged(previous.proto);
+  const fresh =
+    previous !== undefined && previous.key === key && unchanged(previous.sources) && unchanged(previous.proto);
 
   let app: string;
   let models: readonly string[];
@@ -180,7 +216,12 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     models = previous.models;
     sources = previous.sources;
     proto = previous.proto;
-    steps.push({ step: "extract", ran: false, ms: performance.now() - t, detail: `unchanged (${Object.keys(sources).length} source files as last run)` });
+    steps.push({
+      step: "extract",
+      ran: false,
+      ms: performance.now() - t,
+      detail: `unchanged (${Object.keys(sources).length} source files as last run)`,
+    });
     steps.push({ step: "proto", ran: false, ms: 0, detail: `unchanged (${rel(paths.protoDir)})` });
   } else {
     const result = writeProto(paths);
@@ -201,7 +242,10 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
       step: "proto",
       ran: written.length > 0,
       ms: result.timings.write,
-      detail: written.length === 0 ? `unchanged (${result.files.length} files in ${rel(paths.protoDir)})` : `wrote ${written.map(rel).join(", ")}`,
+      detail:
+        written.length === 0
+          ? `unchanged (${result.files.length} files in ${rel(paths.protoDir)})`
+          : `wrote ${written.map(rel).join(", ")}`,
     });
   }
 
@@ -213,7 +257,9 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     t = performance.now();
     const template = own !== undefined ? fs.readFileSync(own, "utf8") : "built-in";
     const protoHash = hashText(JSON.stringify(hashFiles(listFiles(paths.protoDir))));
-    const input = hashText(JSON.stringify({ protoHash, template, es: packageStamp(esPkg), codegen: packageStamp(codegenPkg) }));
+    const input = hashText(
+      JSON.stringify({ protoHash, template, es: packageStamp(esPkg), codegen: packageStamp(codegenPkg) }),
+    );
     const dirs = outputDirs(paths);
     const outputs = () => hashFiles(dirs.flatMap(listFiles));
     let need: boolean;
@@ -221,7 +267,9 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
       const suffixes = ["_pb.ts", "_blaze.ts", "_client.ts"];
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CLI's own package.json, read at run time
       const { protoFilePath } = require("@blazerpc/codegen/names") as typeof import("@blazerpc/codegen");
-      const missing = suffixes.some((s) => !fs.existsSync(path.join(paths.genDir, protoFilePath(app).replace(/\.proto$/, s))));
+      const missing = suffixes.some(
+        (s) => !fs.existsSync(path.join(paths.genDir, protoFilePath(app).replace(/\.proto$/, s))),
+      );
       // The schema alone decides: a newer generator does not make committed code stale.
       need = written.length > 0 || missing || (previous?.genProto !== undefined && previous.genProto !== protoHash);
     } else {
@@ -233,13 +281,23 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
       runBufGenerate(paths);
       gen = outputs();
       generated = true;
-      steps.push({ step: "generate", ran: true, ms: performance.now() - t, detail: `buf generate with ${own !== undefined ? rel(own) : "the built-in template"} → ${dirs.map(rel).join(", ")}` });
+      steps.push({
+        step: "generate",
+        ran: true,
+        ms: performance.now() - t,
+        detail: `buf generate with ${own !== undefined ? rel(own) : "the built-in template"} → ${dirs.map(rel).join(", ")}`,
+      });
     } else {
       // Serving committed code: remember which schema it stands for, so that a later change
       // of the schema alone (`blaze proto`) regenerates it.
       genProto ??= protoHash;
       gen ??= outputs();
-      steps.push({ step: "generate", ran: false, ms: performance.now() - t, detail: `unchanged (${dirs.map(rel).join(", ")})` });
+      steps.push({
+        step: "generate",
+        ran: false,
+        ms: performance.now() - t,
+        detail: `unchanged (${dirs.map(rel).join(", ")})`,
+      });
     }
   }
   writeManifest(file, {
@@ -253,14 +311,24 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     ...(genProto !== undefined ? { genProto } : {}),
     ...(gen !== undefined ? { gen } : {}),
   });
-  return { app, models, steps, written, generated, sources: Object.keys(sources), ...(spec !== undefined ? { spec } : {}) };
+  return {
+    app,
+    models,
+    steps,
+    written,
+    generated,
+    sources: Object.keys(sources),
+    ...(spec !== undefined ? { spec } : {}),
+  };
 }
 
 /** The lines `blaze proto` / `blaze generate` print for a run. */
 export function formatSteps(result: GenerateResult, totalMs: number): string[] {
   const lines = result.steps.map((s) => `blaze: ${s.step.padEnd(8)} ${s.detail} (${Math.round(s.ms)} ms)`);
   const changed = result.steps.some((s) => s.ran);
-  lines.push(`blaze: app "${result.app}": ${result.models.join(", ")} — ${changed ? "done" : "nothing changed"} in ${Math.round(totalMs)} ms`);
+  lines.push(
+    `blaze: app "${result.app}": ${result.models.join(", ")} — ${changed ? "done" : "nothing changed"} in ${Math.round(totalMs)} ms`,
+  );
   return lines;
 }
 
@@ -270,5 +338,10 @@ export function formatSteps(result: GenerateResult, totalMs: number): string[] {
  */
 export function isNoModels(err: unknown): boolean {
   const diagnostics = (err as { diagnostics?: readonly { code?: string }[] } | null)?.diagnostics;
-  return err instanceof Error && err.name === "CodegenError" && diagnostics?.length === 1 && diagnostics[0]!.code === "no-models";
+  return (
+    err instanceof Error &&
+    err.name === "CodegenError" &&
+    diagnostics?.length === 1 &&
+    diagnostics[0]!.code === "no-models"
+  );
 }

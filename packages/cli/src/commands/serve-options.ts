@@ -20,33 +20,191 @@ export interface ServeOptionSpec {
 }
 
 export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
-  { flag: "host", env: "BLAZE_HOST", type: "string", default: SERVER_DEFAULTS.host, describe: "address to listen on (0.0.0.0 or :: for every interface)" },
-  { flag: "port", env: "BLAZE_PORT", type: "integer", default: SERVER_DEFAULTS.port, min: 0, max: 65535, describe: "port; 0 picks a free one" },
+  {
+    flag: "host",
+    env: "BLAZE_HOST",
+    type: "string",
+    default: SERVER_DEFAULTS.host,
+    describe: "address to listen on (0.0.0.0 or :: for every interface)",
+  },
+  {
+    flag: "port",
+    env: "BLAZE_PORT",
+    type: "integer",
+    default: SERVER_DEFAULTS.port,
+    min: 0,
+    max: 65535,
+    describe: "port; 0 picks a free one",
+  },
   { flag: "proto", env: "BLAZE_PROTO", type: "string", describe: "proto folder (default: proto/ beside the entry)" },
   { flag: "gen", env: "BLAZE_GEN", type: "string", describe: "generated code folder (default: gen/ beside the entry)" },
-  { flag: "tls-cert", env: "BLAZE_TLS_CERT", type: "string", describe: "PEM certificate file; with --tls-key serves TLS (ALPN h2 and http/1.1)" },
+  {
+    flag: "tls-cert",
+    env: "BLAZE_TLS_CERT",
+    type: "string",
+    describe: "PEM certificate file; with --tls-key serves TLS (ALPN h2 and http/1.1)",
+  },
   { flag: "tls-key", env: "BLAZE_TLS_KEY", type: "string", describe: "PEM private key file" },
-  { flag: "max-message-bytes", env: "BLAZE_MAX_MESSAGE_BYTES", type: "integer", default: SERVER_DEFAULTS.readMaxBytes, min: 1, describe: "largest request message; larger ones get RESOURCE_EXHAUSTED" },
-  { flag: "max-message-fields", env: "BLAZE_MAX_MESSAGE_FIELDS", type: "integer", default: SERVER_DEFAULTS.readMaxFields, min: 1, describe: "most fields one request message may hold (each repeated element and unknown field counts; JSON: each value); more get RESOURCE_EXHAUSTED before decoding" },
-  { flag: "shutdown-grace-ms", env: "BLAZE_SHUTDOWN_GRACE_MS", type: "integer", default: SERVER_DEFAULTS.closeGraceMs, min: 0, describe: "on SIGTERM/SIGINT, how long in-flight requests get to finish before they are ended with UNAVAILABLE" },
-  { flag: "headers-timeout-ms", env: "BLAZE_HEADERS_TIMEOUT_MS", type: "integer", default: SERVER_DEFAULTS.headersTimeoutMs, min: 0, describe: "a connection must send its first request's headers (and finish TLS) within this; 0: no limit" },
-  { flag: "idle-timeout-ms", env: "BLAZE_IDLE_TIMEOUT_MS", type: "integer", default: SERVER_DEFAULTS.idleTimeoutMs, min: 0, describe: "a connection with no request in flight this long is closed (HTTP/2: GOAWAY); 0: no limit" },
-  { flag: "request-timeout-ms", env: "BLAZE_REQUEST_TIMEOUT_MS", type: "integer", default: SERVER_DEFAULTS.requestTimeoutMs, min: 0, describe: "a request's body must arrive in full within this; 0: no limit" },
-  { flag: "max-connections", env: "BLAZE_MAX_CONNECTIONS", type: "integer", min: 1, describe: "most open connections; more are refused (default: no limit)" },
-  { flag: "max-concurrent-requests", env: "BLAZE_MAX_CONCURRENT_REQUESTS", type: "integer", default: SERVER_DEFAULTS.maxConcurrentRequests, min: 1, describe: "most requests and streams in flight on all connections; past it HTTP/2 streams are refused (REFUSED_STREAM; gRPC: UNAVAILABLE) and HTTP/1.1 requests get 503" },
-  { flag: "http2-max-concurrent-streams", env: "BLAZE_HTTP2_MAX_CONCURRENT_STREAMS", type: "integer", default: SERVER_DEFAULTS.http2MaxConcurrentStreams, min: 1, describe: "most streams at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)" },
-  { flag: "http1-max-pending-requests", env: "BLAZE_HTTP1_MAX_PENDING_REQUESTS", type: "integer", default: SERVER_DEFAULTS.http1MaxPendingRequests, min: 1, describe: "pipelined requests of one HTTP/1.1 connection answered at once; the rest wait (the connection is not read meanwhile), and more than twice as many pending close it" },
-  { flag: "write-timeout-ms", env: "BLAZE_WRITE_TIMEOUT_MS", type: "integer", default: SERVER_DEFAULTS.writeTimeoutMs, min: 0, describe: "an HTTP/1.1 connection that takes none of its pending output for this long is closed; 0: no limit" },
-  { flag: "http2-ping-interval-ms", env: "BLAZE_HTTP2_PING_INTERVAL_MS", type: "integer", default: SERVER_DEFAULTS.http2PingIntervalMs, min: 0, describe: "an HTTP/2 connection silent this long is sent a PING, and closed when it has not answered within as long again; 0: never" },
-  { flag: "log-requests", env: "BLAZE_LOG_REQUESTS", type: "boolean", default: false, describe: "a JSON log line per RPC on stdout (pino)" },
-  { flag: "metrics", env: "BLAZE_METRICS", type: "boolean", default: SERVER_DEFAULTS.prometheus, describe: "Prometheus metrics at GET /metrics (--no-metrics turns them off)" },
-  { flag: "docs", env: "BLAZE_DOCS", type: "boolean", default: SERVER_DEFAULTS.docs, describe: "GET /openapi.json and GET /docs (--no-docs turns them off)" },
-  { flag: "fast-path", env: "BLAZE_FAST_PATH", type: "boolean", default: SERVER_DEFAULTS.fastPath, describe: "serve gRPC on the native HTTP/2 path (--no-fast-path sends everything through connect-node)" },
-  { flag: "auth-token", env: "BLAZE_AUTH_TOKENS", type: "list", describe: "bearer tokens accepted, comma-separated; with any, calls without one get UNAUTHENTICATED" },
-  { flag: "auth-token-file", env: "BLAZE_AUTH_TOKEN_FILE", type: "string", describe: "a file of accepted bearer tokens, one per line (e.g. a mounted secret)" },
-  { flag: "auth-exempt", env: "BLAZE_AUTH_EXEMPT", type: "list", default: "health", describe: "what needs no token: health, reflection, docs (GET /openapi.json and /docs), full service names, or the paths of the app's HTTP routes (/health)" },
-  { flag: "cors-origins", env: "BLAZE_CORS_ORIGINS", type: "list", describe: "origins allowed to call from a browser, comma-separated (* for any); CORS is off without it" },
-  { flag: "descriptor-set", env: "BLAZE_DESCRIPTOR_SET", type: "string", describe: "FileDescriptorSet with comments for reflection and docs (`buf build proto --as-file-descriptor-set -o FILE`); built on the fly for a .ts entry" },
+  {
+    flag: "max-message-bytes",
+    env: "BLAZE_MAX_MESSAGE_BYTES",
+    type: "integer",
+    default: SERVER_DEFAULTS.readMaxBytes,
+    min: 1,
+    describe: "largest request message; larger ones get RESOURCE_EXHAUSTED",
+  },
+  {
+    flag: "max-message-fields",
+    env: "BLAZE_MAX_MESSAGE_FIELDS",
+    type: "integer",
+    default: SERVER_DEFAULTS.readMaxFields,
+    min: 1,
+    describe:
+      "most fields one request message may hold (each repeated element and unknown field counts; JSON: each value); more get RESOURCE_EXHAUSTED before decoding",
+  },
+  {
+    flag: "shutdown-grace-ms",
+    env: "BLAZE_SHUTDOWN_GRACE_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.closeGraceMs,
+    min: 0,
+    describe: "on SIGTERM/SIGINT, how long in-flight requests get to finish before they are ended with UNAVAILABLE",
+  },
+  {
+    flag: "headers-timeout-ms",
+    env: "BLAZE_HEADERS_TIMEOUT_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.headersTimeoutMs,
+    min: 0,
+    describe: "a connection must send its first request's headers (and finish TLS) within this; 0: no limit",
+  },
+  {
+    flag: "idle-timeout-ms",
+    env: "BLAZE_IDLE_TIMEOUT_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.idleTimeoutMs,
+    min: 0,
+    describe: "a connection with no request in flight this long is closed (HTTP/2: GOAWAY); 0: no limit",
+  },
+  {
+    flag: "request-timeout-ms",
+    env: "BLAZE_REQUEST_TIMEOUT_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.requestTimeoutMs,
+    min: 0,
+    describe: "a request's body must arrive in full within this; 0: no limit",
+  },
+  {
+    flag: "max-connections",
+    env: "BLAZE_MAX_CONNECTIONS",
+    type: "integer",
+    min: 1,
+    describe: "most open connections; more are refused (default: no limit)",
+  },
+  {
+    flag: "max-concurrent-requests",
+    env: "BLAZE_MAX_CONCURRENT_REQUESTS",
+    type: "integer",
+    default: SERVER_DEFAULTS.maxConcurrentRequests,
+    min: 1,
+    describe:
+      "most requests and streams in flight on all connections; past it HTTP/2 streams are refused (REFUSED_STREAM; gRPC: UNAVAILABLE) and HTTP/1.1 requests get 503",
+  },
+  {
+    flag: "http2-max-concurrent-streams",
+    env: "BLAZE_HTTP2_MAX_CONCURRENT_STREAMS",
+    type: "integer",
+    default: SERVER_DEFAULTS.http2MaxConcurrentStreams,
+    min: 1,
+    describe: "most streams at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS)",
+  },
+  {
+    flag: "http1-max-pending-requests",
+    env: "BLAZE_HTTP1_MAX_PENDING_REQUESTS",
+    type: "integer",
+    default: SERVER_DEFAULTS.http1MaxPendingRequests,
+    min: 1,
+    describe:
+      "pipelined requests of one HTTP/1.1 connection answered at once; the rest wait (the connection is not read meanwhile), and more than twice as many pending close it",
+  },
+  {
+    flag: "write-timeout-ms",
+    env: "BLAZE_WRITE_TIMEOUT_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.writeTimeoutMs,
+    min: 0,
+    describe: "an HTTP/1.1 connection that takes none of its pending output for this long is closed; 0: no limit",
+  },
+  {
+    flag: "http2-ping-interval-ms",
+    env: "BLAZE_HTTP2_PING_INTERVAL_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.http2PingIntervalMs,
+    min: 0,
+    describe:
+      "an HTTP/2 connection silent this long is sent a PING, and closed when it has not answered within as long again; 0: never",
+  },
+  {
+    flag: "log-requests",
+    env: "BLAZE_LOG_REQUESTS",
+    type: "boolean",
+    default: false,
+    describe: "a JSON log line per RPC on stdout (pino)",
+  },
+  {
+    flag: "metrics",
+    env: "BLAZE_METRICS",
+    type: "boolean",
+    default: SERVER_DEFAULTS.prometheus,
+    describe: "Prometheus metrics at GET /metrics (--no-metrics turns them off)",
+  },
+  {
+    flag: "docs",
+    env: "BLAZE_DOCS",
+    type: "boolean",
+    default: SERVER_DEFAULTS.docs,
+    describe: "GET /openapi.json and GET /docs (--no-docs turns them off)",
+  },
+  {
+    flag: "fast-path",
+    env: "BLAZE_FAST_PATH",
+    type: "boolean",
+    default: SERVER_DEFAULTS.fastPath,
+    describe: "serve gRPC on the native HTTP/2 path (--no-fast-path sends everything through connect-node)",
+  },
+  {
+    flag: "auth-token",
+    env: "BLAZE_AUTH_TOKENS",
+    type: "list",
+    describe: "bearer tokens accepted, comma-separated; with any, calls without one get UNAUTHENTICATED",
+  },
+  {
+    flag: "auth-token-file",
+    env: "BLAZE_AUTH_TOKEN_FILE",
+    type: "string",
+    describe: "a file of accepted bearer tokens, one per line (e.g. a mounted secret)",
+  },
+  {
+    flag: "auth-exempt",
+    env: "BLAZE_AUTH_EXEMPT",
+    type: "list",
+    default: "health",
+    describe:
+      "what needs no token: health, reflection, docs (GET /openapi.json and /docs), full service names, or the paths of the app's HTTP routes (/health)",
+  },
+  {
+    flag: "cors-origins",
+    env: "BLAZE_CORS_ORIGINS",
+    type: "list",
+    describe: "origins allowed to call from a browser, comma-separated (* for any); CORS is off without it",
+  },
+  {
+    flag: "descriptor-set",
+    env: "BLAZE_DESCRIPTOR_SET",
+    type: "string",
+    describe:
+      "FileDescriptorSet with comments for reflection and docs (`buf build proto --as-file-descriptor-set -o FILE`); built on the fly for a .ts entry",
+  },
 ];
 
 /** What {@link resolveServeOptions} returns: each option by its camelCase name. */
@@ -89,12 +247,16 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.to
  * @example
  * resolveServeOptions({ port: undefined }, { BLAZE_PORT: "8080" }).port // 8080
  */
-export function resolveServeOptions(args: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): ResolvedServeOptions {
+export function resolveServeOptions(
+  args: Readonly<Record<string, unknown>>,
+  env: Readonly<Record<string, string | undefined>>,
+): ResolvedServeOptions {
   const out: Record<string, unknown> = {};
   for (const o of SERVE_OPTIONS) {
     const key = camel(o.flag);
     const fromFlag = args[key];
-    const raw = fromFlag !== undefined ? fromFlag : env[o.env] !== undefined && env[o.env] !== "" ? env[o.env] : undefined;
+    const raw =
+      fromFlag !== undefined ? fromFlag : env[o.env] !== undefined && env[o.env] !== "" ? env[o.env] : undefined;
     const where = fromFlag !== undefined ? `--${o.flag}` : o.env;
     if (raw === undefined) {
       if (o.default !== undefined) out[key] = o.type === "list" ? String(o.default).split(",") : o.default;
@@ -121,12 +283,15 @@ export function resolveServeOptions(args: Readonly<Record<string, unknown>>, env
           break;
         }
         const s = String(raw).toLowerCase();
-        if (!["true", "false", "1", "0", "yes", "no"].includes(s)) throw new Error(`${where} must be true or false, got ${JSON.stringify(String(raw))}`);
+        if (!["true", "false", "1", "0", "yes", "no"].includes(s))
+          throw new Error(`${where} must be true or false, got ${JSON.stringify(String(raw))}`);
         out[key] = s === "true" || s === "1" || s === "yes";
         break;
       }
       case "list":
-        out[key] = (Array.isArray(raw) ? raw.map(String) : String(raw).split(",")).map((s) => s.trim()).filter((s) => s !== "");
+        out[key] = (Array.isArray(raw) ? raw.map(String) : String(raw).split(","))
+          .map((s) => s.trim())
+          .filter((s) => s !== "");
         break;
     }
   }

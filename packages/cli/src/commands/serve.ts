@@ -30,7 +30,9 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     try {
       const result = generate(paths, { buf: true, regenerate: "when-stale" });
       if (result.generated) {
-        flags.log(`blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`);
+        flags.log(
+          `blaze: regenerated ${path.relative(process.cwd(), paths.genDir) || "."} (${Date.now() - started} ms)`,
+        );
       }
     } catch (err) {
       // An app with no models (only services of its own and routes) has no schema to generate.
@@ -50,14 +52,23 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
   if (app.models.length > 0) {
     const bindingPath = bindingFile(paths.genDir, app.name, ts ? ".ts" : ".js");
     if (!fs.existsSync(bindingPath)) {
-      throw new Error(`generated code not found: ${path.relative(process.cwd(), bindingPath)} — run \`blaze generate ${file}\`${ts ? "" : " and compile it"}`);
+      throw new Error(
+        `generated code not found: ${path.relative(process.cwd(), bindingPath)} — run \`blaze generate ${file}\`${ts ? "" : " and compile it"}`,
+      );
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the generated binding, loaded at run time
-    services = Object.values(require(bindingPath) as Record<string, unknown>).filter(runtime.isModelServiceBinding) as ModelServiceBinding[];
+    services = Object.values(require(bindingPath) as Record<string, unknown>).filter(
+      runtime.isModelServiceBinding,
+    ) as ModelServiceBinding[];
   }
   const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
   const auth = authOptions(flags);
-  const descriptorSet = flags.descriptorSet !== undefined ? fs.readFileSync(flags.descriptorSet) : ts ? buildDescriptorSet(paths.protoDir, flags.log) : undefined;
+  const descriptorSet =
+    flags.descriptorSet !== undefined
+      ? fs.readFileSync(flags.descriptorSet)
+      : ts
+        ? buildDescriptorSet(paths.protoDir, flags.log)
+        : undefined;
   const server = runtime.createServer({
     app,
     services,
@@ -72,7 +83,9 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),
     ...(flags.maxConnections !== undefined ? { maxConnections: flags.maxConnections } : {}),
     ...(flags.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: flags.maxConcurrentRequests } : {}),
-    ...(flags.http2MaxConcurrentStreams !== undefined ? { http2MaxConcurrentStreams: flags.http2MaxConcurrentStreams } : {}),
+    ...(flags.http2MaxConcurrentStreams !== undefined
+      ? { http2MaxConcurrentStreams: flags.http2MaxConcurrentStreams }
+      : {}),
     ...(flags.http1MaxPendingRequests !== undefined ? { http1MaxPendingRequests: flags.http1MaxPendingRequests } : {}),
     ...(flags.writeTimeoutMs !== undefined ? { writeTimeoutMs: flags.writeTimeoutMs } : {}),
     ...(flags.http2PingIntervalMs !== undefined ? { http2PingIntervalMs: flags.http2PingIntervalMs } : {}),
@@ -82,7 +95,9 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
     ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
     ...(auth !== undefined ? { auth } : {}),
-    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0 ? { cors: { origins: flags.corsOrigins } } : {}),
+    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0
+      ? { cors: { origins: flags.corsOrigins } }
+      : {}),
   });
   await server.listen();
   flags.log(banner(app, server, tls !== undefined));
@@ -91,7 +106,10 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
 
 function findApp(mod: Record<string, unknown>, exportName: string | undefined, file: string): App {
   const isApp = (v: unknown): v is App =>
-    typeof v === "object" && v !== null && typeof (v as App).model === "function" && typeof (v as App).getModel === "function";
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as App).model === "function" &&
+    typeof (v as App).getModel === "function";
   if (exportName !== undefined) {
     const v = mod[exportName];
     if (!isApp(v)) throw new Error(`${file} has no export "${exportName}" that is a BlazeRPC app (createApp(...))`);
@@ -101,8 +119,13 @@ function findApp(mod: Record<string, unknown>, exportName: string | undefined, f
   if (isApp(mod.default)) return mod.default;
   const apps = Object.entries(mod).filter(([, v]) => isApp(v));
   if (apps.length === 1) return apps[0]![1] as App;
-  if (apps.length === 0) throw new Error(`${file} exports no BlazeRPC app — export the value of createApp(...), e.g. \`export const app = createApp({ name: "iris" })\``);
-  throw new Error(`${file} exports several apps (${apps.map(([k]) => k).join(", ")}) — pick one: blaze serve ${file}:${apps[0]![0]}`);
+  if (apps.length === 0)
+    throw new Error(
+      `${file} exports no BlazeRPC app — export the value of createApp(...), e.g. \`export const app = createApp({ name: "iris" })\``,
+    );
+  throw new Error(
+    `${file} exports several apps (${apps.map(([k]) => k).join(", ")}) — pick one: blaze serve ${file}:${apps[0]![0]}`,
+  );
 }
 
 /**
@@ -111,7 +134,9 @@ function findApp(mod: Record<string, unknown>, exportName: string | undefined, f
  */
 function buildDescriptorSet(protoDir: string, log: (line: string) => void): Uint8Array | undefined {
   if (!fs.existsSync(protoDir)) return undefined;
-  const r = spawnSync(bufBin(), ["build", protoDir, "--as-file-descriptor-set", "-o", "-"], { maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(bufBin(), ["build", protoDir, "--as-file-descriptor-set", "-o", "-"], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) {
     // Reflection still works from the generated code, only without comments.
     log(`blaze: buf build ${protoDir} failed, reflection serves no comments: ${r.stderr.toString().trim()}`);
@@ -124,7 +149,13 @@ function buildDescriptorSet(protoDir: string, log: (line: string) => void): Uint
 function authOptions(flags: ServeFlags): { tokens: string[]; exempt: string[] } | undefined {
   const tokens = [...(flags.authToken ?? [])];
   if (flags.authTokenFile !== undefined) {
-    tokens.push(...fs.readFileSync(flags.authTokenFile, "utf8").split(/\r?\n/).map((t) => t.trim()).filter((t) => t !== "" && !t.startsWith("#")));
+    tokens.push(
+      ...fs
+        .readFileSync(flags.authTokenFile, "utf8")
+        .split(/\r?\n/)
+        .map((t) => t.trim())
+        .filter((t) => t !== "" && !t.startsWith("#")),
+    );
     if (tokens.length === 0) throw new Error(`--auth-token-file ${flags.authTokenFile} holds no token`);
   }
   return tokens.length > 0 ? { tokens, exempt: flags.authExempt ?? ["health"] } : undefined;
@@ -145,7 +176,9 @@ function banner(app: App, server: BlazeServer, tls: boolean): string {
   ];
   const width = Math.max(...server.rpcs.map((r) => r.path.length));
   for (const r of server.rpcs) {
-    lines.push(`  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  ${r.model !== "" ? `model "${r.model}"` : "service"}`);
+    lines.push(
+      `  ${r.kind === "unary" ? "unary " : "stream"}  POST ${r.path.padEnd(width)}  ${r.model !== "" ? `model "${r.model}"` : "service"}`,
+    );
   }
   lines.push(`  grpc    grpc.health.v1.Health, grpc.reflection.v1 and v1alpha`);
   for (const r of app.routes) lines.push(`  http    ${r.method.padEnd(4)} ${r.path}`);

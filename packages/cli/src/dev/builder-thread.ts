@@ -14,7 +14,8 @@ export interface BuildRequest {
 }
 
 /** The answer to a {@link BuildRequest}. */
-export type BuildReply = { readonly id: number; readonly outcome: BuildOutcome } | { readonly id: number; readonly error: string };
+export type BuildReply =
+  { readonly id: number; readonly outcome: BuildOutcome } | { readonly id: number; readonly error: string };
 
 const { paths, options } = workerData as { paths: ProjectPaths; options: DevBuilderOptions };
 const builder = new DevBuilder(paths, options);

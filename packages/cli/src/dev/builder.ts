@@ -80,8 +80,10 @@ export class DevBuilder {
     } catch (err) {
       // An app with no models (services of its own and routes only) has nothing to generate.
       if (!isNoModels(err)) {
-        codegenErrors = err instanceof Error ? (err.name === "CodegenError" ? err.message : `blaze: ${err.message}`) : String(err);
-        codegenErrorCount = err instanceof Error && err.name === "CodegenError" ? (err as CodegenError).diagnostics.length : 1;
+        codegenErrors =
+          err instanceof Error ? (err.name === "CodegenError" ? err.message : `blaze: ${err.message}`) : String(err);
+        codegenErrorCount =
+          err instanceof Error && err.name === "CodegenError" ? (err as CodegenError).diagnostics.length : 1;
       }
     }
     const generateMs = performance.now() - t0;
@@ -100,7 +102,9 @@ export class DevBuilder {
       typeErrors: checked.text,
       typeErrorCount: checked.count,
       watch: [...new Set([...this.sources, ...this.checkFiles])].sort(),
-      ...(this.descriptorCurrent && this.options.descriptorSetFile !== undefined ? { descriptorSet: this.options.descriptorSetFile } : {}),
+      ...(this.descriptorCurrent && this.options.descriptorSetFile !== undefined
+        ? { descriptorSet: this.options.descriptorSetFile }
+        : {}),
     };
   }
 
@@ -137,7 +141,9 @@ export class DevBuilder {
   private writeDescriptorSet(): void {
     const file = this.options.descriptorSetFile;
     if (file === undefined || this.descriptorCurrent || !fs.existsSync(this.paths.protoDir)) return;
-    const r = spawnSync(bufBin(), ["build", this.paths.protoDir, "--as-file-descriptor-set", "-o", `${file}.tmp`], { encoding: "utf8" });
+    const r = spawnSync(bufBin(), ["build", this.paths.protoDir, "--as-file-descriptor-set", "-o", `${file}.tmp`], {
+      encoding: "utf8",
+    });
     if (r.status !== 0) return; // the server builds its own and reports why it could not
     fs.renameSync(`${file}.tmp`, file);
     this.descriptorCurrent = true;

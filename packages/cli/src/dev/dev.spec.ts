@@ -24,12 +24,16 @@ app.model("hello", async (name: string): Promise<string> => \`\${greeting}, \${n
 /** POST a Connect JSON call on a connection of its own; resolves with the parsed answer. */
 function call(url: string, body: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/devtest.v1.InferenceService/PredictHello`, { method: "POST", agent: false, headers: { "content-type": "application/json" } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as unknown }));
-    });
+    const req = http.request(
+      `${url}/devtest.v1.InferenceService/PredictHello`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as unknown }));
+      },
+    );
     req.on("error", reject);
     req.setTimeout(5000, () => req.destroy(new Error("no answer in 5 s")));
     req.end(JSON.stringify(body));
@@ -95,7 +99,10 @@ class Output {
 function childPids(pid: number): number[] | undefined {
   const r = spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
   if (r.status === null || r.error !== undefined) return undefined;
-  return r.stdout.split("\n").map((s) => Number(s.trim())).filter((n) => n > 0);
+  return r.stdout
+    .split("\n")
+    .map((s) => Number(s.trim()))
+    .filter((n) => n > 0);
 }
 
 function alive(pid: number): boolean {
@@ -111,7 +118,8 @@ function alive(pid: number): boolean {
  * The start of the line blaze dev prints for a change of `file` (other files may have changed
  * with it: in this repository the workspace's own declaration files are watched too).
  */
-const changed = (file: string) => `^blaze: (?:\\S+, )*\\S*${file.replace(/\./g, "\\.")}(?:, \\S+)*(?: and \\d+ more files)? changed → `;
+const changed = (file: string) =>
+  `^blaze: (?:\\S+, )*\\S*${file.replace(/\./g, "\\.")}(?:, \\S+)*(?: and \\d+ more files)? changed → `;
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -123,13 +131,20 @@ function portIsFree(port: number): Promise<boolean> {
 
 describe("blaze dev refuses", () => {
   it("an entry that does not exist, or compiled JavaScript, with exit 1 and nothing started", () => {
-    const run = (entry: string) => spawnSync(process.execPath, [blaze, "dev", entry, "--port", "0"], { cwd: repo, encoding: "utf8", timeout: 20_000 });
+    const run = (entry: string) =>
+      spawnSync(process.execPath, [blaze, "dev", entry, "--port", "0"], {
+        cwd: repo,
+        encoding: "utf8",
+        timeout: 20_000,
+      });
     const missing = run("nope/models.ts");
     expect(missing.status).toBe(1);
     expect(missing.stderr).toBe("blaze: entry file not found: nope/models.ts\n");
     const js = run(path.join("examples", "iris", "dist", "models.js"));
     expect(js.status).toBe(1);
-    expect(js.stderr).toBe("blaze: blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with `blaze serve examples/iris/dist/models.js`\n");
+    expect(js.stderr).toBe(
+      "blaze: blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with `blaze serve examples/iris/dist/models.js`\n",
+    );
   });
 });
 
@@ -157,18 +172,27 @@ describe("blaze dev", () => {
       }
       fs.writeFileSync(models, text);
     };
-    dev = spawn(process.execPath, [blaze, "dev", models, "--port", "0", "--shutdown-grace-ms", "1000"], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+    dev = spawn(process.execPath, [blaze, "dev", models, "--port", "0", "--shutdown-grace-ms", "1000"], {
+      cwd: repo,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const out = new Output(dev);
 
     // Started: the banner with the port it picked, then what it watches.
     const [, url] = await out.waitFor(/serving app "devtest" on (http:\/\/127\.0\.0\.1:\d+)/, 0, 45_000);
-    await out.waitFor(/^blaze: watching \S*models\.ts and \d+ more files it reads; ready in [\d.]+ s \(Ctrl-C stops\)$/m, 0);
+    await out.waitFor(
+      /^blaze: watching \S*models\.ts and \d+ more files it reads; ready in [\d.]+ s \(Ctrl-C stops\)$/m,
+      0,
+    );
     expect(await call(url!, { name: "ada" })).toEqual({ status: 200, json: { result: "hello, ada" } });
 
     // The model's body: restarted on the same port, the new code answers.
     let from = out.mark();
     edit(["`${greeting}, ${name}`", "`${greeting}, ${name}.`"]);
-    await out.waitFor(new RegExp(`${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"), from);
+    await out.waitFor(
+      new RegExp(`${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"),
+      from,
+    );
     expect(await call(url!, { name: "ada" })).toEqual({ status: 200, json: { result: "hello, ada." } });
 
     // A file the entry imports is watched too.
@@ -179,29 +203,61 @@ describe("blaze dev", () => {
 
     // A new parameter: schema and code regenerated, the new field answered.
     from = out.mark();
-    edit(["async (name: string): Promise<string> => `${greeting}, ${name}.`", "async (name: string, punct: string): Promise<string> => `${greeting}, ${name}${punct}`"]);
-    await out.waitFor(new RegExp(`${changed("models.ts")}PredictHello signature changed: regenerated proto \\+ code in [\\d.]+ s, type-checked in [\\d.]+ s, restarted in [\\d.]+ s$`, "m"), from);
-    expect(fs.readFileSync(path.join(dir, "proto", "devtest", "v1", "devtest.proto"), "utf8")).toMatch(/string punct = 2;/);
+    edit([
+      "async (name: string): Promise<string> => `${greeting}, ${name}.`",
+      "async (name: string, punct: string): Promise<string> => `${greeting}, ${name}${punct}`",
+    ]);
+    await out.waitFor(
+      new RegExp(
+        `${changed("models.ts")}PredictHello signature changed: regenerated proto \\+ code in [\\d.]+ s, type-checked in [\\d.]+ s, restarted in [\\d.]+ s$`,
+        "m",
+      ),
+      from,
+    );
+    expect(fs.readFileSync(path.join(dir, "proto", "devtest", "v1", "devtest.proto"), "utf8")).toMatch(
+      /string punct = 2;/,
+    );
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!" } });
 
     // A type error: the diagnostics, compiler style, and the last good server still answers.
     from = out.mark();
     edit(["export const app", 'const count: number = "three";\n\nexport const app']);
-    await out.waitFor(new RegExp(`${changed("models.ts")}1 type error; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}$`, "m"), from);
-    await out.waitFor(/^\S*models\.ts:4:7 error: Type 'string' is not assignable to type 'number'\. \(TS2322\)\n4 \| const count: number = "three";\n {10}\^$/m, from);
+    await out.waitFor(
+      new RegExp(
+        `${changed("models.ts")}1 type error; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}$`,
+        "m",
+      ),
+      from,
+    );
+    await out.waitFor(
+      /^\S*models\.ts:4:7 error: Type 'string' is not assignable to type 'number'\. \(TS2322\)\n4 \| const count: number = "three";\n {10}\^$/m,
+      from,
+    );
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!" } });
 
     // Fixed: served again, the fix's behaviour too.
     from = out.mark();
-    edit(['const count: number = "three";', "const count = 3;"], ["${name}${punct}`", "${name}${punct.repeat(count)}`"]);
-    await out.waitFor(new RegExp(`${changed("models.ts")}fixed: schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"), from);
+    edit(
+      ['const count: number = "three";', "const count = 3;"],
+      ["${name}${punct}`", "${name}${punct.repeat(count)}`"],
+    );
+    await out.waitFor(
+      new RegExp(`${changed("models.ts")}fixed: schema unchanged \\([\\d.]+ s\\), restarted in [\\d.]+ s$`, "m"),
+      from,
+    );
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!!!" } });
 
     // Code that type-checks but throws as it loads: why, with the user's frame, and the last
     // good server still answers.
     from = out.mark();
     edit(["export const app", 'if (count === 3) throw new Error("no models today");\n\nexport const app']);
-    await out.waitFor(new RegExp(`${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), but the new server did not start; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}:\nno models today\n +at .*models\\.ts:6:`, "m"), from);
+    await out.waitFor(
+      new RegExp(
+        `${changed("models.ts")}schema unchanged \\([\\d.]+ s\\), but the new server did not start; the last good server keeps answering on ${url!.replace(/\./g, "\\.")}:\nno models today\n +at .*models\\.ts:6:`,
+        "m",
+      ),
+      from,
+    );
     expect(await call(url!, { name: "ada", punct: "!" })).toEqual({ status: 200, json: { result: "hi, ada!!!" } });
     from = out.mark();
     edit(['if (count === 3) throw new Error("no models today");\n\n', ""]);

@@ -70,12 +70,18 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   const { file } = splitEntry(entrySpec);
   const paths = projectPaths(file, options);
   if (!fs.existsSync(paths.entry)) throw new Error(`entry file not found: ${file}`);
-  if (!isTypeScript(paths.entry)) throw new Error(`blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with \`blaze serve ${file}\``);
+  if (!isTypeScript(paths.entry))
+    throw new Error(
+      `blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with \`blaze serve ${file}\``,
+    );
   const { log, error } = options;
   const debounceMs = options.debounceMs ?? 100;
   const started = performance.now();
   // Beside `blaze generate`'s manifest (node_modules/.cache/blazerpc), rewritten per schema.
-  const descriptorSetFile = manifestPath(paths.projectDir, `${paths.entry}\0${paths.protoDir}\0descriptor set`).replace(/\.json$/, ".binpb");
+  const descriptorSetFile = manifestPath(paths.projectDir, `${paths.entry}\0${paths.protoDir}\0descriptor set`).replace(
+    /\.json$/,
+    ".binpb",
+  );
   fs.mkdirSync(path.dirname(descriptorSetFile), { recursive: true });
   const outputs = [paths.genDir, paths.protoDir].map((d) => d + path.sep);
 
@@ -87,7 +93,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
     const w = new Worker(path.join(__dirname, "builder-thread.js"), {
       workerData: {
         paths,
-        options: { typeCheck: options.typeCheck !== false, ...(options.descriptorSet === undefined ? { descriptorSetFile } : {}) },
+        options: {
+          typeCheck: options.typeCheck !== false,
+          ...(options.descriptorSet === undefined ? { descriptorSetFile } : {}),
+        },
       },
     });
     w.on("message", (reply: BuildReply) => {
@@ -176,7 +185,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
       void disconnected.then(() => {
         if (spare === child) spare = undefined;
         if (child.state === "starting") {
-          child.settle?.({ ok: false, failed: failed !== undefined ? failureText(failed) : `the server exited (${how}) before it served` });
+          child.settle?.({
+            ok: false,
+            failed: failed !== undefined ? failureText(failed) : `the server exited (${how}) before it served`,
+          });
         } else if (child.state === "serving" && child === current && !closed) {
           current = undefined;
           error(`blaze: the server exited (${how}); saving a file starts it again`);
@@ -188,7 +200,9 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   };
 
   /** Serves the current code in the spare (or a new process); resolves once it serves, or with why it could not. */
-  const startChild = async (descriptorSet: string | undefined): Promise<{ child: Child; ms: number } | { failed: string }> => {
+  const startChild = async (
+    descriptorSet: string | undefined,
+  ): Promise<{ child: Child; ms: number } | { failed: string }> => {
     const t0 = performance.now();
     const child = spare !== undefined && spare.worker.isConnected() ? spare : fork();
     spare = undefined;
@@ -199,7 +213,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
     const { log: _log, error: _error, typeCheck: _tc, debounceMs: _d, ...serveOptions } = options;
     const request: ServeRequest = {
       type: "serve",
-      config: { entry: entrySpec, flags: { ...serveOptions, port: child.portArg, ...(descriptorSet !== undefined ? { descriptorSet } : {}) } },
+      config: {
+        entry: entrySpec,
+        flags: { ...serveOptions, port: child.portArg, ...(descriptorSet !== undefined ? { descriptorSet } : {}) },
+      },
     };
     const r = await new Promise<{ ok: true } | { ok: false; failed: string }>((resolve) => {
       child.settle = resolve;
@@ -213,7 +230,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   /** Stops a server as SIGTERM stops `blaze serve`: NOT_SERVING, in-flight calls get the grace period. */
   const stopChild = (child: Child): Promise<void> => {
     if (!child.worker.isDead()) child.worker.process.kill("SIGTERM");
-    const timer = setTimeout(() => child.worker.isDead() || child.worker.process.kill("SIGKILL"), options.shutdownGraceMs + 5000);
+    const timer = setTimeout(
+      () => child.worker.isDead() || child.worker.process.kill("SIGKILL"),
+      options.shutdownGraceMs + 5000,
+    );
     return child.exited.finally(() => clearTimeout(timer));
   };
 
@@ -274,7 +294,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
 
   /** One change: rebuild, and serve the result if it is good. */
   async function cycle(files: readonly string[]): Promise<void> {
-    const names = files.length <= 3 ? files.map(rel).join(", ") : `${files.slice(0, 2).map(rel).join(", ")} and ${files.length - 2} more files`;
+    const names =
+      files.length <= 3
+        ? files.map(rel).join(", ")
+        : `${files.slice(0, 2).map(rel).join(", ")} and ${files.length - 2} more files`;
     const head = `blaze: ${names} changed →`;
     const outcome = await request("build", true);
     if (closed) return;
@@ -307,7 +330,10 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
     if (old === undefined || old.rpcs.join() !== r.child.rpcs.join()) log(r.child.banner);
   }
 
-  const keeps = () => (current !== undefined ? `the last good server keeps answering on ${current.url}` : "no server runs until it is fixed");
+  const keeps = () =>
+    current !== undefined
+      ? `the last good server keeps answering on ${current.url}`
+      : "no server runs until it is fixed";
 
   function buildSummary(o: BuildOutcome): string {
     const checked = o.checkMs > 0 ? `, type-checked in ${secs(o.checkMs)}` : "";
@@ -320,7 +346,12 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   }
 
   function reportErrors(head: string, o: BuildOutcome, then = `; ${keeps()}`): void {
-    const counts = [o.codegenErrorCount > 0 ? plural(o.codegenErrorCount, "codegen error") : "", o.typeErrorCount > 0 ? plural(o.typeErrorCount, "type error") : ""].filter(Boolean).join(" and ");
+    const counts = [
+      o.codegenErrorCount > 0 ? plural(o.codegenErrorCount, "codegen error") : "",
+      o.typeErrorCount > 0 ? plural(o.typeErrorCount, "type error") : "",
+    ]
+      .filter(Boolean)
+      .join(" and ");
     // Type errors first: a codegen error is often one of their consequences.
     error(`${head} ${counts}${then}\n${[o.typeErrors, o.codegenErrors].filter(Boolean).join("\n\n")}`);
   }
@@ -358,13 +389,17 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   if ("failed" in r) {
     lastFailed = true;
     error(`blaze: the server did not start:\n${r.failed}`);
-    log(`blaze: watching ${rel(paths.entry)} and ${plural(watched.size - 1, "more file")}; saving a file starts it again (Ctrl-C stops)`);
+    log(
+      `blaze: watching ${rel(paths.entry)} and ${plural(watched.size - 1, "more file")}; saving a file starts it again (Ctrl-C stops)`,
+    );
     return session;
   }
   current = r.child;
   learnedPort ??= Number(new URL(r.child.url).port);
   log(r.child.banner);
-  log(`blaze: watching ${rel(paths.entry)} and ${plural(watched.size - 1, "more file")} it reads; ready in ${secs(performance.now() - started)} (Ctrl-C stops)`);
+  log(
+    `blaze: watching ${rel(paths.entry)} and ${plural(watched.size - 1, "more file")} it reads; ready in ${secs(performance.now() - started)} (Ctrl-C stops)`,
+  );
   // The first type check is the slow one (all of @types/node): done now, while the first
   // server already answers, it makes every later change quick.
   void request("warm").then(
@@ -373,7 +408,11 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
       updateWatch(o.watch);
       if (!o.ok) {
         lastFailed = true;
-        reportErrors(`blaze: ${rel(paths.entry)}:`, o, " (served anyway, being the first version; from now on a change is served once it type-checks)");
+        reportErrors(
+          `blaze: ${rel(paths.entry)}:`,
+          o,
+          " (served anyway, being the first version; from now on a change is served once it type-checks)",
+        );
       }
     },
     (err: unknown) => closed || error(`blaze: ${err instanceof Error ? err.message : String(err)}`),
@@ -386,7 +425,9 @@ function failureText(m: ChildMessage & { type: "failed" }): string {
   const own = (m.stack ?? "")
     .split("\n")
     .slice(1)
-    .filter((l) => /^\s+at /.test(l) && !/node:internal|[\\/]node_modules[\\/]|[\\/]packages[\\/](cli|runtime)[\\/]/.test(l))
+    .filter(
+      (l) => /^\s+at /.test(l) && !/node:internal|[\\/]node_modules[\\/]|[\\/]packages[\\/](cli|runtime)[\\/]/.test(l),
+    )
     .slice(0, 5);
   return [m.message, ...own].join("\n");
 }

@@ -65,7 +65,9 @@ if (entry !== undefined) {
   try {
     // tsx compiles the changed files with esbuild's synchronous API, whose first call starts
     // esbuild's service (about 0.1 s of every restart): started here, in the spare, instead.
-    const esbuild = createRequire(require.resolve("tsx/package.json"))("esbuild") as { transformSync(code: string, options: { loader: string }): unknown };
+    const esbuild = createRequire(require.resolve("tsx/package.json"))("esbuild") as {
+      transformSync(code: string, options: { loader: string }): unknown;
+    };
     esbuild.transformSync("let warm: number = 1;", { loader: "ts" });
   } catch {
     // only slower
@@ -85,15 +87,23 @@ process.on("message", (m: ServeRequest) => {
       if (errors.length > 0) {
         stopping = true;
         await s.close();
-        send({ type: "failed", message: errors.map(([model, e]) => `model "${model}" failed to load: ${e}`).join("\n") }, () => process.exit(1));
+        send(
+          { type: "failed", message: errors.map(([model, e]) => `model "${model}" failed to load: ${e}`).join("\n") },
+          () => process.exit(1),
+        );
         return;
       }
       send({ type: "ready", url: s.url(), rpcs: s.rpcs.map((r) => r.path) });
     },
     (err: unknown) => {
-      const failed: ChildMessage = err instanceof Error
-        ? { type: "failed", message: err.name === "Error" ? err.message : `${err.name}: ${err.message}`, ...(err.stack !== undefined ? { stack: err.stack } : {}) }
-        : { type: "failed", message: String(err) };
+      const failed: ChildMessage =
+        err instanceof Error
+          ? {
+              type: "failed",
+              message: err.name === "Error" ? err.message : `${err.name}: ${err.message}`,
+              ...(err.stack !== undefined ? { stack: err.stack } : {}),
+            }
+          : { type: "failed", message: String(err) };
       send(failed, () => process.exit(1));
     },
   );

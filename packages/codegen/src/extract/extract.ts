@@ -1,7 +1,17 @@
 import * as fs from "node:fs";
 import { builtinModules } from "node:module";
 import * as path from "node:path";
-import { Node, Project, SyntaxKind, ts, type ResolutionHostFactory, type CallExpression, type ParameterDeclaration, type SourceFile, type Type } from "ts-morph";
+import {
+  Node,
+  Project,
+  SyntaxKind,
+  ts,
+  type ResolutionHostFactory,
+  type CallExpression,
+  type ParameterDeclaration,
+  type SourceFile,
+  type Type,
+} from "ts-morph";
 import { CodegenError, type Diagnostic } from "../diagnostics.js";
 import type { AppSpec, FieldSpec, ModelSpec } from "../model-spec.js";
 import { requestMessageName, responseMessageName, schemaMethod, SERVICE_NAME, toSnakeCase } from "../names.js";
@@ -104,7 +114,8 @@ const withoutNodeBuiltins: ResolutionHostFactory = (host, getCompilerOptions) =>
     names.map((ref) => {
       const name = typeof ref === "string" ? ref : ref.fileName;
       if (name === "node") return undefined;
-      return ts.resolveTypeReferenceDirective(name, containingFile, options, host, redirectedReference).resolvedTypeReferenceDirective;
+      return ts.resolveTypeReferenceDirective(name, containingFile, options, host, redirectedReference)
+        .resolvedTypeReferenceDirective;
     }),
 });
 
@@ -112,9 +123,23 @@ function createProject(tsconfig: string | undefined): Project {
   // Only the signatures matter: no ambient @types packages and no Node built-ins (most of
   // the start-up time), no declaration output, and the files the entry imports are found
   // by the program itself rather than wrapped one by one.
-  const overrides: ts.CompilerOptions = { types: [], noEmit: true, declaration: false, composite: false, declarationMap: false, sourceMap: false, incremental: false };
+  const overrides: ts.CompilerOptions = {
+    types: [],
+    noEmit: true,
+    declaration: false,
+    composite: false,
+    declarationMap: false,
+    sourceMap: false,
+    incremental: false,
+  };
   if (tsconfig !== undefined) {
-    return new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true, compilerOptions: overrides, resolutionHost: withoutNodeBuiltins });
+    return new Project({
+      tsConfigFilePath: tsconfig,
+      skipAddingFilesFromTsConfig: true,
+      skipFileDependencyResolution: true,
+      compilerOptions: overrides,
+      resolutionHost: withoutNodeBuiltins,
+    });
   }
   return new Project({
     skipFileDependencyResolution: true,
@@ -215,7 +240,11 @@ class Extractor {
     private readonly cwd: string,
     private readonly entry: string,
   ) {
-    this.types = new TypeMapper((node, message) => this.error(node, message), (node) => this.where(node), this.reservedNames);
+    this.types = new TypeMapper(
+      (node, message) => this.error(node, message),
+      (node) => this.where(node),
+      this.reservedNames,
+    );
   }
 
   run(): AppSpec {
@@ -225,18 +254,32 @@ class Extractor {
       const receiver = this.appOfCall(call);
       if (receiver === undefined) continue;
       if (receiver.name === undefined) {
-        this.error(call.getExpression(), "cannot tell this app's name — pass a string literal: createApp({ name: \"iris\" })");
+        this.error(
+          call.getExpression(),
+          'cannot tell this app\'s name — pass a string literal: createApp({ name: "iris" })',
+        );
         continue;
       }
       if (appName !== undefined && appName !== receiver.name) {
-        this.error(call, `${receiver.kind === "rpc" ? "RPCs" : "models"} of a second app "${receiver.name}" — an entry file serves one app (this one is "${appName}")`);
+        this.error(
+          call,
+          `${receiver.kind === "rpc" ? "RPCs" : "models"} of a second app "${receiver.name}" — an entry file serves one app (this one is "${appName}")`,
+        );
         continue;
       }
       appName = receiver.name;
       const name = receiver.kind === "rpc" ? this.rpcName(call) : this.modelName(call);
       if (name === undefined) continue;
       const { service, method } = schemaMethod({ name, rpc: receiver.kind === "rpc" });
-      calls.push({ call, kind: receiver.kind, name, rpc: receiver.kind === "rpc", label: `${receiver.kind} "${name}"`, service, method });
+      calls.push({
+        call,
+        kind: receiver.kind,
+        name,
+        rpc: receiver.kind === "rpc",
+        label: `${receiver.kind} "${name}"`,
+        service,
+        method,
+      });
     }
     const registered = this.withoutClashes(calls);
     const prepared = registered.flatMap((c) => this.prepare(c) ?? []);
@@ -253,7 +296,8 @@ class Extractor {
         file: this.displayPath(),
         line: 1,
         column: 1,
-        message: "no models or RPCs found — register one with app.model(name, fn) or app.rpc(\"Service.Method\", fn) on an app from createApp({ name }) of @blazerpc/runtime",
+        message:
+          'no models or RPCs found — register one with app.model(name, fn) or app.rpc("Service.Method", fn) on an app from createApp({ name }) of @blazerpc/runtime',
         code: "no-models",
       });
     }
@@ -281,17 +325,29 @@ class Extractor {
       const twice = kept.find((k) => k.name === c.name);
       const clash = kept.find((k) => k.service === c.service && k.method === c.method);
       // Within InferenceService, the generated client names a model's method after the model and an RPC's after the method.
-      const sameClientMethod = c.service === SERVICE_NAME ? kept.find((k) => k.service === SERVICE_NAME && k.kind !== c.kind && clientMethodOf(k) === clientMethodOf(c)) : undefined;
+      const sameClientMethod =
+        c.service === SERVICE_NAME
+          ? kept.find((k) => k.service === SERVICE_NAME && k.kind !== c.kind && clientMethodOf(k) === clientMethodOf(c))
+          : undefined;
       if (twice !== undefined) {
-        this.error(nameNode, c.kind === "model"
-          ? `model "${c.name}" is registered twice (first at line ${this.position(twice.call).line}) — give each model its own name`
-          : `rpc "${c.name}" is registered twice (first at ${this.whereExactly(twice.call)}) — give each RPC its own "Service.Method"`);
+        this.error(
+          nameNode,
+          c.kind === "model"
+            ? `model "${c.name}" is registered twice (first at line ${this.position(twice.call).line}) — give each model its own name`
+            : `rpc "${c.name}" is registered twice (first at ${this.whereExactly(twice.call)}) — give each RPC its own "Service.Method"`,
+        );
       } else if (clash !== undefined) {
-        this.error(nameNode, c.kind === "model" && clash.kind === "model"
-          ? `models "${clash.name}" (line ${this.position(clash.call).line}) and "${c.name}" both become rpc ${c.method} in the schema — rename one`
-          : `${clash.label} (${this.whereExactly(clash.call)}) and ${c.label} both become rpc ${c.service}.${c.method} in the schema — rename one`);
+        this.error(
+          nameNode,
+          c.kind === "model" && clash.kind === "model"
+            ? `models "${clash.name}" (line ${this.position(clash.call).line}) and "${c.name}" both become rpc ${c.method} in the schema — rename one`
+            : `${clash.label} (${this.whereExactly(clash.call)}) and ${c.label} both become rpc ${c.service}.${c.method} in the schema — rename one`,
+        );
       } else if (sameClientMethod !== undefined) {
-        this.error(nameNode, `${sameClientMethod.label} (${this.whereExactly(sameClientMethod.call)}) and ${c.label} both become method "${clientMethodOf(c)}" of the generated ${SERVICE_NAME}Client — rename one`);
+        this.error(
+          nameNode,
+          `${sameClientMethod.label} (${this.whereExactly(sameClientMethod.call)}) and ${c.label} both become method "${clientMethodOf(c)}" of the generated ${SERVICE_NAME}Client — rename one`,
+        );
       } else {
         kept.push(c);
       }
@@ -304,11 +360,17 @@ class Extractor {
    * RPC's, when no other registration takes (returns) that type.
    */
   private namedTypes(prepared: readonly Prepared[]): Map<CallExpression, { request: boolean; response: boolean }> {
-    const count = (key: string | undefined, of: "requestKey" | "responseKey") => (key === undefined ? 0 : prepared.filter((p) => p[of] === key).length);
-    return new Map(prepared.map((p) => [p.call, {
-      request: p.kind === "rpc" && count(p.requestKey, "requestKey") === 1,
-      response: p.kind === "rpc" && count(p.responseKey, "responseKey") === 1,
-    }]));
+    const count = (key: string | undefined, of: "requestKey" | "responseKey") =>
+      key === undefined ? 0 : prepared.filter((p) => p[of] === key).length;
+    return new Map(
+      prepared.map((p) => [
+        p.call,
+        {
+          request: p.kind === "rpc" && count(p.requestKey, "requestKey") === 1,
+          response: p.kind === "rpc" && count(p.responseKey, "responseKey") === 1,
+        },
+      ]),
+    );
   }
 
   /**
@@ -317,12 +379,18 @@ class Extractor {
    * service with what protoc-gen-blaze declares for it. Returns the registrations whose
    * names are all free.
    */
-  private reserveNames(registered: readonly Call[], named: ReadonlyMap<CallExpression, { request: boolean; response: boolean }>): Set<CallExpression> {
+  private reserveNames(
+    registered: readonly Call[],
+    named: ReadonlyMap<CallExpression, { request: boolean; response: boolean }>,
+  ): Set<CallExpression> {
     const owners = new Map<string, { what: string; call: CallExpression }>();
     const take = (name: string, what: string, p: Call, shown: string): boolean => {
       const taken = owners.get(name);
       if (taken !== undefined) {
-        this.error(p.call.getArguments()[0] ?? p.call, `${p.label}: its ${what} "${name}" is also ${taken.what} (${this.whereExactly(taken.call)}) — rename one`);
+        this.error(
+          p.call.getArguments()[0] ?? p.call,
+          `${p.label}: its ${what} "${name}" is also ${taken.what} (${this.whereExactly(taken.call)}) — rename one`,
+        );
         return false;
       }
       owners.set(name, { what: shown, call: p.call });
@@ -334,19 +402,32 @@ class Extractor {
       let ok = true;
       if (p.kind === "rpc" && p.service !== SERVICE_NAME && !services.has(p.service)) {
         services.add(p.service);
-        for (const [suffix, what] of [["", "service"], ["Models", "generated models interface"], ["Binding", "generated binding"], ["Client", "generated client"]] as const) {
+        for (const [suffix, what] of [
+          ["", "service"],
+          ["Models", "generated models interface"],
+          ["Binding", "generated binding"],
+          ["Client", "generated client"],
+        ] as const) {
           const name = `${p.service}${suffix}`;
           ok = take(name, what, p, `the ${what} of ${p.label}`) && ok;
           this.reservedNames.set(name, `the ${what} of ${p.label} (${this.whereExactly(p.call)})`);
         }
       }
       const { request, response } = named.get(p.call) ?? { request: false, response: false };
-      for (const [side, byType] of [["request", request], ["response", response]] as const) {
+      for (const [side, byType] of [
+        ["request", request],
+        ["response", response],
+      ] as const) {
         if (byType) continue;
         const name = side === "request" ? requestMessageName(p) : responseMessageName(p);
         ok = take(name, `${side} message`, p, `the ${side} message of ${p.label}`) && ok;
         // Models keep the wording (and the golden diagnostics) they always had.
-        this.reservedNames.set(name, p.kind === "model" ? `the ${side} of model "${p.name}"` : `the ${side} of ${p.label} (${this.whereExactly(p.call)})`);
+        this.reservedNames.set(
+          name,
+          p.kind === "model"
+            ? `the ${side} of model "${p.name}"`
+            : `the ${side} of ${p.label} (${this.whereExactly(p.call)})`,
+        );
       }
       if (ok) free.add(p.call);
     }
@@ -361,7 +442,10 @@ class Extractor {
     if (kind !== "model" && kind !== "rpc") return undefined;
     const type = callee.getExpression().getType();
     const symbol = type.getSymbol() ?? type.getAliasSymbol();
-    if (symbol?.getName() !== "App" || !isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath())) {
+    if (
+      symbol?.getName() !== "App" ||
+      !isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath())
+    ) {
       return undefined;
     }
     const nameType = type.getTypeArguments()[0];
@@ -371,12 +455,18 @@ class Extractor {
   private modelName(call: CallExpression): string | undefined {
     const [nameArg] = call.getArguments();
     if (nameArg === undefined || !(Node.isStringLiteral(nameArg) || Node.isNoSubstitutionTemplateLiteral(nameArg))) {
-      this.error(nameArg ?? call, "a model's name must be a string literal — write it in the call: app.model(\"iris\", fn)");
+      this.error(
+        nameArg ?? call,
+        'a model\'s name must be a string literal — write it in the call: app.model("iris", fn)',
+      );
       return undefined;
     }
     const value = nameArg.getLiteralValue();
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(value)) {
-      this.error(nameArg, `model name "${value}" is not usable in a schema — use letters, digits and underscores, starting with a letter`);
+      this.error(
+        nameArg,
+        `model name "${value}" is not usable in a schema — use letters, digits and underscores, starting with a letter`,
+      );
       return undefined;
     }
     return value;
@@ -385,12 +475,18 @@ class Extractor {
   private rpcName(call: CallExpression): string | undefined {
     const [nameArg] = call.getArguments();
     if (nameArg === undefined || !(Node.isStringLiteral(nameArg) || Node.isNoSubstitutionTemplateLiteral(nameArg))) {
-      this.error(nameArg ?? call, "an RPC's name must be a string literal — write it in the call: app.rpc(\"InferenceDirector.GetHealthStatus\", fn)");
+      this.error(
+        nameArg ?? call,
+        'an RPC\'s name must be a string literal — write it in the call: app.rpc("InferenceDirector.GetHealthStatus", fn)',
+      );
       return undefined;
     }
     const value = nameArg.getLiteralValue();
     if (!/^[A-Z][A-Za-z0-9]*\.[A-Z][A-Za-z0-9]*$/.test(value)) {
-      this.error(nameArg, `rpc name "${value}" is not "Service.Method" — both PascalCase (letters and digits, starting with a capital), e.g. "InferenceDirector.GetHealthStatus"`);
+      this.error(
+        nameArg,
+        `rpc name "${value}" is not "Service.Method" — both PascalCase (letters and digits, starting with a capital), e.g. "InferenceDirector.GetHealthStatus"`,
+      );
       return undefined;
     }
     return value;
@@ -405,7 +501,10 @@ class Extractor {
     const fn = this.functionOf(fnArg, label);
     if (fn === "reported") return undefined;
     if (fn === undefined) {
-      this.error(fnArg ?? call, `${label}: the last argument must be a function — pass an arrow function, a function expression, or a function declared here or imported`);
+      this.error(
+        fnArg ?? call,
+        `${label}: the last argument must be a function — pass an arrow function, a function expression, or a function declared here or imported`,
+      );
       return undefined;
     }
     const options = this.options(optionsArg, c);
@@ -423,7 +522,11 @@ class Extractor {
     const listBatched = options.batch !== undefined && !tensorsOnly;
     const [first] = params;
     const requestKey =
-      params.length === 1 && first !== undefined && Node.isObjectBindingPattern(first.getNameNode()) && !listBatched && this.types.isPlainObject(stripUndefined(first.getType()))
+      params.length === 1 &&
+      first !== undefined &&
+      Node.isObjectBindingPattern(first.getNameNode()) &&
+      !listBatched &&
+      this.types.isPlainObject(stripUndefined(first.getType()))
         ? namedObjectKey(stripUndefined(first.getType()))
         : undefined;
     const { type: ret } = unwrapResult(fn.returnType);
@@ -440,16 +543,25 @@ class Extractor {
     if (at.length === 0) return false;
     const misplaced = at.find(({ i }) => i !== fn.params.length - 1);
     if (misplaced !== undefined) {
-      this.error(misplaced.p, `${c.label}: the call context ("${misplaced.p.getText()}") must be the function's last parameter — move it after the others (it is not part of the request: the server passes it)`);
+      this.error(
+        misplaced.p,
+        `${c.label}: the call context ("${misplaced.p.getText()}") must be the function's last parameter — move it after the others (it is not part of the request: the server passes it)`,
+      );
       return "reported";
     }
     const ctx = at[0]!.p;
     if (options.batch !== undefined) {
-      this.error(ctx, `${c.label}: a batch serves many calls, so a batched model gets no call context — remove the "${ctx.getName()}" parameter, or the batch options`);
+      this.error(
+        ctx,
+        `${c.label}: a batch serves many calls, so a batched model gets no call context — remove the "${ctx.getName()}" parameter, or the batch options`,
+      );
       return "reported";
     }
     if (options.worker !== undefined) {
-      this.error(ctx, `${c.label}: a model in a worker thread gets no call context (its signal and headers stay on the main thread) — remove the "${ctx.getName()}" parameter, or the worker option`);
+      this.error(
+        ctx,
+        `${c.label}: a model in a worker thread gets no call context (its signal and headers stay on the main thread) — remove the "${ctx.getName()}" parameter, or the worker option`,
+      );
       return "reported";
     }
     return true;
@@ -461,13 +573,19 @@ class Extractor {
     const response = this.result(p, named.response);
     if (request === undefined || response === undefined) return undefined;
     if (options.batch !== undefined && response.streaming) {
-      this.error(options.batch, `model "${name}" is a stream and has batch options — batching is for unary models; remove batch, or return a Promise`);
+      this.error(
+        options.batch,
+        `model "${name}" is a stream and has batch options — batching is for unary models; remove batch, or return a Promise`,
+      );
       return undefined;
     }
     if (options.streaming !== undefined && options.streaming !== response.streaming) {
-      this.error(optionsArg!, options.streaming
-        ? `${label} has streaming: true but does not return an AsyncIterable — make it an async generator (async function*)`
-        : `${label} has streaming: false but returns an AsyncIterable — remove the option or return a Promise`);
+      this.error(
+        optionsArg!,
+        options.streaming
+          ? `${label} has streaming: true but does not return an AsyncIterable — make it an async generator (async function*)`
+          : `${label} has streaming: false but returns an AsyncIterable — remove the option or return a Promise`,
+      );
       return undefined;
     }
     const pure = options.pure === true || doc.tags.some((t) => t.tag === "pure");
@@ -494,25 +612,47 @@ class Extractor {
   private functionOf(node: Node | undefined, label: string): FunctionInfo | "reported" | undefined {
     if (node === undefined) return undefined;
     let target: Node = node;
-    while (Node.isParenthesizedExpression(target) || Node.isAsExpression(target) || Node.isSatisfiesExpression(target)) target = target.getExpression();
+    while (Node.isParenthesizedExpression(target) || Node.isAsExpression(target) || Node.isSatisfiesExpression(target))
+      target = target.getExpression();
     const signatures = target.getType().getCallSignatures();
     if (signatures.length === 0) return undefined;
     if (signatures.length > 1) {
-      this.error(node, `${label}: the function has ${signatures.length} overloads, so its signature is ambiguous — register a function with one signature`);
+      this.error(
+        node,
+        `${label}: the function has ${signatures.length} overloads, so its signature is ambiguous — register a function with one signature`,
+      );
       return "reported";
     }
     const signature = signatures[0]!;
     const decl = signature.getDeclaration();
     if (signature.getTypeParameters().length > 0) {
-      this.error(node, `${label}: the function is generic (${signature.getTypeParameters().map((t) => t.getText()).join(", ")}) — a ${label.startsWith("rpc") ? "RPC" : "model"} needs concrete types; wrap it in a function with them`);
+      this.error(
+        node,
+        `${label}: the function is generic (${signature
+          .getTypeParameters()
+          .map((t) => t.getText())
+          .join(
+            ", ",
+          )}) — a ${label.startsWith("rpc") ? "RPC" : "model"} needs concrete types; wrap it in a function with them`,
+      );
       return "reported";
     }
     const params = Node.isParametered(decl) ? decl.getParameters() : [];
-    const returnNode = (Node.isReturnTyped(decl) ? decl.getReturnTypeNode() : undefined) ?? (Node.isArrowFunction(target) || Node.isFunctionExpression(target) ? target : node);
+    const returnNode =
+      (Node.isReturnTyped(decl) ? decl.getReturnTypeNode() : undefined) ??
+      (Node.isArrowFunction(target) || Node.isFunctionExpression(target) ? target : node);
     const ownDoc = Node.isFunctionDeclaration(decl) ? jsDocOf(decl) : undefined;
     const holder = decl.getParent();
-    const constDoc = holder !== undefined && Node.isVariableDeclaration(holder) && holder.getVariableStatement() !== undefined ? jsDocOf(holder.getVariableStatement()!) : undefined;
-    return { params, returnType: signature.getReturnType(), returnNode, doc: ownDoc ?? constDoc ?? { text: undefined, tags: [] } };
+    const constDoc =
+      holder !== undefined && Node.isVariableDeclaration(holder) && holder.getVariableStatement() !== undefined
+        ? jsDocOf(holder.getVariableStatement()!)
+        : undefined;
+    return {
+      params,
+      returnType: signature.getReturnType(),
+      returnNode,
+      doc: ownDoc ?? constDoc ?? { text: undefined, tags: [] },
+    };
   }
 
   /** The options code generation needs: version, streaming, pure, and whether `batch` or `worker` is set. */
@@ -525,7 +665,10 @@ class Extractor {
       const type = node.getType();
       for (const key of ["version", "streaming", "pure", "batch"]) {
         if (type.getProperty(key) !== undefined) {
-          this.error(node, `${label}: its options may set "${key}", but code generation cannot read them — write them as an object literal, here or in a const (imported or not)`);
+          this.error(
+            node,
+            `${label}: its options may set "${key}", but code generation cannot read them — write them as an object literal, here or in a const (imported or not)`,
+          );
           return undefined;
         }
       }
@@ -536,7 +679,10 @@ class Extractor {
       if (other !== undefined) {
         const value = props.get(other)!;
         const at = Node.isPropertyAssignment(value.getParent()) ? value.getParent()! : value;
-        this.error(at, `${label}: option "${other}" is for models (app.model) — an RPC takes streaming, pure and validate; register a model to use it`);
+        this.error(
+          at,
+          `${label}: option "${other}" is for models (app.model) — an RPC takes streaming, pure and validate; register a model to use it`,
+        );
         return undefined;
       }
     }
@@ -560,23 +706,38 @@ class Extractor {
     if (batch !== undefined && staticValueOfProperty(batch) !== undefined) out.batch = batch;
     // `worker: false` (or undefined) runs on the event loop; anything else, even unknown here, in a thread.
     const worker = props.get("worker");
-    if (worker !== undefined && ![false, undefined].includes(staticValueOfProperty(worker) as never)) out.worker = worker;
+    if (worker !== undefined && ![false, undefined].includes(staticValueOfProperty(worker) as never))
+      out.worker = worker;
     return ok ? out : undefined;
   }
 
-  private params(p: Prepared, byType: boolean): { fields: FieldSpec[]; objectParams: boolean; requestType?: string } | undefined {
+  private params(
+    p: Prepared,
+    byType: boolean,
+  ): { fields: FieldSpec[]; objectParams: boolean; requestType?: string } | undefined {
     const { label, listBatched } = p;
     const messageName = requestMessageName(p);
     const [first] = p.params;
     if (first !== undefined && Node.isObjectBindingPattern(first.getNameNode()) && !listBatched) {
       if (p.params.length > 1) {
-        this.error(first, `${label}: a destructured parameter must be the only one (its properties are the request's fields) — name it, or move the other parameters into it`);
+        this.error(
+          first,
+          `${label}: a destructured parameter must be the only one (its properties are the request's fields) — name it, or move the other parameters into it`,
+        );
         return undefined;
       }
       const type = stripUndefined(first.getType());
-      const site: Site = { node: first.getTypeNode() ?? first, what: "the destructured parameter", owner: label, typeNode: first.getTypeNode() };
+      const site: Site = {
+        node: first.getTypeNode() ?? first,
+        what: "the destructured parameter",
+        owner: label,
+        typeNode: first.getTypeNode(),
+      };
       if (!this.types.isPlainObject(type)) {
-        this.error(site.node, `${label}: the destructured parameter has type "${type.getText(first)}", which has no properties to become the request's fields — give it an interface or object type`);
+        this.error(
+          site.node,
+          `${label}: the destructured parameter has type "${type.getText(first)}", which has no properties to become the request's fields — give it an interface or object type`,
+        );
         return undefined;
       }
       if (byType) {
@@ -604,21 +765,35 @@ class Extractor {
     return spec && { name: spec.name, fields: spec.fields };
   }
 
-  private param(p: ParameterDeclaration, reg: Prepared, messageName: string, siblings: readonly FieldSpec[]): FieldSpec | undefined {
+  private param(
+    p: ParameterDeclaration,
+    reg: Prepared,
+    messageName: string,
+    siblings: readonly FieldSpec[],
+  ): FieldSpec | undefined {
     const { label, listBatched, doc } = reg;
     const model = reg.name;
     const nameNode = p.getNameNode();
     if (listBatched && !Node.isIdentifier(nameNode)) {
-      this.error(p, `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): a destructured parameter cannot take one array per parameter — name it, e.g. (queries: Query[])`);
+      this.error(
+        p,
+        `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): a destructured parameter cannot take one array per parameter — name it, e.g. (queries: Query[])`,
+      );
       return undefined;
     }
     if (!Node.isIdentifier(nameNode)) {
-      this.error(p, `${label}: an array-destructured parameter has no name — name it, e.g. (features: Tensor<"float32", ["batch", 4]>)`);
+      this.error(
+        p,
+        `${label}: an array-destructured parameter has no name — name it, e.g. (features: Tensor<"float32", ["batch", 4]>)`,
+      );
       return undefined;
     }
     const name = nameNode.getText();
     if (p.isRestParameter()) {
-      this.error(p, `${label}: rest parameter "${name}" is not supported — declare one parameter per input, or an array`);
+      this.error(
+        p,
+        `${label}: rest parameter "${name}" is not supported — declare one parameter per input, or an array`,
+      );
       return undefined;
     }
     let typeNode = p.getTypeNode();
@@ -629,31 +804,47 @@ class Extractor {
     }
     const protoName = toSnakeCase(name);
     if (!/^[a-z]/.test(protoName)) {
-      this.error(p, `${label}: parameter "${name}" has no usable schema field name ("${protoName}") — start its name with a letter`);
+      this.error(
+        p,
+        `${label}: parameter "${name}" has no usable schema field name ("${protoName}") — start its name with a letter`,
+      );
       return undefined;
     }
     const clash = siblings.find((f) => toSnakeCase(f.name) === protoName);
     if (clash !== undefined) {
-      this.error(p, `${label}: parameters "${clash.name}" and "${name}" both become field "${protoName}" in the schema — rename one`);
+      this.error(
+        p,
+        `${label}: parameters "${clash.name}" and "${name}" both become field "${protoName}" in the schema — rename one`,
+      );
       return undefined;
     }
     if (listBatched) {
       const element = arrayElementType(type);
       if (element === undefined || p.isOptional()) {
-        this.error(typeNode ?? p, `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): parameter "${name}" must be an array with one value per request — e.g. ${name}: string[] (or batch only models whose parameters are all tensors)`);
+        this.error(
+          typeNode ?? p,
+          `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): parameter "${name}" must be an array with one value per request — e.g. ${name}: string[] (or batch only models whose parameters are all tensors)`,
+        );
         return undefined;
       }
       type = element;
       typeNode = typeNode !== undefined && Node.isArrayTypeNode(typeNode) ? typeNode.getElementTypeNode() : undefined;
     }
-    const mapped = this.types.map(type, { node: typeNode ?? p, what: `parameter "${name}"`, owner: label, typeNode }, { parent: messageName, field: name });
+    const mapped = this.types.map(
+      type,
+      { node: typeNode ?? p, what: `parameter "${name}"`, owner: label, typeNode },
+      { parent: messageName, field: name },
+    );
     if (mapped === undefined) return undefined;
     const optional = (p.isOptional() && !listBatched) || mapped.optional;
     const paramDoc = doc.tags.find((t) => t.tag === "param" && t.name === name)?.text || docOfDeclaration(p);
     return { name, type: mapped.type, ...(optional ? { optional: true } : {}), ...(paramDoc ? { doc: paramDoc } : {}) };
   }
 
-  private result(p: Prepared, byType: boolean): { fields: FieldSpec[]; objectResult: boolean; streaming: boolean; responseType?: string } | undefined {
+  private result(
+    p: Prepared,
+    byType: boolean,
+  ): { fields: FieldSpec[]; objectResult: boolean; streaming: boolean; responseType?: string } | undefined {
     const { fn, label, doc, listBatched } = p;
     const model = p.name;
     const messageName = responseMessageName(p);
@@ -662,18 +853,35 @@ class Extractor {
     let ret = unwrapped.type;
     if (ret.isUndefined() || ret.getFlags() & ts.TypeFlags.Void) {
       const noun = p.kind === "rpc" ? "an RPC" : "a model";
-      this.error(fn.returnNode, `${label}: ${streaming ? "the stream yields" : "the function returns"} nothing — ${noun} must ${streaming ? "yield" : "return"} its result`);
+      this.error(
+        fn.returnNode,
+        `${label}: ${streaming ? "the stream yields" : "the function returns"} nothing — ${noun} must ${streaming ? "yield" : "return"} its result`,
+      );
       return undefined;
     }
-    const what = streaming ? "the streamed element type" : listBatched ? "the result of one request" : "the return type";
+    const what = streaming
+      ? "the streamed element type"
+      : listBatched
+        ? "the result of one request"
+        : "the return type";
     const site: Site = { node: fn.returnNode, what, owner: label, typeNode: undefined };
     // A list-batched model returns one result per request, each a value or an Error.
     let parts: Type[] = [ret];
     if (listBatched && !streaming) {
       const element = arrayElementType(ret);
-      parts = element === undefined ? [] : element.isUnion() ? element.getUnionTypes().filter((t) => !isErrorType(t)) : isErrorType(element) ? [] : [element];
+      parts =
+        element === undefined
+          ? []
+          : element.isUnion()
+            ? element.getUnionTypes().filter((t) => !isErrorType(t))
+            : isErrorType(element)
+              ? []
+              : [element];
       if (element === undefined || parts.length === 0) {
-        this.error(fn.returnNode, `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): it must return an array with one result per request — e.g. Promise<(string | Error)[]>`);
+        this.error(
+          fn.returnNode,
+          `model "${model}" is list-batched (it has batch options and not every parameter is a tensor): it must return an array with one result per request — e.g. Promise<(string | Error)[]>`,
+        );
         return undefined;
       }
       ret = parts.length === 1 ? parts[0]! : element!;
@@ -686,11 +894,21 @@ class Extractor {
       const fields = this.types.fields(ret, site, messageName);
       return fields && { fields, objectResult: true, streaming };
     }
-    const mapped = parts.length === 1 ? this.types.map(ret, site, { parent: messageName, field: "result" }) : this.types.mapParts(parts, ret, site, { parent: messageName, field: "result" });
+    const mapped =
+      parts.length === 1
+        ? this.types.map(ret, site, { parent: messageName, field: "result" })
+        : this.types.mapParts(parts, ret, site, { parent: messageName, field: "result" });
     if (mapped === undefined) return undefined;
     const returns = doc.tags.find((t) => t.tag === "returns" || t.tag === "return" || t.tag === "yields")?.text;
     return {
-      fields: [{ name: "result", type: mapped.type, ...(mapped.optional ? { optional: true } : {}), ...(returns ? { doc: returns } : {}) }],
+      fields: [
+        {
+          name: "result",
+          type: mapped.type,
+          ...(mapped.optional ? { optional: true } : {}),
+          ...(returns ? { doc: returns } : {}),
+        },
+      ],
       objectResult: false,
       streaming,
     };
@@ -722,7 +940,10 @@ class Extractor {
     const sf = node.getSourceFile();
     const { line, column } = sf.getLineAndColumnAtPos(node.getStart());
     const file = this.displayPath(sf);
-    if (this.diagnostics.some((d) => d.file === file && d.line === line && d.column === column && d.message === message)) return;
+    if (
+      this.diagnostics.some((d) => d.file === file && d.line === line && d.column === column && d.message === message)
+    )
+      return;
     const sourceLine = sf.getFullText().split(/\r?\n/)[line - 1];
     this.diagnostics.push({ file, line, column, message, ...(sourceLine !== undefined ? { sourceLine } : {}) });
   }
@@ -746,7 +967,10 @@ function clientMethodOf(c: Call): string {
 /** `CallContext` of @blazerpc/runtime. */
 function isCallContextType(type: Type): boolean {
   const symbol = type.getSymbol() ?? type.getAliasSymbol();
-  return symbol?.getName() === "CallContext" && isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath());
+  return (
+    symbol?.getName() === "CallContext" &&
+    isFromBlazeRuntime(symbol.getDeclarations()[0]?.getSourceFile().getFilePath())
+  );
 }
 
 /** `T | undefined` → `T` (for an optional destructured parameter). */

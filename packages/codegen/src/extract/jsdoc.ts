@@ -38,7 +38,11 @@ export function parseJsDoc(comment: string): JsDoc {
   let current: { tag: string; name?: string; lines: string[] } | undefined;
   const flush = () => {
     if (current === undefined) return;
-    tags.push({ tag: current.tag, ...(current.name !== undefined ? { name: current.name } : {}), text: current.lines.join("\n").trim() });
+    tags.push({
+      tag: current.tag,
+      ...(current.name !== undefined ? { name: current.name } : {}),
+      text: current.lines.join("\n").trim(),
+    });
     current = undefined;
   };
   for (const line of lines) {

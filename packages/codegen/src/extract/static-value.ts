@@ -3,7 +3,8 @@ import { Node, SyntaxKind, type Symbol as MorphSymbol } from "ts-morph";
 /** What {@link staticValue} returns for an expression whose value is not known at build time. */
 export const NOT_STATIC: unique symbol = Symbol("not static");
 
-export type StaticValue = string | number | boolean | null | undefined | readonly StaticValue[] | { readonly [key: string]: StaticValue };
+export type StaticValue =
+  string | number | boolean | null | undefined | readonly StaticValue[] | { readonly [key: string]: StaticValue };
 
 /**
  * The value of an expression when it is known at build time without running anything:
@@ -31,7 +32,13 @@ export function staticValue(node: Node | undefined, depth = 0): StaticValue | ty
     const v = staticValue(node.getOperand(), depth + 1);
     return typeof v === "number" ? -v : NOT_STATIC;
   }
-  if (Node.isParenthesizedExpression(node) || Node.isAsExpression(node) || Node.isSatisfiesExpression(node) || Node.isTypeAssertion(node) || Node.isNonNullExpression(node)) {
+  if (
+    Node.isParenthesizedExpression(node) ||
+    Node.isAsExpression(node) ||
+    Node.isSatisfiesExpression(node) ||
+    Node.isTypeAssertion(node) ||
+    Node.isNonNullExpression(node)
+  ) {
     return staticValue(node.getExpression(), depth + 1);
   }
   if (Node.isArrayLiteralExpression(node)) {
@@ -48,7 +55,10 @@ export function staticValue(node: Node | undefined, depth = 0): StaticValue | ty
     for (const p of node.getProperties()) {
       if (Node.isPropertyAssignment(p)) {
         const nameNode = p.getNameNode();
-        const key = Node.isIdentifier(nameNode) || Node.isStringLiteral(nameNode) || Node.isNumericLiteral(nameNode) ? String(Node.isIdentifier(nameNode) ? nameNode.getText() : nameNode.getLiteralValue()) : undefined;
+        const key =
+          Node.isIdentifier(nameNode) || Node.isStringLiteral(nameNode) || Node.isNumericLiteral(nameNode)
+            ? String(Node.isIdentifier(nameNode) ? nameNode.getText() : nameNode.getLiteralValue())
+            : undefined;
         if (key === undefined) return NOT_STATIC;
         const v = staticValue(p.getInitializer(), depth + 1);
         if (v === NOT_STATIC) return NOT_STATIC;
@@ -73,7 +83,8 @@ export function staticValue(node: Node | undefined, depth = 0): StaticValue | ty
   }
   if (Node.isPropertyAccessExpression(node)) {
     const target = staticValue(node.getExpression(), depth + 1);
-    if (target === NOT_STATIC || typeof target !== "object" || target === null || Array.isArray(target)) return NOT_STATIC;
+    if (target === NOT_STATIC || typeof target !== "object" || target === null || Array.isArray(target))
+      return NOT_STATIC;
     const key = node.getName();
     return Object.prototype.hasOwnProperty.call(target, key) ? (target as Record<string, StaticValue>)[key] : undefined;
   }
@@ -83,7 +94,7 @@ export function staticValue(node: Node | undefined, depth = 0): StaticValue | ty
 /** The value of a `const` a symbol leads to, through imports. */
 export function valueOfSymbol(symbol: MorphSymbol | undefined, depth: number): StaticValue | typeof NOT_STATIC {
   if (symbol === undefined) return NOT_STATIC;
-  const target = symbol.isAlias() ? symbol.getAliasedSymbol() ?? symbol : symbol;
+  const target = symbol.isAlias() ? (symbol.getAliasedSymbol() ?? symbol) : symbol;
   for (const decl of target.getDeclarations()) {
     if (Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === "const") {
       return staticValue(decl.getInitializer(), depth);
@@ -104,14 +115,21 @@ export function valueOfSymbol(symbol: MorphSymbol | undefined, depth: number): S
  */
 export function objectProperties(node: Node | undefined, depth = 0): Map<string, Node> | undefined {
   if (node === undefined || depth > 32) return undefined;
-  if (Node.isParenthesizedExpression(node) || Node.isAsExpression(node) || Node.isSatisfiesExpression(node) || Node.isTypeAssertion(node) || Node.isNonNullExpression(node)) {
+  if (
+    Node.isParenthesizedExpression(node) ||
+    Node.isAsExpression(node) ||
+    Node.isSatisfiesExpression(node) ||
+    Node.isTypeAssertion(node) ||
+    Node.isNonNullExpression(node)
+  ) {
     return objectProperties(node.getExpression(), depth + 1);
   }
   if (Node.isIdentifier(node) || Node.isShorthandPropertyAssignment(node)) {
     const symbol = Node.isShorthandPropertyAssignment(node) ? node.getValueSymbol() : node.getSymbol();
-    const target = symbol?.isAlias() ? symbol.getAliasedSymbol() ?? symbol : symbol;
+    const target = symbol?.isAlias() ? (symbol.getAliasedSymbol() ?? symbol) : symbol;
     for (const decl of target?.getDeclarations() ?? []) {
-      if (Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === "const") return objectProperties(decl.getInitializer(), depth + 1);
+      if (Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === "const")
+        return objectProperties(decl.getInitializer(), depth + 1);
     }
     return undefined;
   }
@@ -123,7 +141,11 @@ export function objectProperties(node: Node | undefined, depth = 0): Map<string,
   for (const p of node.getProperties()) {
     if (Node.isPropertyAssignment(p)) {
       const nameNode = p.getNameNode();
-      const key = Node.isIdentifier(nameNode) ? nameNode.getText() : Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : undefined;
+      const key = Node.isIdentifier(nameNode)
+        ? nameNode.getText()
+        : Node.isStringLiteral(nameNode)
+          ? nameNode.getLiteralValue()
+          : undefined;
       const init = p.getInitializer();
       if (key === undefined || init === undefined) return undefined;
       out.set(key, init);
@@ -136,7 +158,11 @@ export function objectProperties(node: Node | undefined, depth = 0): Map<string,
     } else if (Node.isMethodDeclaration(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) {
       // A method (`validate(x) { … }`) or accessor: present, its value known only at run time.
       const nameNode = p.getNameNode();
-      const key = Node.isIdentifier(nameNode) ? nameNode.getText() : Node.isStringLiteral(nameNode) ? nameNode.getLiteralValue() : undefined;
+      const key = Node.isIdentifier(nameNode)
+        ? nameNode.getText()
+        : Node.isStringLiteral(nameNode)
+          ? nameNode.getLiteralValue()
+          : undefined;
       if (key === undefined) return undefined;
       out.set(key, p);
     } else {

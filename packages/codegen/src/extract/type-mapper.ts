@@ -46,8 +46,16 @@ const NOT_DATA_TYPES: Readonly<Record<string, string>> = {
   Function: "functions cannot be sent",
 };
 const TYPED_ARRAYS: Readonly<Record<string, string>> = {
-  Float32Array: "float32", Float64Array: "float64", Int8Array: "int8", Int16Array: "int16", Int32Array: "int32",
-  BigInt64Array: "int64", Uint16Array: "uint16", Uint32Array: "uint32", BigUint64Array: "uint64", Uint8ClampedArray: "uint8",
+  Float32Array: "float32",
+  Float64Array: "float64",
+  Int8Array: "int8",
+  Int16Array: "int16",
+  Int32Array: "int32",
+  BigInt64Array: "int64",
+  Uint16Array: "uint16",
+  Uint32Array: "uint32",
+  BigUint64Array: "uint64",
+  Uint8ClampedArray: "uint8",
 };
 
 interface Registered<S> {
@@ -105,31 +113,43 @@ export class TypeMapper {
     const flags = type.getFlags();
     if (isUnresolved(type)) {
       const written = site.typeNode?.getText() ?? type.getText();
-      return fail(`has type "${written}", which cannot be resolved — check its import and spelling (code generation adds no @types packages of its own, so a Node global such as Buffer may be unknown: use Uint8Array)`);
+      return fail(
+        `has type "${written}", which cannot be resolved — check its import and spelling (code generation adds no @types packages of its own, so a Node global such as Buffer may be unknown: use Uint8Array)`,
+      );
     }
-    if (flags & ts.TypeFlags.Any) return fail(`is "any" — give it a concrete type, e.g. string, an array or an interface`);
-    if (flags & ts.TypeFlags.Unknown) return fail(`is "unknown" — give it a concrete type, e.g. string, an array or an interface`);
+    if (flags & ts.TypeFlags.Any)
+      return fail(`is "any" — give it a concrete type, e.g. string, an array or an interface`);
+    if (flags & ts.TypeFlags.Unknown)
+      return fail(`is "unknown" — give it a concrete type, e.g. string, an array or an interface`);
     if (flags & ts.TypeFlags.Never) return fail(`is "never" — give it a concrete type`);
     if (type.isBoolean() || type.isBooleanLiteral()) return scalar("bool");
     if (type.isUnion()) return this.union(type, site, naming, fail);
-    if (type.isUndefined() || flags & ts.TypeFlags.Void) return fail(`has no value ("${type.getText()}") — give it a type, or leave it out`);
+    if (type.isUndefined() || flags & ts.TypeFlags.Void)
+      return fail(`has no value ("${type.getText()}") — give it a type, or leave it out`);
     if (type.isNull()) return fail(`is null — leave it out, or make it optional: x?: T`);
     if (type.isString() || type.isStringLiteral() || type.isTemplateLiteral()) return scalar("string");
     if (type.isNumber() || type.isNumberLiteral()) return scalar("double");
     if (flags & ts.TypeFlags.BigInt || flags & ts.TypeFlags.BigIntLiteral) return scalar("int64");
     if (type.isEnumLiteral() || flags & ts.TypeFlags.Enum) {
       const decl = enumDeclarationOf(type);
-      return decl === undefined ? fail(`has an enum type that cannot be read ("${type.getText()}")`) : this.tsEnum(decl, site);
+      return decl === undefined
+        ? fail(`has an enum type that cannot be read ("${type.getText()}")`)
+        : this.tsEnum(decl, site);
     }
     if (type.isIntersection()) {
       const brand = brandOf(type);
       if (brand !== undefined) return scalar(brand);
       if (type.getIntersectionTypes().every((t) => t.isObject())) return this.message(type, site, naming, fail);
-      return fail(`has unsupported type "${typeText(type, site)}" — an intersection with a primitive; use the primitive, or an exact number type of @blazerpc/runtime (Int32, Float32, …)`);
+      return fail(
+        `has unsupported type "${typeText(type, site)}" — an intersection with a primitive; use the primitive, or an exact number type of @blazerpc/runtime (Int32, Float32, …)`,
+      );
     }
     if (type.isObject()) return this.object(type, site, naming, fail);
-    if (flags & ts.TypeFlags.NonPrimitive) return fail(`is "object" — use an interface with named properties, or Record<string, T>`);
-    return fail(`has unsupported type "${typeText(type, site)}" — use string, number, bigint, boolean, Uint8Array, Date, Tensor<dtype, shape>, an interface, a string-literal union, Record<string, T> or an array of these`);
+    if (flags & ts.TypeFlags.NonPrimitive)
+      return fail(`is "object" — use an interface with named properties, or Record<string, T>`);
+    return fail(
+      `has unsupported type "${typeText(type, site)}" — use string, number, bigint, boolean, Uint8Array, Date, Tensor<dtype, shape>, an interface, a string-literal union, Record<string, T> or an array of these`,
+    );
   }
 
   /**
@@ -149,10 +169,17 @@ export class TypeMapper {
 
   /** True for an object type whose properties become a message's fields. */
   isPlainObject(type: Type): boolean {
-    if (type.isIntersection()) return brandOf(type) === undefined && type.getIntersectionTypes().every((t) => this.isPlainObject(t));
+    if (type.isIntersection())
+      return brandOf(type) === undefined && type.getIntersectionTypes().every((t) => this.isPlainObject(t));
     if (!type.isObject() || type.isArray() || type.isTuple()) return false;
     const name = type.getSymbol()?.getName();
-    if (name !== undefined && (name in NOT_DATA_TYPES || name in TYPED_ARRAYS || ["Uint8Array", "Date", "Map", "ReadonlyMap", "ReadonlyArray", "Tensor"].includes(name))) return false;
+    if (
+      name !== undefined &&
+      (name in NOT_DATA_TYPES ||
+        name in TYPED_ARRAYS ||
+        ["Uint8Array", "Date", "Map", "ReadonlyMap", "ReadonlyArray", "Tensor"].includes(name))
+    )
+      return false;
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) return false;
     if (type.getStringIndexType() !== undefined || type.getNumberIndexType() !== undefined) return false;
     const symbol = type.getSymbol();
@@ -160,11 +187,19 @@ export class TypeMapper {
     return !isBuiltIn(symbol);
   }
 
-  private field(prop: MorphSymbol, site: Site, messageName: string, siblings: readonly FieldSpec[]): FieldSpec | undefined {
+  private field(
+    prop: MorphSymbol,
+    site: Site,
+    messageName: string,
+    siblings: readonly FieldSpec[],
+  ): FieldSpec | undefined {
     const name = prop.getName();
     const decl = prop.getValueDeclaration() ?? prop.getDeclarations()[0];
     const inUserCode = decl !== undefined && !isLibFile(decl);
-    const typeNode = inUserCode && (Node.isPropertySignature(decl) || Node.isPropertyDeclaration(decl)) ? decl.getTypeNode() : undefined;
+    const typeNode =
+      inUserCode && (Node.isPropertySignature(decl) || Node.isPropertyDeclaration(decl))
+        ? decl.getTypeNode()
+        : undefined;
     const node = typeNode ?? (inUserCode ? decl : site.node);
     const label = `property "${messageName}.${name}"`;
     const fail = (message: string): undefined => {
@@ -178,10 +213,16 @@ export class TypeMapper {
       return fail(`has no usable schema field name — name properties with letters, digits and underscores`);
     }
     const protoName = toSnakeCase(name);
-    if (!/^[a-z]/.test(protoName)) return fail(`has no usable schema field name ("${protoName}") — start its name with a letter`);
+    if (!/^[a-z]/.test(protoName))
+      return fail(`has no usable schema field name ("${protoName}") — start its name with a letter`);
     const clash = siblings.find((f) => toSnakeCase(f.name) === protoName);
-    if (clash !== undefined) return fail(`and "${clash.name}" both become field "${protoName}" in the schema — rename one`);
-    const mapped = this.map(prop.getTypeAtLocation(site.node), { node, what: label, owner: site.owner, typeNode }, { parent: messageName, field: name });
+    if (clash !== undefined)
+      return fail(`and "${clash.name}" both become field "${protoName}" in the schema — rename one`);
+    const mapped = this.map(
+      prop.getTypeAtLocation(site.node),
+      { node, what: label, owner: site.owner, typeNode },
+      { parent: messageName, field: name },
+    );
     if (mapped === undefined) return undefined;
     const optional = prop.hasFlags(ts.SymbolFlags.Optional) || mapped.optional;
     const doc = inUserCode ? docOfDeclaration(decl) : undefined;
@@ -201,7 +242,13 @@ export class TypeMapper {
     return this.union(whole, site, naming, fail, parts);
   }
 
-  private union(type: Type, site: Site, naming: Naming, fail: (m: string) => undefined, only?: readonly Type[]): Mapped | undefined {
+  private union(
+    type: Type,
+    site: Site,
+    naming: Naming,
+    fail: (m: string) => undefined,
+    only?: readonly Type[],
+  ): Mapped | undefined {
     const parts = only ?? type.getUnionTypes();
     const isVoidish = (t: Type) => t.isUndefined() || (t.getFlags() & ts.TypeFlags.Void) !== 0;
     const optional = parts.some(isVoidish);
@@ -220,7 +267,12 @@ export class TypeMapper {
       }
     }
     if (rest.every((t) => t.isStringLiteral())) {
-      const mapped = this.literalEnum(type, rest.map((t) => String(t.getLiteralValue())), site, naming);
+      const mapped = this.literalEnum(
+        type,
+        rest.map((t) => String(t.getLiteralValue())),
+        site,
+        naming,
+      );
       return mapped && { type: mapped.type, optional };
     }
     if (rest.length === 1) {
@@ -228,12 +280,18 @@ export class TypeMapper {
       return mapped && { type: mapped.type, optional: optional || mapped.optional };
     }
     if (rest.every((t) => t.isNumberLiteral())) {
-      return fail(`is a union of number literals ("${typeText(type, site)}") — use number, or a string-literal union or a TypeScript enum for a fixed set of values`);
+      return fail(
+        `is a union of number literals ("${typeText(type, site)}") — use number, or a string-literal union or a TypeScript enum for a fixed set of values`,
+      );
     }
     if (rest.every((t) => t.isObject())) {
-      return fail(`is a union of object types ("${typeText(type, site)}") — use one object type with optional properties, or one model per variant`);
+      return fail(
+        `is a union of object types ("${typeText(type, site)}") — use one object type with optional properties, or one model per variant`,
+      );
     }
-    return fail(`is a union of unrelated types ("${typeText(type, site)}") — use one type, a string-literal union, or an object with optional properties`);
+    return fail(
+      `is a union of unrelated types ("${typeText(type, site)}") — use one type, a string-literal union, or an object with optional properties`,
+    );
   }
 
   private object(type: Type, site: Site, naming: Naming, fail: (m: string) => undefined): Mapped | undefined {
@@ -243,7 +301,9 @@ export class TypeMapper {
     if (name === "Tensor" && isFromBlazePackage(symbol, "tensor")) return this.tensor(type, site, fail);
     if (name === "Date") return { type: { kind: "timestamp" }, optional: false };
     if (type.isTuple()) {
-      return fail(`is a tuple ("${typeText(type, site)}") — use an object with named properties, or a Tensor for numeric data (tuples are only for Tensor shapes)`);
+      return fail(
+        `is a tuple ("${typeText(type, site)}") — use an object with named properties, or a Tensor for numeric data (tuples are only for Tensor shapes)`,
+      );
     }
     const element = type.getArrayElementType() ?? (name === "ReadonlyArray" ? type.getTypeArguments()[0] : undefined);
     if (element !== undefined) return this.repeated(type, element, site, naming, fail);
@@ -258,54 +318,93 @@ export class TypeMapper {
       return fail(`is a ${name} — ${NOT_DATA_TYPES[name]}`);
     }
     if (type.getCallSignatures().length > 0 || type.getConstructSignatures().length > 0) {
-      return fail(`is a function type ("${typeText(type, site)}") — functions cannot be sent; send data and call the function in the model`);
+      return fail(
+        `is a function type ("${typeText(type, site)}") — functions cannot be sent; send data and call the function in the model`,
+      );
     }
     if (symbol !== undefined && symbol.hasFlags(ts.SymbolFlags.Class)) {
-      return fail(`is an instance of class "${name}" — only plain data crosses the wire; use an interface with its data properties`);
+      return fail(
+        `is an instance of class "${name}" — only plain data crosses the wire; use an interface with its data properties`,
+      );
     }
     const stringIndex = type.getStringIndexType();
     const numberIndex = type.getNumberIndexType();
     const props = type.getProperties();
     if ((stringIndex !== undefined || numberIndex !== undefined) && props.length > 0) {
-      return fail(`mixes properties and an index signature ("${typeText(type, site)}") — use one: an interface, or Record<string, T>`);
+      return fail(
+        `mixes properties and an index signature ("${typeText(type, site)}") — use one: an interface, or Record<string, T>`,
+      );
     }
     if (stringIndex !== undefined) return this.mapOf(type, undefined, stringIndex, "record", site, naming, fail);
     if (numberIndex !== undefined) {
       return fail(`is a map with number keys ("${typeText(type, site)}") — use string keys: Record<string, T>`);
     }
-    if (isBuiltIn(symbol)) return fail(`has built-in type "${typeText(type, site)}", which is not data — use string, number, an interface or an array`);
+    if (isBuiltIn(symbol))
+      return fail(
+        `has built-in type "${typeText(type, site)}", which is not data — use string, number, an interface or an array`,
+      );
     return this.message(type, site, naming, fail);
   }
 
-  private repeated(outer: Type, element: Type, site: Site, naming: Naming, fail: (m: string) => undefined): Mapped | undefined {
+  private repeated(
+    outer: Type,
+    element: Type,
+    site: Site,
+    naming: Naming,
+    fail: (m: string) => undefined,
+  ): Mapped | undefined {
     const inner = this.map(element, site, naming);
     if (inner === undefined) return undefined;
-    if (inner.type.kind === "repeated") return fail(`is a nested array (${typeText(outer, site)}) — use a Tensor for numeric grids, or an array of objects holding arrays`);
-    if (inner.type.kind === "map") return fail(`is an array of maps (${typeText(outer, site)}) — wrap each map in an object: { entries: Record<string, T> }[]`);
-    if (inner.optional) return fail(`is an array of optional values (${typeText(outer, site)}) — a proto list has no missing elements; drop undefined from the element type`);
+    if (inner.type.kind === "repeated")
+      return fail(
+        `is a nested array (${typeText(outer, site)}) — use a Tensor for numeric grids, or an array of objects holding arrays`,
+      );
+    if (inner.type.kind === "map")
+      return fail(
+        `is an array of maps (${typeText(outer, site)}) — wrap each map in an object: { entries: Record<string, T> }[]`,
+      );
+    if (inner.optional)
+      return fail(
+        `is an array of optional values (${typeText(outer, site)}) — a proto list has no missing elements; drop undefined from the element type`,
+      );
     return { type: { kind: "repeated", element: inner.type }, optional: false };
   }
 
-  private mapOf(outer: Type, key: Type | undefined, value: Type, container: "record" | "map", site: Site, naming: Naming, fail: (m: string) => undefined): Mapped | undefined {
+  private mapOf(
+    outer: Type,
+    key: Type | undefined,
+    value: Type,
+    container: "record" | "map",
+    site: Site,
+    naming: Naming,
+    fail: (m: string) => undefined,
+  ): Mapped | undefined {
     if (key !== undefined && !key.isString()) {
       return fail(`is a map with ${key.getText()} keys (${typeText(outer, site)}) — use string keys: Map<string, T>`);
     }
     const inner = this.map(value, site, naming);
     if (inner === undefined) return undefined;
     if (inner.type.kind === "repeated" || inner.type.kind === "map") {
-      return fail(`is a map whose values are ${inner.type.kind === "repeated" ? "arrays" : "maps"} (${typeText(outer, site)}) — wrap each value in an object: Record<string, { items: T[] }>`);
+      return fail(
+        `is a map whose values are ${inner.type.kind === "repeated" ? "arrays" : "maps"} (${typeText(outer, site)}) — wrap each value in an object: Record<string, { items: T[] }>`,
+      );
     }
-    if (inner.optional) return fail(`is a map with optional values (${typeText(outer, site)}) — a proto map has no missing values; drop undefined from the value type`);
+    if (inner.optional)
+      return fail(
+        `is a map with optional values (${typeText(outer, site)}) — a proto map has no missing values; drop undefined from the value type`,
+      );
     return { type: { kind: "map", value: inner.type, container }, optional: false };
   }
 
   private tensor(type: Type, site: Site, fail: (m: string) => undefined): Mapped | undefined {
     const [dtypeArg, shapeArg] = type.getTypeArguments();
     const example = 'Tensor<"float32", ["batch", 4]>';
-    if (dtypeArg === undefined || !dtypeArg.isStringLiteral()) return fail(`is a Tensor without a dtype literal — write it as ${example}`);
+    if (dtypeArg === undefined || !dtypeArg.isStringLiteral())
+      return fail(`is a Tensor without a dtype literal — write it as ${example}`);
     const dtype = String(dtypeArg.getLiteralValue());
     if (!isDType(dtype)) return fail(`has unknown dtype "${dtype}" — use one of ${dtypeNames.join(", ")}`);
-    if (shapeArg === undefined || !shapeArg.isTuple()) return fail(`is a Tensor without a shape tuple — write it as ${example}`);
+    if (shapeArg === undefined || !shapeArg.isTuple())
+      return fail(`is a Tensor without a shape tuple — write it as ${example}`);
     const shape: (number | string)[] = [];
     for (const dim of shapeArg.getTupleElements()) {
       if (dim.isNumberLiteral() && Number.isSafeInteger(dim.getLiteralValue()) && Number(dim.getLiteralValue()) >= 0) {
@@ -313,7 +412,9 @@ export class TypeMapper {
       } else if (dim.isStringLiteral() && /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(dim.getLiteralValue()))) {
         shape.push(String(dim.getLiteralValue()));
       } else {
-        return fail(`has shape dimension "${dim.getText(site.node)}" — each dimension is a size literal (4) or a name ("batch")`);
+        return fail(
+          `has shape dimension "${dim.getText(site.node)}" — each dimension is a size literal (4) or a name ("batch")`,
+        );
       }
     }
     return { type: { kind: "tensor", dtype, shape }, optional: false };
@@ -328,7 +429,9 @@ export class TypeMapper {
       for (const arg of named.args) {
         const n = typeArgumentName(arg, site);
         if (n === undefined) {
-          return fail(`has type "${typeText(type, site)}", whose name in the schema cannot be made from its type argument "${arg.getText()}" — give the type argument a name (an interface or a type alias)`);
+          return fail(
+            `has type "${typeText(type, site)}", whose name in the schema cannot be made from its type argument "${arg.getText()}" — give the type argument a name (an interface or a type alias)`,
+          );
         }
         argNames.push(n);
       }
@@ -340,10 +443,13 @@ export class TypeMapper {
     }
     if (this.inProgress.has(key)) {
       this.done.set(key, null);
-      return fail(`has recursive type "${typeText(type, site)}" (it contains itself) — flatten it, e.g. nodes in an array with parent indices`);
+      return fail(
+        `has recursive type "${typeText(type, site)}" (it contains itself) — flatten it, e.g. nodes in an array with parent indices`,
+      );
     }
     const previous = this.done.get(key);
-    if (previous !== undefined) return previous === null ? undefined : { type: { kind: "message", name: previous }, optional: false };
+    if (previous !== undefined)
+      return previous === null ? undefined : { type: { kind: "message", name: previous }, optional: false };
     const declNode = named?.declaration ?? site.node;
     if (!this.claim(name, key, fail)) {
       this.done.set(key, null);
@@ -359,7 +465,11 @@ export class TypeMapper {
       return undefined;
     }
     const doc = named !== undefined ? docOfDeclaration(named.declaration) : undefined;
-    this.messages.set(name, { spec: { name, ...(doc !== undefined ? { doc } : {}), fields }, key, declaration: declNode });
+    this.messages.set(name, {
+      spec: { name, ...(doc !== undefined ? { doc } : {}), fields },
+      key,
+      declaration: declNode,
+    });
     this.done.set(key, name);
     return { type: { kind: "message", name }, optional: false };
   }
@@ -369,7 +479,9 @@ export class TypeMapper {
     const taken = this.messages.get(name) ?? this.enums.get(name);
     const reserved = this.reserved.get(name);
     if (taken !== undefined && taken.key !== key) {
-      fail(`has type "${name}", but another type is also named "${name}" in the schema (${this.where(taken.declaration)}) — rename one`);
+      fail(
+        `has type "${name}", but another type is also named "${name}" in the schema (${this.where(taken.declaration)}) — rename one`,
+      );
       return false;
     }
     if (reserved !== undefined) {
@@ -384,7 +496,8 @@ export class TypeMapper {
     const name = alias !== undefined ? toPascalCase(alias.name) : `${naming.parent}.${toPascalCase(naming.field)}`;
     const key = alias !== undefined ? `enum:${nodeKey(alias.declaration)}` : `enum-inline:${name}`;
     const previous = this.done.get(key);
-    if (previous !== undefined) return previous === null ? undefined : { type: { kind: "enum", name: previous }, optional: false };
+    if (previous !== undefined)
+      return previous === null ? undefined : { type: { kind: "enum", name: previous }, optional: false };
     const order = literalOrder(alias?.declaration.getTypeNode() ?? site.typeNode);
     const sorted = [...values].sort((a, b) => rank(order, a) - rank(order, b));
     const node = alias !== undefined && !isLibFile(alias.declaration) ? alias.declaration : site.node;
@@ -392,7 +505,14 @@ export class TypeMapper {
       this.report(node, `${site.owner}: ${site.what} ${message}`);
       return undefined;
     };
-    return this.registerEnum(name, key, node, sorted.map((v) => ({ tsName: v, value: v, doc: undefined })), alias !== undefined ? docOfDeclaration(alias.declaration) : undefined, reportAt);
+    return this.registerEnum(
+      name,
+      key,
+      node,
+      sorted.map((v) => ({ tsName: v, value: v, doc: undefined })),
+      alias !== undefined ? docOfDeclaration(alias.declaration) : undefined,
+      reportAt,
+    );
   }
 
   private tsEnum(decl: Node, site: Site): Mapped | undefined {
@@ -400,7 +520,8 @@ export class TypeMapper {
     const name = toPascalCase(decl.getName());
     const key = `enum:${nodeKey(decl)}`;
     const previous = this.done.get(key);
-    if (previous !== undefined) return previous === null ? undefined : { type: { kind: "enum", name: previous }, optional: false };
+    if (previous !== undefined)
+      return previous === null ? undefined : { type: { kind: "enum", name: previous }, optional: false };
     const reportAt = (message: string): undefined => {
       this.report(decl.getNameNode(), `${site.owner}: ${site.what} ${message}`);
       return undefined;
@@ -410,7 +531,9 @@ export class TypeMapper {
       const value = m.getValue();
       if (value === undefined) {
         this.done.set(key, null);
-        return reportAt(`has enum "${decl.getName()}", whose member ${m.getName()} has no constant value — give every member a literal value`);
+        return reportAt(
+          `has enum "${decl.getName()}", whose member ${m.getName()} has no constant value — give every member a literal value`,
+        );
       }
       members.push({ tsName: m.getName(), value, doc: docOfDeclaration(m) });
     }
@@ -438,12 +561,20 @@ export class TypeMapper {
       const suffix = toUpperSnakeCase(m.tsName);
       const show = typeof m.value === "string" && m.tsName === m.value ? JSON.stringify(m.value) : m.tsName;
       if (suffix === "" || !/^[A-Z]/.test(suffix)) {
-        return failed(`has enum "${name}" whose value ${show} has no usable schema name — use values that start with a letter`);
+        return failed(
+          `has enum "${name}" whose value ${show} has no usable schema name — use values that start with a letter`,
+        );
       }
       const valueName = `${prefix}_${suffix}`;
-      if (suffix === "UNSPECIFIED") return failed(`has enum "${name}" whose value ${show} becomes ${valueName}, the name of the zero value the schema adds — rename the value`);
+      if (suffix === "UNSPECIFIED")
+        return failed(
+          `has enum "${name}" whose value ${show} becomes ${valueName}, the name of the zero value the schema adds — rename the value`,
+        );
       const clash = seen.get(valueName);
-      if (clash !== undefined) return failed(`has enum "${name}" whose values ${clash} and ${show} both become ${valueName} in the schema — rename one`);
+      if (clash !== undefined)
+        return failed(
+          `has enum "${name}" whose values ${clash} and ${show} both become ${valueName} in the schema — rename one`,
+        );
       seen.set(valueName, show);
       values.push({ name: valueName, value: m.value, ...(m.doc !== undefined ? { doc: m.doc } : {}) });
     }
@@ -469,7 +600,10 @@ export function isTensorType(type: Type): boolean {
 
 /** The element type of `T[]` or `readonly T[]`. */
 export function arrayElementType(type: Type): Type | undefined {
-  return type.getArrayElementType() ?? (type.getSymbol()?.getName() === "ReadonlyArray" ? type.getTypeArguments()[0] : undefined);
+  return (
+    type.getArrayElementType() ??
+    (type.getSymbol()?.getName() === "ReadonlyArray" ? type.getTypeArguments()[0] : undefined)
+  );
 }
 
 /** `Error` or a class extending it. */
@@ -484,7 +618,10 @@ function scalar(s: ScalarKind): Mapped {
 }
 
 function isUnresolved(type: Type): boolean {
-  return (type.getFlags() & ts.TypeFlags.Any) !== 0 && (type.compilerType as { intrinsicName?: string }).intrinsicName === "error";
+  return (
+    (type.getFlags() & ts.TypeFlags.Any) !== 0 &&
+    (type.compilerType as { intrinsicName?: string }).intrinsicName === "error"
+  );
 }
 
 function typeId(type: Type): number {
@@ -493,7 +630,10 @@ function typeId(type: Type): number {
 
 /** The type as the user wrote it where possible (`Mode | undefined`, not the expanded union). */
 function typeText(type: Type, site: Site): string {
-  return type.getText(site.node, ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope);
+  return type.getText(
+    site.node,
+    ts.TypeFormatFlags.NoTruncation | ts.TypeFormatFlags.UseAliasDefinedOutsideCurrentScope,
+  );
 }
 
 function nodeKey(node: Node): string {
@@ -511,7 +651,10 @@ function isLibFile(node: Node): boolean {
 function isBuiltIn(symbol: MorphSymbol | undefined): boolean {
   if (symbol === undefined || ["__type", "__object"].includes(symbol.getName())) return false;
   const decls = symbol.getDeclarations();
-  return decls.some(isLibFile) && decls.every((d) => isLibFile(d) || /[\\/]node_modules[\\/]@types[\\/]/.test(d.getSourceFile().getFilePath()));
+  return (
+    decls.some(isLibFile) &&
+    decls.every((d) => isLibFile(d) || /[\\/]node_modules[\\/]@types[\\/]/.test(d.getSourceFile().getFilePath()))
+  );
 }
 
 function isFromBlazePackage(symbol: MorphSymbol | undefined, pkg: "tensor" | "runtime"): boolean {
@@ -552,7 +695,8 @@ function enumDeclarationOf(type: Type): Node | undefined {
 function namedType(type: Type): { name: string; args: Type[]; declaration: Node } | undefined {
   const alias = type.getAliasSymbol();
   const aliasDecl = alias?.getDeclarations()[0];
-  if (alias !== undefined && aliasDecl !== undefined) return { name: alias.getName(), args: type.getAliasTypeArguments(), declaration: aliasDecl };
+  if (alias !== undefined && aliasDecl !== undefined)
+    return { name: alias.getName(), args: type.getAliasTypeArguments(), declaration: aliasDecl };
   const symbol = type.getSymbol();
   const decl = symbol?.getDeclarations()[0];
   if (symbol === undefined || decl === undefined || !symbol.hasFlags(ts.SymbolFlags.Interface)) return undefined;
@@ -603,10 +747,15 @@ function typeArgumentName(type: Type, site: { node: Node }, depth = 0): string |
  * The alias of a union even once `undefined` was added to it: `mode?: Mode` has the type
  * `"a" | "b" | undefined`, whose origin (kept by TypeScript for display) is `Mode | undefined`.
  */
-function unionAlias(type: Type, site: { node: Node }): { name: string; declaration: Node & { getTypeNode(): Node | undefined } } | undefined {
+function unionAlias(
+  type: Type,
+  site: { node: Node },
+): { name: string; declaration: Node & { getTypeNode(): Node | undefined } } | undefined {
   const fromSymbol = (symbol: MorphSymbol | undefined) => {
     const decl = symbol?.getDeclarations()[0];
-    return symbol !== undefined && decl !== undefined && Node.isTypeAliasDeclaration(decl) ? { name: symbol.getName(), declaration: decl } : undefined;
+    return symbol !== undefined && decl !== undefined && Node.isTypeAliasDeclaration(decl)
+      ? { name: symbol.getName(), declaration: decl }
+      : undefined;
   };
   const direct = fromSymbol(type.getAliasSymbol());
   if (direct !== undefined) return direct;
@@ -615,7 +764,8 @@ function unionAlias(type: Type, site: { node: Node }): { name: string; declarati
   const members = (origin as ts.UnionType).types;
   const aliased = members.filter((t) => t.aliasSymbol !== undefined && t.flags & ts.TypeFlags.Union);
   const others = members.filter((t) => !aliased.includes(t));
-  if (aliased.length !== 1 || !others.every((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void))) return undefined;
+  if (aliased.length !== 1 || !others.every((t) => t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Void)))
+    return undefined;
   const decl = aliased[0]!.aliasSymbol!.declarations?.[0];
   if (decl === undefined || !ts.isTypeAliasDeclaration(decl)) return undefined;
   // Back from the compiler's node to ts-morph's wrapper of the same node.
@@ -625,15 +775,20 @@ function unionAlias(type: Type, site: { node: Node }): { name: string; declarati
 }
 
 /** The alias a written type refers to: `Mode` or `Mode | undefined` → the declaration of `Mode`. */
-function aliasOfTypeNode(typeNode: Node | undefined): { name: string; declaration: Node & { getTypeNode(): Node | undefined } } | undefined {
+function aliasOfTypeNode(
+  typeNode: Node | undefined,
+): { name: string; declaration: Node & { getTypeNode(): Node | undefined } } | undefined {
   if (typeNode === undefined) return undefined;
   let refs: Node[] = [typeNode];
-  if (Node.isUnionTypeNode(typeNode)) refs = typeNode.getTypeNodes().filter((n) => !["undefined", "void"].includes(n.getText()));
+  if (Node.isUnionTypeNode(typeNode))
+    refs = typeNode.getTypeNodes().filter((n) => !["undefined", "void"].includes(n.getText()));
   if (refs.length !== 1 || !Node.isTypeReference(refs[0]!)) return undefined;
   const symbol = refs[0].getTypeName().getSymbol();
   const target = symbol?.isAlias() ? symbol.getAliasedSymbol() : symbol;
   const decl = target?.getDeclarations()[0];
-  return target !== undefined && decl !== undefined && Node.isTypeAliasDeclaration(decl) ? { name: target.getName(), declaration: decl } : undefined;
+  return target !== undefined && decl !== undefined && Node.isTypeAliasDeclaration(decl)
+    ? { name: target.getName(), declaration: decl }
+    : undefined;
 }
 
 /** The string literals of a written union, in the order written (through aliases). */

@@ -7,7 +7,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { CodeGeneratorRequestSchema, FileDescriptorSetSchema, type CodeGeneratorResponse, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import {
+  CodeGeneratorRequestSchema,
+  FileDescriptorSetSchema,
+  type CodeGeneratorResponse,
+  type FileDescriptorProto,
+} from "@bufbuild/protobuf/wkt";
 import ts from "typescript";
 import { extract } from "../extract/extract.js";
 import { schemaFiles, writeSchemaFiles } from "../proto-printer/schema-files.js";
@@ -74,7 +79,10 @@ beforeAll(() => {
     const proto = path.join(dir, "proto");
     fs.cpSync(path.join(REPO, "examples/types/proto"), proto, { recursive: true });
     fs.cpSync(path.join(REPO, "examples/iris/proto/iris"), path.join(proto, "iris"), { recursive: true });
-    for (const [name, text] of [["bad", BAD_PROTO], ["plain", PLAIN_ENUM_PROTO]] as const) {
+    for (const [name, text] of [
+      ["bad", BAD_PROTO],
+      ["plain", PLAIN_ENUM_PROTO],
+    ] as const) {
       fs.mkdirSync(path.join(proto, `${name}/v1`), { recursive: true });
       fs.writeFileSync(path.join(proto, `${name}/v1/${name}.proto`), text);
     }
@@ -103,7 +111,13 @@ describe("protoc-gen-blaze on examples/types", () => {
   });
 
   it("keeps the client browser-safe: it imports only protobuf-es, connect, @blazerpc/tensor and the _pb file", () => {
-    expect(importsOf(client)).toEqual(["./types_pb.js", "@blazerpc/tensor", "@bufbuild/protobuf", "@bufbuild/protobuf/wkt", "@connectrpc/connect"]);
+    expect(importsOf(client)).toEqual([
+      "./types_pb.js",
+      "@blazerpc/tensor",
+      "@bufbuild/protobuf",
+      "@bufbuild/protobuf/wkt",
+      "@connectrpc/connect",
+    ]);
     const code = client.replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
     expect(code).not.toMatch(/\b(Buffer|process|__dirname|require)\b/);
   });
@@ -111,7 +125,7 @@ describe("protoc-gen-blaze on examples/types", () => {
   it("declares the models' own types: interfaces, literal unions, Date, Map, Record, Tensor", () => {
     expect(client).toContain('export type Color = "red" | "green" | "blue";\n');
     expect(client).toContain("export type Level = 0 | 1 | 2;\n");
-    expect(client).toContain("export type PredictEnumsRequest_Mode = \"fast\" | \"exact\";\n");
+    expect(client).toContain('export type PredictEnumsRequest_Mode = "fast" | "exact";\n');
     expect(client).toMatch(/export interface Point \{\n(.*\n)*? {2}label\?: string;\n\}/);
     expect(client).toContain("  userID: string;\n");
     expect(client).toContain("  scores: Map<string, number>;\n");
@@ -137,21 +151,37 @@ describe("protoc-gen-blaze on examples/types", () => {
   });
 
   it("gives the client one method per model taking and returning those types", () => {
-    expect(client).toContain("  optionals(name?: string, count?: number, point?: Point, color?: Color, when?: Date, options?: CallOptions): Promise<PredictOptionalsResponse>;\n");
-    expect(client).toContain("  search(request: PredictSearchRequest, options?: CallOptions): Promise<PredictSearchResponse>;\n");
+    expect(client).toContain(
+      "  optionals(name?: string, count?: number, point?: Point, color?: Color, when?: Date, options?: CallOptions): Promise<PredictOptionalsResponse>;\n",
+    );
+    expect(client).toContain(
+      "  search(request: PredictSearchRequest, options?: CallOptions): Promise<PredictSearchResponse>;\n",
+    );
     expect(client).toContain("  count(to: number, options?: CallOptions): AsyncIterable<PredictCountResponse>;\n");
     expect(client).toContain("  square(x: number, options?: CallOptions): Promise<number>;\n");
-    expect(client).toContain("export function createInferenceServiceClient(transport: Transport): InferenceServiceClient {\n");
-    expect(client).toContain("      for await (const $res of $client.predictCount({ to }, $options)) yield decodePredictCountResponse($res, \"\");\n");
+    expect(client).toContain(
+      "export function createInferenceServiceClient(transport: Transport): InferenceServiceClient {\n",
+    );
+    expect(client).toContain(
+      '      for await (const $res of $client.predictCount({ to }, $options)) yield decodePredictCountResponse($res, "");\n',
+    );
   });
 
   it("binds each model with the same conversions, importing them from the client file", () => {
-    expect(importsOf(binding)).toEqual(["./types_client.js", "./types_pb.js", "@blazerpc/runtime", "@blazerpc/tensor", "@bufbuild/protobuf/wkt"]);
-    expect(binding).toContain("  exact(request: PredictExactRequest): Promise<PredictExactResponse> | PredictExactResponse;\n");
+    expect(importsOf(binding)).toEqual([
+      "./types_client.js",
+      "./types_pb.js",
+      "@blazerpc/runtime",
+      "@blazerpc/tensor",
+      "@bufbuild/protobuf/wkt",
+    ]);
+    expect(binding).toContain(
+      "  exact(request: PredictExactRequest): Promise<PredictExactResponse> | PredictExactResponse;\n",
+    );
     expect(binding).toContain("  count(to: number): AsyncIterable<PredictCountResponse>;\n");
     expect(binding).toContain(
       [
-        "    decode: (req: PredictOptionalsRequest): Parameters<InferenceServiceModels[\"optionals\"]> => [",
+        '    decode: (req: PredictOptionalsRequest): Parameters<InferenceServiceModels["optionals"]> => [',
         "      req.name,",
         "      req.count,",
         '      req.point === undefined ? undefined : decodePoint(req.point, "point."),',
@@ -160,8 +190,12 @@ describe("protoc-gen-blaze on examples/types", () => {
         "    ],",
       ].join("\n"),
     );
-    expect(binding).toContain('    encode: (result: Awaited<ReturnType<InferenceServiceModels["search"]>>) => encodePredictSearchResponse(result, ""),\n');
-    expect(binding).toContain('    encode: (result: Awaited<ReturnType<InferenceServiceModels["square"]>>) => ({\n      result: result,\n    }),\n');
+    expect(binding).toContain(
+      '    encode: (result: Awaited<ReturnType<InferenceServiceModels["search"]>>) => encodePredictSearchResponse(result, ""),\n',
+    );
+    expect(binding).toContain(
+      '    encode: (result: Awaited<ReturnType<InferenceServiceModels["square"]>>) => ({\n      result: result,\n    }),\n',
+    );
   });
 
   it("is deterministic", () => {
@@ -179,7 +213,9 @@ describe("protoc-gen-blaze on other files", () => {
     expect(client).not.toMatch(/export (type|interface) (?!InferenceServiceClient)/);
     expect(importsOf(client)).toEqual(["./iris_pb.js", "@blazerpc/tensor", "@connectrpc/connect"]);
     expect(importsOf(binding)).toEqual(["./iris_pb.js", "@blazerpc/runtime", "@blazerpc/tensor"]);
-    expect(client).toContain('  iris(features: Tensor<"float32", ["batch", 4]>, options?: CallOptions): Promise<Tensor<"float32", ["batch", 3]>>;\n');
+    expect(client).toContain(
+      '  iris(features: Tensor<"float32", ["batch", 4]>, options?: CallOptions): Promise<Tensor<"float32", ["batch", 3]>>;\n',
+    );
   });
 
   it("writes nothing for a file without model methods", () => {
@@ -222,21 +258,41 @@ describe("protoc-gen-blaze on code-first RPCs (extract/__fixtures__/code-first.t
     dir = fs.mkdtempSync(path.join(TYPES_EXAMPLE, ".tmp-cli-code-first-"));
     const proto = path.join(dir, "proto");
     writeSchemaFiles(schemaFiles(extract("code-first.ts", { cwd: FIXTURES })), proto);
-    const l = spawnSync(BUF, ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })], { cwd: proto, encoding: "utf8" });
+    const l = spawnSync(
+      BUF,
+      ["lint", ".", "--config", JSON.stringify({ version: "v2", lint: { use: ["STANDARD"] } })],
+      { cwd: proto, encoding: "utf8" },
+    );
     lint = { code: l.status, out: l.stdout + l.stderr };
     const image = path.join(dir, "image.binpb");
     const b = spawnSync(BUF, ["build", proto, "-o", image], { encoding: "utf8" });
     if (b.status !== 0) throw new Error(`buf build failed (exit ${b.status}):\n${b.stderr}`);
     const files = fromBinary(FileDescriptorSetSchema, fs.readFileSync(image)).file;
-    response = protocGenBlaze.run(create(CodeGeneratorRequestSchema, { fileToGenerate: ["code_first/v1/code_first.proto"], parameter: "target=ts,import_extension=js,rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor", protoFile: files }));
+    response = protocGenBlaze.run(
+      create(CodeGeneratorRequestSchema, {
+        fileToGenerate: ["code_first/v1/code_first.proto"],
+        parameter: "target=ts,import_extension=js,rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor",
+        protoFile: files,
+      }),
+    );
     client = fileOf(response, "code_first/v1/code_first_client.ts");
     binding = fileOf(response, "code_first/v1/code_first_blaze.ts");
     // protoc-gen-es's _pb.ts beside them, as `blaze generate` makes it.
     const template = JSON.stringify({
       version: "v2",
-      plugins: [{ local: [process.execPath, path.join(REPO, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")], out: path.join(dir, "gen"), opt: ["target=ts", "import_extension=js", "rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor"] }],
+      plugins: [
+        {
+          local: [process.execPath, path.join(REPO, "node_modules/@bufbuild/protoc-gen-es/bin/protoc-gen-es")],
+          out: path.join(dir, "gen"),
+          opt: ["target=ts", "import_extension=js", "rewrite_imports=./blazerpc/**/*_pb.js:@blazerpc/tensor"],
+        },
+      ],
     });
-    const g = spawnSync(BUF, ["generate", proto, "--template", template, "--exclude-path", path.join(proto, "blazerpc")], { encoding: "utf8" });
+    const g = spawnSync(
+      BUF,
+      ["generate", proto, "--template", template, "--exclude-path", path.join(proto, "blazerpc")],
+      { encoding: "utf8" },
+    );
     if (g.status !== 0) throw new Error(`buf generate failed (exit ${g.status}):\n${g.stderr}`);
     for (const f of response.file) fs.writeFileSync(path.join(dir, "gen", f.name), f.content);
   });
@@ -251,7 +307,10 @@ describe("protoc-gen-blaze on code-first RPCs (extract/__fixtures__/code-first.t
 
   it("writes a binding and a client for every service of the file, the RPCs' own included", () => {
     expect(response.error ?? "").toBe("");
-    expect(response.file.map((f) => f.name)).toEqual(["code_first/v1/code_first_client.ts", "code_first/v1/code_first_blaze.ts"]);
+    expect(response.file.map((f) => f.name)).toEqual([
+      "code_first/v1/code_first_client.ts",
+      "code_first/v1/code_first_blaze.ts",
+    ]);
     for (const service of ["InferenceService", "InferenceDirector", "Calculator"]) {
       expect(binding).toContain(`export interface ${service}Models {\n`);
       expect(binding).toContain(`export const ${service}Binding = defineModelService(${service}, {\n`);
@@ -261,7 +320,9 @@ describe("protoc-gen-blaze on code-first RPCs (extract/__fixtures__/code-first.t
   });
 
   it("binds an RPC by its Service.Method, and types it by the named interface it returns", () => {
-    expect(binding).toContain('  "InferenceDirector.GetHealthStatus"(): Promise<HealthStatusResponse> | HealthStatusResponse;\n');
+    expect(binding).toContain(
+      '  "InferenceDirector.GetHealthStatus"(): Promise<HealthStatusResponse> | HealthStatusResponse;\n',
+    );
     expect(binding).toContain(
       [
         "  getHealthStatus: {",
@@ -273,18 +334,26 @@ describe("protoc-gen-blaze on code-first RPCs (extract/__fixtures__/code-first.t
         "  },",
       ].join("\n"),
     );
-    expect(client).toContain('export interface HealthStatusResponse {\n');
-    expect(client).toContain('  overallStatus: HealthStatusResponse_OverallStatus;\n');
-    expect(client).toContain('export type HealthStatusResponse_OverallStatus = "HEALTHY" | "DEGRADED" | "UNHEALTHY";\n');
+    expect(client).toContain("export interface HealthStatusResponse {\n");
+    expect(client).toContain("  overallStatus: HealthStatusResponse_OverallStatus;\n");
+    expect(client).toContain(
+      'export type HealthStatusResponse_OverallStatus = "HEALTHY" | "DEGRADED" | "UNHEALTHY";\n',
+    );
   });
 
   it("passes the call context last: in the signature, `context: true` in the binding, never in the client", () => {
     expect(binding).toContain('import type { CallContext } from "@blazerpc/runtime";\n');
-    expect(binding).toContain('  "InferenceDirector.Greet"(name: string, ctx: CallContext): Promise<string> | string;\n');
+    expect(binding).toContain(
+      '  "InferenceDirector.Greet"(name: string, ctx: CallContext): Promise<string> | string;\n',
+    );
     expect(binding).toContain('  "InferenceDirector.Watch"(ctx: CallContext): AsyncIterable<number>;\n');
     expect(binding).toContain("  tagged(text: string, ctx: CallContext): Promise<string> | string;\n");
-    expect(binding).toContain('    model: "InferenceDirector.Greet",\n    context: true,\n    decode: (req: GreetRequest): [name: string] => [\n      req.name,\n    ],\n');
-    expect(binding).toContain('    model: "InferenceDirector.Watch",\n    context: true,\n    decode: (req: WatchRequest): [] => [\n    ],\n');
+    expect(binding).toContain(
+      '    model: "InferenceDirector.Greet",\n    context: true,\n    decode: (req: GreetRequest): [name: string] => [\n      req.name,\n    ],\n',
+    );
+    expect(binding).toContain(
+      '    model: "InferenceDirector.Watch",\n    context: true,\n    decode: (req: WatchRequest): [] => [\n    ],\n',
+    );
     expect(binding.match(/context: true/g)).toHaveLength(3);
     expect(client).not.toContain("CallContext");
     expect(client).toContain("  greet(name: string, options?: CallOptions): Promise<string>;\n");
@@ -334,8 +403,13 @@ export async function call(c = createInferenceDirectorClient(null!)): Promise<st
       moduleResolution: ts.ModuleResolutionKind.Node16,
       types: [],
     });
-    const lineOf = (d: ts.Diagnostic) => (d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0);
-    const found = ts.getPreEmitDiagnostics(program).map((d) => ({ file: path.relative(dir, d.file?.fileName ?? "?"), line: lineOf(d), text: ts.flattenDiagnosticMessageText(d.messageText, "\n") }));
+    const lineOf = (d: ts.Diagnostic) =>
+      d.file !== undefined && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0;
+    const found = ts.getPreEmitDiagnostics(program).map((d) => ({
+      file: path.relative(dir, d.file?.fileName ?? "?"),
+      line: lineOf(d),
+      text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+    }));
     // Nothing in the generated files; in the implementation, exactly the lines marked `// error:`.
     const marked = source.split("\n").flatMap((text, i) => {
       const m = /\/\/ error: (.*)$/.exec(text);

@@ -1,7 +1,17 @@
 import type { DescEnum, DescFile, DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type GeneratedFile, type Printable, type Schema } from "@bufbuild/protoplugin";
 import { version } from "../version.js";
-import { clientMethodName, enumValues, isOptional, localName, modelMethods, SignatureEmitter, signatureTypes, tsName, type ModelMethod } from "./signature.js";
+import {
+  clientMethodName,
+  enumValues,
+  isOptional,
+  localName,
+  modelMethods,
+  SignatureEmitter,
+  signatureTypes,
+  tsName,
+  type ModelMethod,
+} from "./signature.js";
 
 /**
  * protoc-gen-blaze: for every file with a service whose methods carry the
@@ -41,7 +51,12 @@ function clientModule(file: DescFile): string {
   return `./${file.name}_client.js`;
 }
 
-function generateClientFile(f: GeneratedFile, file: DescFile, services: readonly DescService[], types: { messages: DescMessage[]; enums: DescEnum[] }): void {
+function generateClientFile(
+  f: GeneratedFile,
+  file: DescFile,
+  services: readonly DescService[],
+  types: { messages: DescMessage[]; enums: DescEnum[] },
+): void {
   f.preamble(file);
   const emit = new SignatureEmitter(f, (name) => name);
   for (const e of types.enums) {
@@ -86,21 +101,37 @@ function generateEnumConversions(f: GeneratedFile, e: DescEnum): void {
   const name = localName(e);
   const values = enumValues(e);
   const show = (v: string | number) => (typeof v === "string" ? JSON.stringify(v) : String(v));
-  f.print(f.jsDoc(`The model's value of a ${e.typeName} number.\n\n@throws Error naming \`path\` for the zero value (not sent) or an unknown number.`));
+  f.print(
+    f.jsDoc(
+      `The model's value of a ${e.typeName} number.\n\n@throws Error naming \`path\` for the zero value (not sent) or an unknown number.`,
+    ),
+  );
   f.print(f.export("function", `decode${name}`), "(value: number, path: string): ", name, " {");
   f.print("  switch (value) {");
   for (const v of values) f.print("    case ", v.number, ": return ", show(v.value), "; // ", v.name);
   f.print("  }");
-  f.print("  throw new Error(value === 0 ? `${path}: missing: no value was sent` : `${path}: unknown value ${value} of ", e.typeName, "`);");
+  f.print(
+    "  throw new Error(value === 0 ? `${path}: missing: no value was sent` : `${path}: unknown value ${value} of ",
+    e.typeName,
+    "`);",
+  );
   f.print("}");
   f.print();
-  f.print(f.jsDoc(`The ${e.typeName} number of a model's value.\n\n@throws Error naming \`path\` for a value that is not one of the enum's.`));
+  f.print(
+    f.jsDoc(
+      `The ${e.typeName} number of a model's value.\n\n@throws Error naming \`path\` for a value that is not one of the enum's.`,
+    ),
+  );
   f.print(f.export("function", `encode${name}`), "(value: ", name, ", path: string): number {");
   f.print("  switch (value) {");
   for (const v of values) f.print("    case ", show(v.value), ": return ", v.number, "; // ", v.name);
   f.print("  }");
   const allowed = values.map((v) => show(v.value)).join(", ");
-  f.print("  throw new Error(`${path}: ${JSON.stringify(value)} is not one of ", allowed.replace(/[`$\\]/g, "\\$&"), "`);");
+  f.print(
+    "  throw new Error(`${path}: ${JSON.stringify(value)} is not one of ",
+    allowed.replace(/[`$\\]/g, "\\$&"),
+    "`);",
+  );
   f.print("}");
 }
 
@@ -112,8 +143,19 @@ function generateMessageConversions(f: GeneratedFile, emit: SignatureEmitter, m:
 
   const decoded = m.fields.map((field) => ({ field, built: emit.decodeField(field, "v", base) }));
   const decodeUsesPath = decoded.some((d) => d.built.usesPath);
-  f.print(f.jsDoc(`A ${m.typeName} message as the model's value; an absent message (undefined) as the message's defaults.`));
-  f.print(f.export("function", `decode${name}`), "(m: ", shape, " | undefined, ", decodeUsesPath ? "path" : "_path", ": string): ", name, " {");
+  f.print(
+    f.jsDoc(`A ${m.typeName} message as the model's value; an absent message (undefined) as the message's defaults.`),
+  );
+  f.print(
+    f.export("function", `decode${name}`),
+    "(m: ",
+    shape,
+    " | undefined, ",
+    decodeUsesPath ? "path" : "_path",
+    ": string): ",
+    name,
+    " {",
+  );
   if (m.fields.length === 0) {
     f.print("  return {};");
   } else {
@@ -121,7 +163,8 @@ function generateMessageConversions(f: GeneratedFile, emit: SignatureEmitter, m:
     f.print("  return {");
     for (const { field, built } of decoded) {
       const key = safeProperty(tsName(field));
-      if (isOptional(field)) f.print("    ...(v.", field.localName, " !== undefined ? { ", key, ": ", ...built.code, " } : {}),");
+      if (isOptional(field))
+        f.print("    ...(v.", field.localName, " !== undefined ? { ", key, ": ", ...built.code, " } : {}),");
       else f.print("    ", key, ": ", ...built.code, ",");
     }
     f.print("  };");
@@ -129,14 +172,29 @@ function generateMessageConversions(f: GeneratedFile, emit: SignatureEmitter, m:
   f.print("}");
   f.print();
 
-  const encoded = m.fields.map((field) => ({ field, built: emit.encodeField(field, `v${access(tsName(field))}`, base) }));
+  const encoded = m.fields.map((field) => ({
+    field,
+    built: emit.encodeField(field, `v${access(tsName(field))}`, base),
+  }));
   const encodeUsesPath = encoded.some((d) => d.built.usesPath);
   f.print(f.jsDoc(`A model's value as a ${m.typeName} message.`));
-  f.print(f.export("function", `encode${name}`), "(v: ", name, ", ", encodeUsesPath ? "path" : "_path", ": string): ", f.import("MessageInitShape", "@bufbuild/protobuf", true), "<typeof ", schema, "> {");
+  f.print(
+    f.export("function", `encode${name}`),
+    "(v: ",
+    name,
+    ", ",
+    encodeUsesPath ? "path" : "_path",
+    ": string): ",
+    f.import("MessageInitShape", "@bufbuild/protobuf", true),
+    "<typeof ",
+    schema,
+    "> {",
+  );
   f.print("  return {");
   for (const { field, built } of encoded) {
     const value = `v${access(tsName(field))}`;
-    if (isOptional(field)) f.print("    ...(", value, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {}),");
+    if (isOptional(field))
+      f.print("    ...(", value, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {}),");
     else f.print("    ", field.localName, ": ", ...built.code, ",");
   }
   f.print("  };");
@@ -158,12 +216,14 @@ function generateClient(f: GeneratedFile, emit: SignatureEmitter, service: DescS
   const createClient = f.import("createClient", "@connectrpc/connect");
   const iface = `${service.name}Client`;
   const { what } = served(methods);
-  f.print(f.jsDoc(`A client of ${service.name} whose methods take and return the ${what === "models" ? "models'" : `${what}'`} own types
+  f.print(
+    f.jsDoc(`A client of ${service.name} whose methods take and return the ${what === "models" ? "models'" : `${what}'`} own types
 (typed arrays in Tensors, plain objects), over any Connect transport:
 \`createConnectTransport\` / \`createGrpcWebTransport\` of @connectrpc/connect-web in a browser,
 or those of @connectrpc/connect-node.
 
-@generated from service ${service.typeName}`));
+@generated from service ${service.typeName}`),
+  );
   f.print(f.export("interface", iface), " {");
   for (const m of methods) {
     const params = emit.parameters(m);
@@ -172,15 +232,31 @@ or those of @connectrpc/connect-node.
     for (const p of params) list.push(p.name, p.optional ? "?: " : ": ", ...p.type, ", ");
     list.push(optionsName, "?: ", CallOptions);
     f.print(methodDoc(f, m.method, "  "));
-    f.print("  ", safeProperty(clientMethodName(m)), "(", ...list, "): ", m.streaming ? "AsyncIterable<" : "Promise<", ...emit.resultType(m), ">;");
+    f.print(
+      "  ",
+      safeProperty(clientMethodName(m)),
+      "(",
+      ...list,
+      "): ",
+      m.streaming ? "AsyncIterable<" : "Promise<",
+      ...emit.resultType(m),
+      ">;",
+    );
   }
   f.print("}");
   f.print();
-  const perMethod = what === "models" ? "one method per model, named after it" : what === "RPCs" ? "one method per RPC, named after it" : "one method per model, named after it, and per RPC, named after its method";
-  f.print(f.jsDoc(`Creates the ${iface} of a transport: ${perMethod}.
+  const perMethod =
+    what === "models"
+      ? "one method per model, named after it"
+      : what === "RPCs"
+        ? "one method per RPC, named after it"
+        : "one method per model, named after it, and per RPC, named after its method";
+  f.print(
+    f.jsDoc(`Creates the ${iface} of a transport: ${perMethod}.
 
 @example
-const client = create${service.name}Client(createConnectTransport({ baseUrl: "http://127.0.0.1:50051" }));`));
+const client = create${service.name}Client(createConnectTransport({ baseUrl: "http://127.0.0.1:50051" }));`),
+  );
   f.print(f.export("function", `create${service.name}Client`), "(transport: ", Transport, "): ", iface, " {");
   f.print("  const $client = ", createClient, "(", f.importSchema(service), ", transport);");
   f.print("  return {");
@@ -190,7 +266,15 @@ const client = create${service.name}Client(createConnectTransport({ baseUrl: "ht
     const request = emit.encodeArguments(m, params);
     if (m.streaming) {
       f.print("    async *", safeProperty(clientMethodName(m)), "(", args, ") {");
-      f.print("      for await (const $res of $client.", m.method.localName, "(", ...request, ", $options)) yield ", ...emit.decodeResult(m, "$res"), ";");
+      f.print(
+        "      for await (const $res of $client.",
+        m.method.localName,
+        "(",
+        ...request,
+        ", $options)) yield ",
+        ...emit.decodeResult(m, "$res"),
+        ";",
+      );
     } else {
       f.print("    async ", safeProperty(clientMethodName(m)), "(", args, ") {");
       f.print("      const $res = await $client.", m.method.localName, "(", ...request, ", $options);");
@@ -222,11 +306,13 @@ function generateModels(f: GeneratedFile, emit: SignatureEmitter, service: DescS
   const { what, registered } = served(methods);
   const example = methods.find((m) => m.rpc === (what === "RPCs"))!;
   const [call, key] = example.rpc ? ["app.rpc", example.model] : ["app.model", "name"];
-  f.print(f.jsDoc(`The signature of each ${what === "models" ? "model" : what === "RPCs" ? "RPC" : "model and RPC"} ${service.name} serves, as registered with ${registered}.
+  f.print(
+    f.jsDoc(`The signature of each ${what === "models" ? "model" : what === "RPCs" ? "RPC" : "model and RPC"} ${service.name} serves, as registered with ${registered}.
 An implementation checked against it fails to compile when it no longer matches the schema:
 \`${call}("${key}", (async (…) => …) satisfies ${service.name}Models["${key}"])\`.
 
-@generated from service ${service.typeName}`));
+@generated from service ${service.typeName}`),
+  );
   f.print(f.export("interface", `${service.name}Models`), " {");
   for (const m of methods) {
     const params = emit.parameters(m);
@@ -234,7 +320,13 @@ An implementation checked against it fails to compile when it no longer matches 
     const batch = (t: Printable[]) => (m.listBatched ? [...t, "[]"] : t);
     const list = params.flatMap((p, i) => [i > 0 ? ", " : "", p.name, p.optional ? "?: " : ": ", ...batch(p.type)]);
     // The call context comes last, after the request's fields: the server passes it.
-    if (m.context) list.push(params.length > 0 ? ", " : "", contextParam(params), ": ", f.import("CallContext", "@blazerpc/runtime", true));
+    if (m.context)
+      list.push(
+        params.length > 0 ? ", " : "",
+        contextParam(params),
+        ": ",
+        f.import("CallContext", "@blazerpc/runtime", true),
+      );
     const one = emit.resultType(m);
     const result = m.listBatched ? ["(", ...one, " | Error)[]"] : one;
     const ret = m.streaming ? ["AsyncIterable<", ...result, ">"] : ["Promise<", ...result, "> | ", ...result];
@@ -247,10 +339,12 @@ An implementation checked against it fails to compile when it no longer matches 
 function generateBinding(f: GeneratedFile, emit: SignatureEmitter, service: DescService): void {
   const defineModelService = f.import("defineModelService", "@blazerpc/runtime");
   const models = `${service.name}Models`;
-  f.print(f.jsDoc(`Binds each method of ${service.name} to its registered model: pass it to the server
+  f.print(
+    f.jsDoc(`Binds each method of ${service.name} to its registered model: pass it to the server
 (\`createServer({ app, services: [${service.name}Binding] })\`).
 
-@generated from service ${service.typeName}`));
+@generated from service ${service.typeName}`),
+  );
   f.print(f.export("const", `${service.name}Binding`), " = ", defineModelService, "(", f.importSchema(service), ", {");
   for (const m of modelMethods(service)) {
     const key = `${models}[${JSON.stringify(m.model)}]`;
@@ -263,14 +357,24 @@ function generateBinding(f: GeneratedFile, emit: SignatureEmitter, service: Desc
       // List batching: typed per request (the batcher gathers the arguments into arrays, and
       // splits the results). A call context: the model's parameters less the last.
       const optional = (p: { optional: boolean }) => p.optional && !m.listBatched;
-      const tuple = emit.parameters(m).flatMap((p, i) => [i > 0 ? ", " : "", p.name, optional(p) ? "?: " : ": ", ...p.type, optional(p) ? " | undefined" : ""]);
+      const tuple = emit
+        .parameters(m)
+        .flatMap((p, i) => [
+          i > 0 ? ", " : "",
+          p.name,
+          optional(p) ? "?: " : ": ",
+          ...p.type,
+          optional(p) ? " | undefined" : "",
+        ]);
       f.print("    decode: (req: ", f.importShape(m.method.input), "): [", ...tuple, "] => [");
     } else {
       f.print("    decode: (req: ", f.importShape(m.method.input), `): Parameters<${key}> => [`);
     }
     for (const arg of emit.decodeArguments(m, "req")) f.print("      ", ...arg, ",");
     f.print("    ],");
-    const resultType: Printable[] = m.listBatched ? emit.resultType(m) : [`${m.streaming ? "StreamElement" : "Awaited"}<ReturnType<${key}>>`];
+    const resultType: Printable[] = m.listBatched
+      ? emit.resultType(m)
+      : [`${m.streaming ? "StreamElement" : "Awaited"}<ReturnType<${key}>>`];
     const encode: Printable[] = ["    encode: (result: ", ...resultType, ") => "];
     const result = emit.encodeResult(m, "result");
     if ("expr" in result) {

@@ -4,7 +4,17 @@
  * model's values and the messages on the wire. Shared by the binding (`_blaze.ts`) and
  * the client (`_client.ts`) generators.
  */
-import { getOption, hasOption, ScalarType, type DescEnum, type DescField, type DescFile, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  getOption,
+  hasOption,
+  ScalarType,
+  type DescEnum,
+  type DescField,
+  type DescFile,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from "@bufbuild/protobuf";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import { modelOption, tensorOption } from "@blazerpc/tensor";
 import { ts_field as tsFieldOption, ts_value as tsValueOption } from "@blazerpc/tensor/blazerpc/v1/options_pb.js";
@@ -33,23 +43,25 @@ export interface ModelMethod {
 
 /** The model methods of a service (those with the `blazerpc.v1.model` option; `blazerpc.v1.call` says how they are called). */
 export function modelMethods(service: DescService): ModelMethod[] {
-  return service.methods.filter((m) => hasOption(m, modelOption)).map((method) => {
-    const spec = getOption(method, modelOption);
-    if (!spec.objectResult && method.output.fields.length !== 1) {
-      throw new Error(`${method.output.typeName}: a model's response must have exactly one field, "result"`);
-    }
-    const call = hasOption(method, callOption) ? getOption(method, callOption) : undefined;
-    return {
-      method,
-      model: spec.name,
-      rpc: call?.rpc === true,
-      context: call?.context === true,
-      streaming: method.methodKind === "server_streaming",
-      objectParams: spec.objectParams,
-      objectResult: spec.objectResult,
-      listBatched: spec.listBatched,
-    };
-  });
+  return service.methods
+    .filter((m) => hasOption(m, modelOption))
+    .map((method) => {
+      const spec = getOption(method, modelOption);
+      if (!spec.objectResult && method.output.fields.length !== 1) {
+        throw new Error(`${method.output.typeName}: a model's response must have exactly one field, "result"`);
+      }
+      const call = hasOption(method, callOption) ? getOption(method, callOption) : undefined;
+      return {
+        method,
+        model: spec.name,
+        rpc: call?.rpc === true,
+        context: call?.context === true,
+        streaming: method.methodKind === "server_streaming",
+        objectParams: spec.objectParams,
+        objectResult: spec.objectResult,
+        listBatched: spec.listBatched,
+      };
+    });
 }
 
 /** The name of a method in the generated client: the model's name, or an RPC's method (`getHealthStatus`). */
@@ -93,7 +105,11 @@ export function enumValues(e: DescEnum): { name: string; number: number; value: 
     .map((v) => {
       if (!hasOption(v, tsValueOption)) return { name: v.name, number: v.number, value: v.name };
       const spec = getOption(v, tsValueOption).value;
-      return { name: v.name, number: v.number, value: spec.case === "numberValue" ? spec.value : spec.case === "stringValue" ? spec.value : v.name };
+      return {
+        name: v.name,
+        number: v.number,
+        value: spec.case === "numberValue" ? spec.value : spec.case === "stringValue" ? spec.value : v.name,
+      };
     });
 }
 
@@ -102,12 +118,18 @@ export function enumValues(e: DescEnum): { name: string; number: number; value: 
  * every field reachable from the requests and responses (requests and responses themselves
  * when a model takes or returns an object), tensors and timestamps excepted.
  */
-export function signatureTypes(file: DescFile, methods: readonly ModelMethod[]): { messages: DescMessage[]; enums: DescEnum[] } {
+export function signatureTypes(
+  file: DescFile,
+  methods: readonly ModelMethod[],
+): { messages: DescMessage[]; enums: DescEnum[] } {
   const messages: DescMessage[] = [];
   const enums: DescEnum[] = [];
   const visit = (m: DescMessage) => {
     if (messages.includes(m)) return;
-    if (m.file !== file) throw new Error(`${m.typeName}: a model signature may only use messages of its own file (or blazerpc.v1.TensorProto, google.protobuf.Timestamp)`);
+    if (m.file !== file)
+      throw new Error(
+        `${m.typeName}: a model signature may only use messages of its own file (or blazerpc.v1.TensorProto, google.protobuf.Timestamp)`,
+      );
     messages.push(m);
     fieldsOf(m);
   };
@@ -137,7 +159,9 @@ export type Path = readonly (string | { readonly expr: string })[];
 /** The path as an expression: `"features"` or `` `${path}masks[${i}]` ``. */
 export function pathExpr(path: Path): string {
   if (path.every((p) => typeof p === "string")) return JSON.stringify(path.join(""));
-  return "`" + path.map((p) => (typeof p === "string" ? p.replace(/[`$\\]/g, "\\$&") : "${" + p.expr + "}")).join("") + "`";
+  return (
+    "`" + path.map((p) => (typeof p === "string" ? p.replace(/[`$\\]/g, "\\$&") : "${" + p.expr + "}")).join("") + "`"
+  );
 }
 
 /** What an expression needs: whether it used its path (so a parameter can be left unnamed). */
@@ -172,8 +196,16 @@ export class SignatureEmitter {
         if (field.listKind === "enum") return [this.ref(localName(field.enum), true), "[]"];
         return [...this.messageType(field.message, field), "[]"];
       case "map": {
-        if (field.mapKey !== ScalarType.STRING) throw new Error(`${field.parent.typeName}.${field.name}: only string map keys are supported in a model signature`);
-        const value = field.mapKind === "scalar" ? [scalarTs(field.scalar, false)] : field.mapKind === "enum" ? [this.ref(localName(field.enum), true)] : this.messageType(field.message, field);
+        if (field.mapKey !== ScalarType.STRING)
+          throw new Error(
+            `${field.parent.typeName}.${field.name}: only string map keys are supported in a model signature`,
+          );
+        const value =
+          field.mapKind === "scalar"
+            ? [scalarTs(field.scalar, false)]
+            : field.mapKind === "enum"
+              ? [this.ref(localName(field.enum), true)]
+              : this.messageType(field.message, field);
         return isEsMap(field) ? ["Map<string, ", ...value, ">"] : ["Record<string, ", ...value, ">"];
       }
     }
@@ -196,7 +228,11 @@ export class SignatureEmitter {
     if (field.fieldKind === "list") {
       const elem = this.decodeElement(field, "e", [...here, "[", { expr: "i" }, "]"], false);
       if (elem.identity) return { code: [access], usesPath: false, identity: true };
-      return { code: [access, elem.usesPath ? ".map((e, i) => " : ".map((e) => ", ...elem.code, ")"], usesPath: elem.usesPath && path.some((p) => typeof p !== "string"), identity: false };
+      return {
+        code: [access, elem.usesPath ? ".map((e, i) => " : ".map((e) => ", ...elem.code, ")"],
+        usesPath: elem.usesPath && path.some((p) => typeof p !== "string"),
+        identity: false,
+      };
     }
     if (field.fieldKind === "map") {
       const elem = this.decodeElement(field, "e", [...here, "[", { expr: "JSON.stringify(k)" }, "]"], false);
@@ -204,10 +240,18 @@ export class SignatureEmitter {
       const usesPath = elem.usesPath && path.some((p) => typeof p !== "string");
       if (isEsMap(field)) {
         if (elem.identity) return { code: ["new Map(", entries, ")"], usesPath: false, identity: false };
-        return { code: ["new Map(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"], usesPath, identity: false };
+        return {
+          code: ["new Map(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"],
+          usesPath,
+          identity: false,
+        };
       }
       if (elem.identity) return { code: [access], usesPath: false, identity: true };
-      return { code: ["Object.fromEntries(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"], usesPath, identity: false };
+      return {
+        code: ["Object.fromEntries(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"],
+        usesPath,
+        identity: false,
+      };
     }
     const elem = this.decodeElement(field, access, here, !isOptional(field));
     return { ...elem, usesPath: elem.usesPath && path.some((p) => typeof p !== "string") };
@@ -219,58 +263,128 @@ export class SignatureEmitter {
     if (field.fieldKind === "list") {
       const elem = this.encodeElement(field, "e", [...here, "[", { expr: "i" }, "]"]);
       if (elem.identity) return { code: [value], usesPath: false, identity: true };
-      return { code: [value, elem.usesPath ? ".map((e, i) => " : ".map((e) => ", ...elem.code, ")"], usesPath: elem.usesPath && path.some((p) => typeof p !== "string"), identity: false };
+      return {
+        code: [value, elem.usesPath ? ".map((e, i) => " : ".map((e) => ", ...elem.code, ")"],
+        usesPath: elem.usesPath && path.some((p) => typeof p !== "string"),
+        identity: false,
+      };
     }
     if (field.fieldKind === "map") {
       const elem = this.encodeElement(field, "e", [...here, "[", { expr: "JSON.stringify(k)" }, "]"]);
       const usesPath = elem.usesPath && path.some((p) => typeof p !== "string");
       const entries = isEsMap(field) ? `[...${value}]` : `Object.entries(${value})`;
-      if (elem.identity) return isEsMap(field) ? { code: ["Object.fromEntries(", value, ")"], usesPath: false, identity: false } : { code: [value], usesPath: false, identity: true };
-      return { code: ["Object.fromEntries(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"], usesPath, identity: false };
+      if (elem.identity)
+        return isEsMap(field)
+          ? { code: ["Object.fromEntries(", value, ")"], usesPath: false, identity: false }
+          : { code: [value], usesPath: false, identity: true };
+      return {
+        code: ["Object.fromEntries(", entries, ".map(([k, e]) => [k, ", ...elem.code, "] as const))"],
+        usesPath,
+        identity: false,
+      };
     }
     const elem = this.encodeElement(field, value, here);
     return { ...elem, usesPath: elem.usesPath && path.some((p) => typeof p !== "string") };
   }
 
   private decodeElement(field: DescField, access: string, path: Path, maybeAbsent: boolean): Built {
-    const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
+    const kind =
+      field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
     if (kind === "scalar") return { code: [access], usesPath: false, identity: true };
     if (kind === "enum") {
-      return { code: [this.ref(`decode${localName(field.enum!)}`, false), "(", access, ", ", pathExpr(path), ")"], usesPath: true, identity: false };
+      return {
+        code: [this.ref(`decode${localName(field.enum!)}`, false), "(", access, ", ", pathExpr(path), ")"],
+        usesPath: true,
+        identity: false,
+      };
     }
     const m = field.message!;
     if (m.typeName === TENSOR_PROTO) {
       const decl = tensorDeclOf(field);
       const fromTensorProto = this.f.import("fromTensorProto", "@blazerpc/tensor");
-      if (decl === undefined) return { code: [fromTensorProto, "(", access, ", undefined, ", pathExpr(path), ")"], usesPath: true, identity: false };
+      if (decl === undefined)
+        return {
+          code: [fromTensorProto, "(", access, ", undefined, ", pathExpr(path), ")"],
+          usesPath: true,
+          identity: false,
+        };
       const Tensor = this.f.import("Tensor", "@blazerpc/tensor", true);
-      return { code: [fromTensorProto, "(", access, ", ", specLiteral(decl), ", ", pathExpr(path), ") as ", Tensor, tensorTypeArgs(decl)], usesPath: true, identity: false };
+      return {
+        code: [
+          fromTensorProto,
+          "(",
+          access,
+          ", ",
+          specLiteral(decl),
+          ", ",
+          pathExpr(path),
+          ") as ",
+          Tensor,
+          tensorTypeArgs(decl),
+        ],
+        usesPath: true,
+        identity: false,
+      };
     }
     if (m.typeName === TIMESTAMP) {
       const timestampDate = this.f.import("timestampDate", "@bufbuild/protobuf/wkt");
       return maybeAbsent
-        ? { code: ["(", access, " !== undefined ? ", timestampDate, "(", access, ") : new Date(0))"], usesPath: false, identity: false }
+        ? {
+            code: ["(", access, " !== undefined ? ", timestampDate, "(", access, ") : new Date(0))"],
+            usesPath: false,
+            identity: false,
+          }
         : { code: [timestampDate, "(", access, ")"], usesPath: false, identity: false };
     }
-    return { code: [this.ref(`decode${localName(m)}`, false), "(", access, ", ", pathExpr([...path, "."]), ")"], usesPath: true, identity: false };
+    return {
+      code: [this.ref(`decode${localName(m)}`, false), "(", access, ", ", pathExpr([...path, "."]), ")"],
+      usesPath: true,
+      identity: false,
+    };
   }
 
   private encodeElement(field: DescField, value: string, path: Path): Built {
-    const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
+    const kind =
+      field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
     if (kind === "scalar") return { code: [value], usesPath: false, identity: true };
     if (kind === "enum") {
-      return { code: [this.ref(`encode${localName(field.enum!)}`, false), "(", value, ", ", pathExpr(path), ")"], usesPath: true, identity: false };
+      return {
+        code: [this.ref(`encode${localName(field.enum!)}`, false), "(", value, ", ", pathExpr(path), ")"],
+        usesPath: true,
+        identity: false,
+      };
     }
     const m = field.message!;
     if (m.typeName === TENSOR_PROTO) {
       const decl = tensorDeclOf(field);
       const toTensorProto = this.f.import("toTensorProto", "@blazerpc/tensor");
-      return { code: [toTensorProto, "(", value, ", ", decl === undefined ? "undefined" : specLiteral(decl), ", ", pathExpr(path), ")"], usesPath: true, identity: false };
+      return {
+        code: [
+          toTensorProto,
+          "(",
+          value,
+          ", ",
+          decl === undefined ? "undefined" : specLiteral(decl),
+          ", ",
+          pathExpr(path),
+          ")",
+        ],
+        usesPath: true,
+        identity: false,
+      };
     }
     if (m.typeName === TIMESTAMP) {
-      return { code: [this.f.import("timestampFromDate", "@bufbuild/protobuf/wkt"), "(", value, ")"], usesPath: false, identity: false };
+      return {
+        code: [this.f.import("timestampFromDate", "@bufbuild/protobuf/wkt"), "(", value, ")"],
+        usesPath: false,
+        identity: false,
+      };
     }
-    return { code: [this.ref(`encode${localName(m)}`, false), "(", value, ", ", pathExpr([...path, "."]), ")"], usesPath: true, identity: false };
+    return {
+      code: [this.ref(`encode${localName(m)}`, false), "(", value, ", ", pathExpr([...path, "."]), ")"],
+      usesPath: true,
+      identity: false,
+    };
   }
 
   /**
@@ -294,7 +408,8 @@ export class SignatureEmitter {
     if (m.objectResult) return { expr: [this.ref(`encode${localName(m.method.output)}`, false), "(", value, ', "")'] };
     const field = m.method.output.fields[0]!;
     const built = this.encodeField(field, value, []);
-    if (isOptional(field)) return { property: ["...(", value, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {})"] };
+    if (isOptional(field))
+      return { property: ["...(", value, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {})"] };
     return { property: [field.localName, ": ", ...built.code] };
   }
 
@@ -314,7 +429,8 @@ export class SignatureEmitter {
     m.method.input.fields.forEach((field, i) => {
       const built = this.encodeField(field, params[i]!, []);
       if (i > 0) parts.push(", ");
-      if (isOptional(field)) parts.push("...(", params[i]!, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {})");
+      if (isOptional(field))
+        parts.push("...(", params[i]!, " !== undefined ? { ", field.localName, ": ", ...built.code, " } : {})");
       else if (built.identity && field.localName === params[i]) parts.push(field.localName);
       else parts.push(field.localName, ": ", ...built.code);
     });
@@ -327,13 +443,18 @@ export class SignatureEmitter {
    * an object. Optional ones end in `?` where nothing required follows them.
    */
   parameters(m: ModelMethod): { name: string; type: Printable[]; optional: boolean }[] {
-    if (m.objectParams) return [{ name: "request", type: [this.ref(localName(m.method.input), true)], optional: false }];
+    if (m.objectParams)
+      return [{ name: "request", type: [this.ref(localName(m.method.input), true)], optional: false }];
     const fields = m.method.input.fields;
     return fields.map((field, i) => {
       const optional = isOptional(field);
       const laterRequired = fields.slice(i + 1).some((f) => !isOptional(f));
       const type = this.fieldType(field);
-      return { name: paramName(field), type: optional && laterRequired ? [...type, " | undefined"] : type, optional: optional && !laterRequired };
+      return {
+        name: paramName(field),
+        type: optional && laterRequired ? [...type, " | undefined"] : type,
+        optional: optional && !laterRequired,
+      };
     });
   }
 
@@ -353,7 +474,9 @@ export function paramName(field: DescField): string {
 }
 
 const RESERVED = new Set(
-  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private protected public static yield await".split(" "),
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with as implements interface let package private protected public static yield await".split(
+    " ",
+  ),
 );
 
 function isEsMap(field: DescField): boolean {

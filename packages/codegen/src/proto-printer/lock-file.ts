@@ -34,7 +34,8 @@ export interface NumberingInput {
 /** Field numbers 19000–19999 are reserved by protobuf itself. */
 const FIRST_RESERVED = 19000;
 const LAST_RESERVED = 19999;
-const NOTE = "Field numbers of the generated schema, kept stable by blaze proto. Commit this file; do not edit it by hand.";
+const NOTE =
+  "Field numbers of the generated schema, kept stable by blaze proto. Commit this file; do not edit it by hand.";
 
 /**
  * Gives every field and enum value a number: the one in `previous` when it has one, else
@@ -49,12 +50,22 @@ const NOTE = "Field numbers of the generated schema, kept stable by blaze proto.
 export function assignNumbers(input: NumberingInput, previous?: LockFile): LockFile {
   const messages: Record<string, LockedMessage> = {};
   for (const m of [...input.messages].sort((a, b) => compare(a.name, b.name))) {
-    const { numbers, reserved } = number(m.fields, previous?.messages[m.name]?.fields, previous?.messages[m.name]?.reserved, 1);
+    const { numbers, reserved } = number(
+      m.fields,
+      previous?.messages[m.name]?.fields,
+      previous?.messages[m.name]?.reserved,
+      1,
+    );
     messages[m.name] = { fields: numbers, ...(Object.keys(reserved).length > 0 ? { reserved } : {}) };
   }
   const enums: Record<string, LockedEnum> = {};
   for (const e of [...input.enums].sort((a, b) => compare(a.name, b.name))) {
-    const { numbers, reserved } = number(e.values, previous?.enums[e.name]?.values, previous?.enums[e.name]?.reserved, 1);
+    const { numbers, reserved } = number(
+      e.values,
+      previous?.enums[e.name]?.values,
+      previous?.enums[e.name]?.reserved,
+      1,
+    );
     enums[e.name] = { values: numbers, ...(Object.keys(reserved).length > 0 ? { reserved } : {}) };
   }
   return { messages, enums };
@@ -107,7 +118,9 @@ export function formatLockFile(lock: LockFile): string {
  */
 export function parseLockFile(text: string, where: string): LockFile {
   const bad = (why: string): never => {
-    throw new Error(`${where} is not a valid lock file (${why}) — restore it from version control, or delete it to number the fields afresh (a breaking change)`);
+    throw new Error(
+      `${where} is not a valid lock file (${why}) — restore it from version control, or delete it to number the fields afresh (a breaking change)`,
+    );
   };
   let data: unknown;
   try {
@@ -115,25 +128,34 @@ export function parseLockFile(text: string, where: string): LockFile {
   } catch (err) {
     return bad((err as Error).message);
   }
-  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
   const numbers = (v: unknown, what: string): Record<string, number> => {
     if (v === undefined) return {};
     if (!isRecord(v)) return bad(`${what} is not an object`);
     for (const [k, n] of Object.entries(v)) {
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 536870911) bad(`${what}.${k} is not a field number`);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 536870911)
+        bad(`${what}.${k} is not a field number`);
     }
     return v as Record<string, number>;
   };
-  if (!isRecord(data) || !isRecord(data.messages) || (data.enums !== undefined && !isRecord(data.enums))) return bad("no messages");
+  if (!isRecord(data) || !isRecord(data.messages) || (data.enums !== undefined && !isRecord(data.enums)))
+    return bad("no messages");
   const messages: Record<string, LockedMessage> = {};
   for (const [name, m] of Object.entries(data.messages)) {
     if (!isRecord(m)) return bad(`messages.${name} is not an object`);
-    messages[name] = { fields: numbers(m.fields, `messages.${name}.fields`), reserved: numbers(m.reserved, `messages.${name}.reserved`) };
+    messages[name] = {
+      fields: numbers(m.fields, `messages.${name}.fields`),
+      reserved: numbers(m.reserved, `messages.${name}.reserved`),
+    };
   }
   const enums: Record<string, LockedEnum> = {};
   for (const [name, e] of Object.entries((data.enums ?? {}) as Record<string, unknown>)) {
     if (!isRecord(e)) return bad(`enums.${name} is not an object`);
-    enums[name] = { values: numbers(e.values, `enums.${name}.values`), reserved: numbers(e.reserved, `enums.${name}.reserved`) };
+    enums[name] = {
+      values: numbers(e.values, `enums.${name}.values`),
+      reserved: numbers(e.reserved, `enums.${name}.reserved`),
+    };
   }
   return { messages, enums };
 }

@@ -3,7 +3,18 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { AppSpec, ModelSpec, ScalarKind, TypeSpec } from "../model-spec.js";
-import { defaultJsonName, protoFilePath, protoPackage, requestMessageName, responseMessageName, rpcName, schemaMethod, toPascalCase, toSnakeCase, toUpperSnakeCase } from "../names.js";
+import {
+  defaultJsonName,
+  protoFilePath,
+  protoPackage,
+  requestMessageName,
+  responseMessageName,
+  rpcName,
+  schemaMethod,
+  toPascalCase,
+  toSnakeCase,
+  toUpperSnakeCase,
+} from "../names.js";
 import { assignNumbers, parseLockFile } from "./lock-file.js";
 import { CALL_PROTO, numberingInput, printProto, SERVICE_NAME } from "./print-proto.js";
 import { BLAZERPC_PROTOS, lockFilePath, readLockFile, schemaFiles, writeSchemaFiles } from "./schema-files.js";
@@ -13,7 +24,11 @@ const BUF = path.join(path.dirname(require.resolve("@bufbuild/buf/package.json")
 const scalar = (s: ScalarKind): TypeSpec => ({ kind: "scalar", scalar: s });
 const position = { file: "models.ts", line: 1, column: 1 };
 const unary = (name: string, params: ModelSpec["params"], result: TypeSpec): ModelSpec => ({
-  name, streaming: false, params, results: [{ name: "result", type: result }], position,
+  name,
+  streaming: false,
+  params,
+  results: [{ name: "result", type: result }],
+  position,
 });
 
 /** A small app whose whole schema the first test spells out: one of each construct. */
@@ -53,12 +68,32 @@ const small: AppSpec = {
     },
   ],
   messages: [
-    { name: "Query", doc: "A query.", fields: [{ name: "text", type: scalar("string") }, { name: "query", type: { kind: "message", name: "Query.Query" } }] },
+    {
+      name: "Query",
+      doc: "A query.",
+      fields: [
+        { name: "text", type: scalar("string") },
+        { name: "query", type: { kind: "message", name: "Query.Query" } },
+      ],
+    },
     { name: "Query.Query", fields: [{ name: "tags", type: { kind: "repeated", element: scalar("string") } }] },
   ],
   enums: [
-    { name: "Color", doc: "A colour.", values: [{ name: "COLOR_RED", value: "red", doc: "Like fire." }, { name: "COLOR_GREEN", value: "green" }] },
-    { name: "PredictSearchRequest.Mode", values: [{ name: "MODE_LOW", value: 0 }, { name: "MODE_HIGH", value: 1.5 }] },
+    {
+      name: "Color",
+      doc: "A colour.",
+      values: [
+        { name: "COLOR_RED", value: "red", doc: "Like fire." },
+        { name: "COLOR_GREEN", value: "green" },
+      ],
+    },
+    {
+      name: "PredictSearchRequest.Mode",
+      values: [
+        { name: "MODE_LOW", value: 0 },
+        { name: "MODE_HIGH", value: 1.5 },
+      ],
+    },
   ],
 };
 
@@ -174,26 +209,65 @@ describe("printProto", () => {
   });
 
   it("imports tensor.proto and timestamp.proto only when a field needs them", () => {
-    const scalars: AppSpec = { name: "echo", entry: "models.ts", models: [unary("echo", [{ name: "text", type: scalar("string") }], scalar("string"))] };
+    const scalars: AppSpec = {
+      name: "echo",
+      entry: "models.ts",
+      models: [unary("echo", [{ name: "text", type: scalar("string") }], scalar("string"))],
+    };
     const proto = printProto(scalars);
     expect(proto).toContain('import "blazerpc/v1/options.proto";\n\n');
     expect(proto).not.toMatch(/tensor\.proto|TensorProto|timestamp/);
     // A tensor or timestamp anywhere counts: in a list, in a map.
-    const repeatedTensor = unary("batch", [{ name: "xs", type: { kind: "repeated", element: { kind: "tensor", dtype: "int8", shape: [2] } } }], scalar("bool"));
+    const repeatedTensor = unary(
+      "batch",
+      [{ name: "xs", type: { kind: "repeated", element: { kind: "tensor", dtype: "int8", shape: [2] } } }],
+      scalar("bool"),
+    );
     expect(printProto({ ...scalars, models: [repeatedTensor] })).toContain('import "blazerpc/v1/tensor.proto";');
-    const mapOfDates = unary("dates", [{ name: "at", type: { kind: "map", value: { kind: "timestamp" }, container: "record" } }], scalar("bool"));
+    const mapOfDates = unary(
+      "dates",
+      [{ name: "at", type: { kind: "map", value: { kind: "timestamp" }, container: "record" } }],
+      scalar("bool"),
+    );
     expect(printProto({ ...scalars, models: [mapOfDates] })).toContain('import "google/protobuf/timestamp.proto";');
   });
 
   it("numbers fields from the lock, and reserves what it removed", () => {
-    const v1: AppSpec = { name: "gen", entry: "m.ts", models: [unary("generate", [{ name: "prompt", type: scalar("string") }, { name: "maxTokens", type: scalar("double") }], scalar("string"))] };
+    const v1: AppSpec = {
+      name: "gen",
+      entry: "m.ts",
+      models: [
+        unary(
+          "generate",
+          [
+            { name: "prompt", type: scalar("string") },
+            { name: "maxTokens", type: scalar("double") },
+          ],
+          scalar("string"),
+        ),
+      ],
+    };
     const lock1 = assignNumbers(numberingInput(v1));
-    const v2: AppSpec = { ...v1, models: [unary("generate", [{ name: "temperature", type: scalar("float") }, { name: "prompt", type: scalar("string") }], scalar("string"))] };
+    const v2: AppSpec = {
+      ...v1,
+      models: [
+        unary(
+          "generate",
+          [
+            { name: "temperature", type: scalar("float") },
+            { name: "prompt", type: scalar("string") },
+          ],
+          scalar("string"),
+        ),
+      ],
+    };
     const lock2 = assignNumbers(numberingInput(v2), lock1);
     expect(printProto(v2, lock2)).toContain(
-      "message PredictGenerateRequest {\n  float temperature = 3;\n  string prompt = 1;\n  reserved 2;\n  reserved \"max_tokens\";\n}\n",
+      'message PredictGenerateRequest {\n  float temperature = 3;\n  string prompt = 1;\n  reserved 2;\n  reserved "max_tokens";\n}\n',
     );
-    expect(() => printProto(v2, lock1)).toThrow("printProto: the lock has no number for PredictGenerateRequest.temperature");
+    expect(() => printProto(v2, lock1)).toThrow(
+      "printProto: the lock has no number for PredictGenerateRequest.temperature",
+    );
   });
 
   it("is deterministic: the same spec gives the same bytes, with no paths or dates of this machine", () => {
@@ -224,21 +298,58 @@ describe("printProto", () => {
 });
 
 describe("printProto: code-first RPCs and the call context", () => {
-  const rpc = (name: string, over: Partial<ModelSpec> = {}): ModelSpec => ({ ...unary(name, [], scalar("string")), rpc: true, ...over });
-  const app = (models: ModelSpec[], over: Partial<AppSpec> = {}): AppSpec => ({ name: "director", entry: "m.ts", models, ...over });
-  const status = { name: "HealthStatusResponse", doc: "How it is doing.", fields: [{ name: "ok", type: scalar("bool") }] };
+  const rpc = (name: string, over: Partial<ModelSpec> = {}): ModelSpec => ({
+    ...unary(name, [], scalar("string")),
+    rpc: true,
+    ...over,
+  });
+  const app = (models: ModelSpec[], over: Partial<AppSpec> = {}): AppSpec => ({
+    name: "director",
+    entry: "m.ts",
+    models,
+    ...over,
+  });
+  const status = {
+    name: "HealthStatusResponse",
+    doc: "How it is doing.",
+    fields: [{ name: "ok", type: scalar("bool") }],
+  };
 
   it("names an RPC's schema method and messages after its Service.Method, or after the types it takes and returns", () => {
     expect(schemaMethod({ name: "iris" })).toEqual({ service: SERVICE_NAME, method: "PredictIris" });
-    expect(schemaMethod({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toEqual({ service: "InferenceDirector", method: "GetHealthStatus" });
+    expect(schemaMethod({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toEqual({
+      service: "InferenceDirector",
+      method: "GetHealthStatus",
+    });
     expect(requestMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toBe("GetHealthStatusRequest");
-    expect(responseMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toBe("GetHealthStatusResponse");
-    expect(responseMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true, responseType: "HealthStatusResponse" })).toBe("HealthStatusResponse");
+    expect(responseMessageName({ name: "InferenceDirector.GetHealthStatus", rpc: true })).toBe(
+      "GetHealthStatusResponse",
+    );
+    expect(
+      responseMessageName({
+        name: "InferenceDirector.GetHealthStatus",
+        rpc: true,
+        responseType: "HealthStatusResponse",
+      }),
+    ).toBe("HealthStatusResponse");
     expect(requestMessageName({ name: "iris" })).toBe("PredictIrisRequest");
   });
 
   it("puts an app of RPCs alone in its own services, each a block, with the call option and no InferenceService", () => {
-    const proto = printProto(app([rpc("InferenceDirector.GetHealthStatus", { doc: "Reports health.", objectResult: true, results: status.fields, responseType: status.name }), rpc("Clock.Now", { context: true })], { messages: [status] }));
+    const proto = printProto(
+      app(
+        [
+          rpc("InferenceDirector.GetHealthStatus", {
+            doc: "Reports health.",
+            objectResult: true,
+            results: status.fields,
+            responseType: status.name,
+          }),
+          rpc("Clock.Now", { context: true }),
+        ],
+        { messages: [status] },
+      ),
+    );
     expect(proto).toContain('import "blazerpc/v1/call.proto";\nimport "blazerpc/v1/options.proto";\n');
     expect(proto).not.toContain("InferenceService");
     expect(proto).toContain(
@@ -276,22 +387,46 @@ describe("printProto: code-first RPCs and the call context", () => {
     );
     // The named response is the type's own message, printed once, in its method's place, with its doc.
     expect(proto.match(/^message HealthStatusResponse \{$/gm)).toHaveLength(1);
-    expect(proto).toContain('// The arguments of rpc "InferenceDirector.GetHealthStatus".\nmessage GetHealthStatusRequest {\n}\n\n// How it is doing.\nmessage HealthStatusResponse {');
+    expect(proto).toContain(
+      '// The arguments of rpc "InferenceDirector.GetHealthStatus".\nmessage GetHealthStatusRequest {\n}\n\n// How it is doing.\nmessage HealthStatusResponse {',
+    );
   });
 
   it("marks a model that takes the call context, and names a service ending in Service without a lint comment", () => {
-    const proto = printProto(app([unary("tag", [{ name: "text", type: scalar("string") }], scalar("string")), { ...unary("ctx", [], scalar("string")), context: true }, rpc("StatusService.Get", { streaming: true })]));
-    expect(proto).toContain('// InferenceService serves the models registered on app "director".\nservice InferenceService {\n  rpc PredictTag(');
-    expect(proto).toContain('    option (blazerpc.v1.model) = {\n      name: "ctx"\n    };\n    option (blazerpc.v1.call) = {\n      context: true\n    };\n');
-    expect(proto).toContain('// StatusService serves the RPCs registered on app "director".\nservice StatusService {\n  rpc Get(GetRequest) returns (stream GetResponse) {');
+    const proto = printProto(
+      app([
+        unary("tag", [{ name: "text", type: scalar("string") }], scalar("string")),
+        { ...unary("ctx", [], scalar("string")), context: true },
+        rpc("StatusService.Get", { streaming: true }),
+      ]),
+    );
+    expect(proto).toContain(
+      '// InferenceService serves the models registered on app "director".\nservice InferenceService {\n  rpc PredictTag(',
+    );
+    expect(proto).toContain(
+      '    option (blazerpc.v1.model) = {\n      name: "ctx"\n    };\n    option (blazerpc.v1.call) = {\n      context: true\n    };\n',
+    );
+    expect(proto).toContain(
+      '// StatusService serves the RPCs registered on app "director".\nservice StatusService {\n  rpc Get(GetRequest) returns (stream GetResponse) {',
+    );
     expect(proto).not.toContain("buf:lint:ignore");
   });
 
   it("keeps every number of the lock when RPCs join the models; their messages are numbered afresh", () => {
-    const model = unary("generate", [{ name: "prompt", type: scalar("string") }, { name: "maxTokens", type: scalar("double") }], scalar("string"));
+    const model = unary(
+      "generate",
+      [
+        { name: "prompt", type: scalar("string") },
+        { name: "maxTokens", type: scalar("double") },
+      ],
+      scalar("string"),
+    );
     const before = assignNumbers(numberingInput(app([model])));
     const reordered = { ...model, params: [...model.params].reverse() };
-    const after = assignNumbers(numberingInput(app([rpc("Director.Status", { params: [{ name: "verbose", type: scalar("bool") }] }), reordered])), before);
+    const after = assignNumbers(
+      numberingInput(app([rpc("Director.Status", { params: [{ name: "verbose", type: scalar("bool") }] }), reordered])),
+      before,
+    );
     expect(after.messages["PredictGenerateRequest"]).toEqual(before.messages["PredictGenerateRequest"]);
     expect(after.messages["PredictGenerateResponse"]).toEqual(before.messages["PredictGenerateResponse"]);
     expect(after.messages["StatusRequest"]).toEqual({ fields: { verbose: 1 } });
@@ -299,7 +434,12 @@ describe("printProto: code-first RPCs and the call context", () => {
   });
 
   it("copies blazerpc/v1/call.proto beside the schema only when it imports it", () => {
-    expect(schemaFiles(app([rpc("Director.Status")])).map((f) => f.path)).toEqual(["director/v1/director.proto", "director/v1/director.lock.json", CALL_PROTO, ...BLAZERPC_PROTOS]);
+    expect(schemaFiles(app([rpc("Director.Status")])).map((f) => f.path)).toEqual([
+      "director/v1/director.proto",
+      "director/v1/director.lock.json",
+      CALL_PROTO,
+      ...BLAZERPC_PROTOS,
+    ]);
     expect(schemaFiles(app([unary("echo", [], scalar("string"))])).map((f) => f.path)).not.toContain(CALL_PROTO);
   });
 });
@@ -307,13 +447,21 @@ describe("printProto: code-first RPCs and the call context", () => {
 describe("schemaFiles / writeSchemaFiles / readLockFile", () => {
   it("writes the proto, its lock file, and copies of the BlazeRPC protos from @blazerpc/tensor", () => {
     const files = schemaFiles(small);
-    expect(files.map((f) => f.path)).toEqual(["my_service/v1/my_service.proto", "my_service/v1/my_service.lock.json", ...BLAZERPC_PROTOS]);
+    expect(files.map((f) => f.path)).toEqual([
+      "my_service/v1/my_service.proto",
+      "my_service/v1/my_service.lock.json",
+      ...BLAZERPC_PROTOS,
+    ]);
     expect(files[0]!.content).toBe(SMALL_PROTO);
-    expect(parseLockFile(files[1]!.content, "lock")).toEqual(parseLockFile(JSON.stringify(assignNumbers(numberingInput(small))), "lock"));
+    expect(parseLockFile(files[1]!.content, "lock")).toEqual(
+      parseLockFile(JSON.stringify(assignNumbers(numberingInput(small))), "lock"),
+    );
     const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
     for (const p of BLAZERPC_PROTOS) {
       const copy = files.find((f) => f.path === p);
-      expect(copy?.content).toBe(`// Copied from @blazerpc/tensor by blaze proto. DO NOT EDIT.\n${fs.readFileSync(path.join(protoRoot, p), "utf8")}`);
+      expect(copy?.content).toBe(
+        `// Copied from @blazerpc/tensor by blaze proto. DO NOT EDIT.\n${fs.readFileSync(path.join(protoRoot, p), "utf8")}`,
+      );
     }
   });
 
@@ -326,8 +474,14 @@ describe("schemaFiles / writeSchemaFiles / readLockFile", () => {
       expect(writeSchemaFiles(files, dir)).toEqual([]);
       expect(readLockFile(dir, "nope")).toBeUndefined();
       // The first model removed: its messages leave the lock; the proto and lock change.
-      const changed = schemaFiles({ ...small, models: small.models.slice(1) }, { previousLock: readLockFile(dir, small.name) });
-      expect(writeSchemaFiles(changed, dir)).toEqual([path.join(dir, "my_service/v1/my_service.proto"), path.join(dir, "my_service/v1/my_service.lock.json")]);
+      const changed = schemaFiles(
+        { ...small, models: small.models.slice(1) },
+        { previousLock: readLockFile(dir, small.name) },
+      );
+      expect(writeSchemaFiles(changed, dir)).toEqual([
+        path.join(dir, "my_service/v1/my_service.proto"),
+        path.join(dir, "my_service/v1/my_service.lock.json"),
+      ]);
       expect(Object.keys(readLockFile(dir, small.name)!.messages)).not.toContain("PredictTextEmbedRequest");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

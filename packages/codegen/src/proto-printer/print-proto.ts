@@ -1,5 +1,12 @@
 import type { AppSpec, EnumSpec, FieldSpec, ModelSpec, TypeSpec } from "../model-spec.js";
-import { defaultJsonName, protoPackage, requestMessageName, responseMessageName, schemaMethod, toSnakeCase } from "../names.js";
+import {
+  defaultJsonName,
+  protoPackage,
+  requestMessageName,
+  responseMessageName,
+  schemaMethod,
+  toSnakeCase,
+} from "../names.js";
 import { assignNumbers, type LockFile, type NumberingInput } from "./lock-file.js";
 
 export { SERVICE_NAME } from "../names.js";
@@ -33,7 +40,13 @@ function schemaTypes(app: AppSpec): { messages: PrintedMessage[]; enums: EnumSpe
     const request = m.requestType !== undefined ? types.get(m.requestType) : undefined;
     add(request ?? { name: requestMessageName(m), doc: `The arguments of ${what}.`, fields: m.params });
     const response = m.responseType !== undefined ? types.get(m.responseType) : undefined;
-    add(response ?? { name: responseMessageName(m), doc: m.streaming ? `One element of the stream of ${what}.` : `The result of ${what}.`, fields: m.results });
+    add(
+      response ?? {
+        name: responseMessageName(m),
+        doc: m.streaming ? `One element of the stream of ${what}.` : `The result of ${what}.`,
+        fields: m.results,
+      },
+    );
   }
   for (const m of app.messages ?? []) add({ name: m.name, doc: m.doc, fields: m.fields });
   return { messages, enums: [...(app.enums ?? [])] };
@@ -60,11 +73,13 @@ function lintIgnores(m: ModelSpec, uses: ReadonlyMap<string, number>): string[] 
   const { service, method } = schemaMethod(m);
   const request = requestMessageName(m);
   const response = responseMessageName(m);
-  const standard = (name: string, suffix: string) => name === `${method}${suffix}` || name === `${service}${method}${suffix}`;
+  const standard = (name: string, suffix: string) =>
+    name === `${method}${suffix}` || name === `${service}${method}${suffix}`;
   const out: string[] = [];
   if (!standard(request, "Request")) out.push("RPC_REQUEST_STANDARD_NAME");
   if (!standard(response, "Response")) out.push("RPC_RESPONSE_STANDARD_NAME");
-  if (request === response || uses.get(request)! > 1 || uses.get(response)! > 1) out.push("RPC_REQUEST_RESPONSE_UNIQUE");
+  if (request === response || uses.get(request)! > 1 || uses.get(response)! > 1)
+    out.push("RPC_REQUEST_RESPONSE_UNIQUE");
   return out.map((rule) => `buf:lint:ignore ${rule}`);
 }
 
@@ -168,7 +183,11 @@ class TypePrinter {
     private readonly lock: LockFile,
   ) {}
 
-  message(m: PrintedMessage, children: (parent: string) => { messages: PrintedMessage[]; enums: EnumSpec[] }, indent: string): string[] {
+  message(
+    m: PrintedMessage,
+    children: (parent: string) => { messages: PrintedMessage[]; enums: EnumSpec[] },
+    indent: string,
+  ): string[] {
     const locked = this.lock.messages[m.name];
     const out = [...comment(m.doc, indent), `${indent}message ${simpleName(m.name)} {`];
     const inner = `${indent}  `;
@@ -202,7 +221,8 @@ class TypePrinter {
     for (const v of e.values) {
       const n = locked?.values[v.name];
       if (n === undefined) throw new Error(`printProto: the lock has no number for ${e.name}.${v.name}`);
-      const option = typeof v.value === "string" ? `string_value = ${quote(v.value)}` : `number_value = ${formatNumber(v.value)}`;
+      const option =
+        typeof v.value === "string" ? `string_value = ${quote(v.value)}` : `number_value = ${formatNumber(v.value)}`;
       out.push(...comment(v.doc, inner));
       out.push(`${inner}${v.name} = ${n} [(blazerpc.v1.ts_value).${option}];`);
     }
@@ -221,7 +241,12 @@ class TypePrinter {
     const options: string[][] = [];
     if (defaultJsonName(name) !== f.name) options.push([`json_name = ${quote(f.name)}`]);
     if (base.kind === "tensor") {
-      options.push([`(blazerpc.v1.tensor) = {`, `  dtype: ${quote(base.dtype)}`, `  shape: [${base.shape.map((d) => quote(String(d))).join(", ")}]`, `}`]);
+      options.push([
+        `(blazerpc.v1.tensor) = {`,
+        `  dtype: ${quote(base.dtype)}`,
+        `  shape: [${base.shape.map((d) => quote(String(d))).join(", ")}]`,
+        `}`,
+      ]);
     }
     if (t.kind === "map" && t.container === "map") options.push([`(blazerpc.v1.ts_field).es_map = true`]);
     const head = `${indent}${declared} ${name} = ${n}`;
@@ -229,7 +254,11 @@ class TypePrinter {
     if (options.length === 1) {
       const [first, ...rest] = options[0]!;
       if (rest.length === 0) return [`${head} [${first}];`];
-      return [`${head} [${first}`, ...rest.slice(0, -1).map((l) => `${indent}${l}`), `${indent}${rest[rest.length - 1]}];`];
+      return [
+        `${head} [${first}`,
+        ...rest.slice(0, -1).map((l) => `${indent}${l}`),
+        `${indent}${rest[rest.length - 1]}];`,
+      ];
     }
     const lines = [`${head} [`];
     options.forEach((opt, i) => {
@@ -283,7 +312,10 @@ function some(t: TypeSpec, pred: (t: TypeSpec) => boolean): boolean {
 function reserved(entries: Readonly<Record<string, number>> | undefined, indent: string): string[] {
   const list = Object.entries(entries ?? {}).sort((a, b) => a[1] - b[1]);
   if (list.length === 0) return [];
-  return [`${indent}reserved ${list.map(([, n]) => n).join(", ")};`, `${indent}reserved ${list.map(([k]) => quote(k)).join(", ")};`];
+  return [
+    `${indent}reserved ${list.map(([, n]) => n).join(", ")};`,
+    `${indent}reserved ${list.map(([k]) => quote(k)).join(", ")};`,
+  ];
 }
 
 function parentOf(name: string): string {

@@ -58,7 +58,9 @@ export function schemaFiles(app: AppSpec, options: SchemaFilesOptions = {}): Sch
     { path: lockFilePath(app.name), content: formatLockFile(lock) },
   ];
   const protoRoot = path.join(path.dirname(require.resolve("@blazerpc/tensor/package.json")), "proto");
-  const copied: string[] = app.models.some((m) => m.rpc === true || m.context === true) ? [CALL_PROTO, ...BLAZERPC_PROTOS] : [...BLAZERPC_PROTOS];
+  const copied: string[] = app.models.some((m) => m.rpc === true || m.context === true)
+    ? [CALL_PROTO, ...BLAZERPC_PROTOS]
+    : [...BLAZERPC_PROTOS];
   for (const p of copied) {
     const original = fs.readFileSync(path.join(protoRoot, p), "utf8");
     files.push({

@@ -41,16 +41,27 @@ export interface TypeCheck {
 export function createTypeCheck(entry: string, options: TypeCheckOptions = {}): TypeCheck {
   const cwd = options.cwd ?? process.cwd();
   const entryPath = path.resolve(cwd, entry);
-  const tsconfig = options.tsConfigFilePath !== undefined ? path.resolve(cwd, options.tsConfigFilePath) : findUp(path.dirname(entryPath), "tsconfig.json");
+  const tsconfig =
+    options.tsConfigFilePath !== undefined
+      ? path.resolve(cwd, options.tsConfigFilePath)
+      : findUp(path.dirname(entryPath), "tsconfig.json");
   let project: Project | undefined;
   let configText: string | undefined;
 
   const open = (): Project => {
     // Type-checking only: nothing is emitted, and no build info is read or written.
-    const overrides: ts.CompilerOptions = { noEmit: true, incremental: false, composite: false, declaration: false, declarationMap: false, sourceMap: false };
-    const p = tsconfig !== undefined
-      ? new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, compilerOptions: overrides })
-      : new Project({ compilerOptions: { ...DEFAULT_COMPILER_OPTIONS, ...overrides } });
+    const overrides: ts.CompilerOptions = {
+      noEmit: true,
+      incremental: false,
+      composite: false,
+      declaration: false,
+      declarationMap: false,
+      sourceMap: false,
+    };
+    const p =
+      tsconfig !== undefined
+        ? new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, compilerOptions: overrides })
+        : new Project({ compilerOptions: { ...DEFAULT_COMPILER_OPTIONS, ...overrides } });
     p.addSourceFileAtPath(entryPath);
     return p;
   };
@@ -66,7 +77,8 @@ export function createTypeCheck(entry: string, options: TypeCheckOptions = {}): 
       } else {
         for (const sf of project.getSourceFiles()) {
           if (sf.isInNodeModules()) continue;
-          if (sf.refreshFromFileSystemSync() === FileSystemRefreshResult.Deleted && sf.getFilePath() === entryPath) project = open();
+          if (sf.refreshFromFileSystemSync() === FileSystemRefreshResult.Deleted && sf.getFilePath() === entryPath)
+            project = open();
         }
         if (project.getSourceFile(entryPath) === undefined) project = open();
       }
@@ -78,10 +90,19 @@ export function createTypeCheck(entry: string, options: TypeCheckOptions = {}): 
         .filter((f) => !/[\\/]node_modules[\\/]/.test(f.fileName) && !program.isSourceFileDefaultLibrary(f));
       const found: ts.Diagnostic[] = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()];
       // The entry first, then the files it imports.
-      const checked = own.filter((f) => !f.isDeclarationFile).sort((a, b) => Number(path.resolve(b.fileName) === entryPath) - Number(path.resolve(a.fileName) === entryPath));
+      const checked = own
+        .filter((f) => !f.isDeclarationFile)
+        .sort(
+          (a, b) => Number(path.resolve(b.fileName) === entryPath) - Number(path.resolve(a.fileName) === entryPath),
+        );
       for (const f of checked) found.push(...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f));
-      const diagnostics = found.filter((d) => d.category === ts.DiagnosticCategory.Error).map((d) => toDiagnostic(d, cwd, tsconfig));
-      const files = own.map((f) => path.resolve(f.fileName)).concat(tsconfig !== undefined ? [tsconfig] : []).sort();
+      const diagnostics = found
+        .filter((d) => d.category === ts.DiagnosticCategory.Error)
+        .map((d) => toDiagnostic(d, cwd, tsconfig));
+      const files = own
+        .map((f) => path.resolve(f.fileName))
+        .concat(tsconfig !== undefined ? [tsconfig] : [])
+        .sort();
       return { diagnostics, files, ms: performance.now() - started };
     },
   };

@@ -27,7 +27,8 @@ export interface ValueDecl {
  * A node attribute: an integer (INT), a non-integer number (FLOAT), a string (STRING),
  * or a list (`{ ints }` / `{ floats }`).
  */
-export type AttributeValue = number | string | { readonly ints: readonly number[] } | { readonly floats: readonly number[] };
+export type AttributeValue =
+  number | string | { readonly ints: readonly number[] } | { readonly floats: readonly number[] };
 
 /** One operator call of the graph. */
 export interface NodeDecl {
@@ -147,7 +148,9 @@ function initializer(init: InitializerDecl): MessageInitShape<typeof TensorProto
   const { data } = init;
   const count = init.dims.reduce((a, b) => a * b, 1);
   if (data.length !== count) {
-    throw new Error(`initializer ${init.name}: ${data.length} elements, but dims [${init.dims.join(", ")}] hold ${count}`);
+    throw new Error(
+      `initializer ${init.name}: ${data.length} elements, but dims [${init.dims.join(", ")}] hold ${count}`,
+    );
   }
   return {
     name: init.name,
@@ -161,7 +164,8 @@ function initializer(init: InitializerDecl): MessageInitShape<typeof TensorProto
 function attribute(name: string, v: AttributeValue): MessageInitShape<typeof AttributeProtoSchema> {
   const T = AttributeProto_AttributeType;
   if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
-  if (typeof v === "number") return Number.isInteger(v) ? { name, type: T.INT, i: BigInt(v) } : { name, type: T.FLOAT, f: v };
+  if (typeof v === "number")
+    return Number.isInteger(v) ? { name, type: T.INT, i: BigInt(v) } : { name, type: T.FLOAT, f: v };
   if ("ints" in v) return { name, type: T.INTS, ints: v.ints.map((x) => BigInt(x)) };
   return { name, type: T.FLOATS, floats: [...v.floats] };
 }

@@ -49,7 +49,13 @@ export interface MlpFixture {
  * const want = runMlpReference(mlp, x, 7);      // compare out.output.data with want
  */
 export function buildMlp(options: MlpOptions = {}): MlpFixture {
-  const { sizes = [512, 2048, 1024, 512], seed = 42, inputName = "input", outputName = "output", batchDim = "N" } = options;
+  const {
+    sizes = [512, 2048, 1024, 512],
+    seed = 42,
+    inputName = "input",
+    outputName = "output",
+    batchDim = "N",
+  } = options;
   if (sizes.length < 2) throw new Error("an MLP needs at least two sizes (input and output)");
   const next = createPrng(seed);
   const layers: MlpLayer[] = [];
@@ -70,7 +76,12 @@ export function buildMlp(options: MlpOptions = {}): MlpFixture {
     initializers.push({ name: `b${l}`, dtype: "float32", dims: [outputs], data: bias });
     const last = l + 2 === sizes.length;
     nodes.push({ op: "MatMul", name: `matmul${l}`, inputs: [x, `w${l}`], outputs: [`mm${l}`] });
-    nodes.push({ op: "Add", name: `add${l}`, inputs: [`mm${l}`, `b${l}`], outputs: [relu ? `pre${l}` : last ? outputName : `h${l}`] });
+    nodes.push({
+      op: "Add",
+      name: `add${l}`,
+      inputs: [`mm${l}`, `b${l}`],
+      outputs: [relu ? `pre${l}` : last ? outputName : `h${l}`],
+    });
     if (relu) nodes.push({ op: "Relu", name: `relu${l}`, inputs: [`pre${l}`], outputs: [`h${l}`] });
     x = `h${l}`;
   }
@@ -92,7 +103,11 @@ export function buildMlp(options: MlpOptions = {}): MlpFixture {
  * @example
  * const want = runMlpReference(mlp, x, 7); // Float64Array of 7 × 512
  */
-export function runMlpReference(mlp: Pick<MlpFixture, "layers">, input: Float32Array | Float64Array, rows: number): Float64Array {
+export function runMlpReference(
+  mlp: Pick<MlpFixture, "layers">,
+  input: Float32Array | Float64Array,
+  rows: number,
+): Float64Array {
   let x: Float32Array | Float64Array = input;
   for (const { inputs, outputs, weight, bias, relu } of mlp.layers) {
     if (x.length !== rows * inputs) throw new Error(`expected ${rows} × ${inputs} values, got ${x.length}`);

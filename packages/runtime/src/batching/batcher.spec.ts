@@ -26,7 +26,13 @@ function setup(fn: ModelFunction, options: BatchOptions) {
 }
 
 const never = () => ({ signal: new AbortController().signal });
-const errorOf = (p: Promise<unknown>) => p.then(() => { throw new Error("expected a rejection"); }, (e: unknown) => e as ConnectError);
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (e: unknown) => e as ConnectError,
+  );
 
 describe("tensor batching", () => {
   const double = async (x: Tensor<"float32">) => ({ ...x, data: (x.data as Float32Array).map((v) => v * 2) });
@@ -35,16 +41,33 @@ describe("tensor batching", () => {
     const { batcher, calls, sizes } = setup(double, { maxBatchSize: 8, maxDelayMs: 20 });
     const results = await Promise.all([
       batcher.submit([rows([[1, 2]])], never()),
-      batcher.submit([rows([[3, 4], [5, 6]])], never()),
+      batcher.submit(
+        [
+          rows([
+            [3, 4],
+            [5, 6],
+          ]),
+        ],
+        never(),
+      ),
       batcher.submit([rows([[7, 8]])], never()),
     ]);
     expect(calls).toHaveLength(1);
     expect((calls[0]![0] as Tensor).shape).toEqual([4, 2]);
     expect(sizes).toEqual([4]);
     expect(results.map((r) => [(r as Tensor).shape, valuesOf(r)])).toEqual([
-      [[1, 2], [2, 4]],
-      [[2, 2], [6, 8, 10, 12]],
-      [[1, 2], [14, 16]],
+      [
+        [1, 2],
+        [2, 4],
+      ],
+      [
+        [2, 2],
+        [6, 8, 10, 12],
+      ],
+      [
+        [1, 2],
+        [14, 16],
+      ],
     ]);
   });
 
@@ -75,13 +98,16 @@ describe("tensor batching", () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let first = true;
-    const { batcher, sizes } = setup(async (x: Tensor<"float32">) => {
-      if (first) {
-        first = false;
-        await gate;
-      }
-      return x;
-    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    const { batcher, sizes } = setup(
+      async (x: Tensor<"float32">) => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        return x;
+      },
+      { maxBatchSize: 4, maxDelayMs: 0 },
+    );
     const all = [batcher.submit([rows([[0]])], never())];
     await new Promise((r) => setTimeout(r, 10)); // the first batch (1 row) is now computing
     for (let i = 1; i <= 6; i++) all.push(batcher.submit([rows([[i]])], never()));
@@ -99,37 +125,61 @@ describe("tensor batching", () => {
       batcher.submit([rows([[1, 2, 3]])], never()),
       batcher.submit([rows([[4, 5]])], never()),
     ]);
-    expect(calls.map((c) => (c[0] as Tensor).shape)).toEqual([[2, 2], [1, 3]]);
-    expect([valuesOf(a), valuesOf(b), valuesOf(c)]).toEqual([[1, 2], [1, 2, 3], [4, 5]]);
+    expect(calls.map((c) => (c[0] as Tensor).shape)).toEqual([
+      [2, 2],
+      [1, 3],
+    ]);
+    expect([valuesOf(a), valuesOf(b), valuesOf(c)]).toEqual([
+      [1, 2],
+      [1, 2, 3],
+      [4, 5],
+    ]);
   });
 
   it("fails the whole batch when the model throws", async () => {
-    const { batcher } = setup(async () => {
-      throw new Error("boom");
-    }, { maxBatchSize: 2, maxDelayMs: 5 });
-    const errs = await Promise.all([errorOf(batcher.submit([rows([[1]])], never())), errorOf(batcher.submit([rows([[2]])], never()))]);
+    const { batcher } = setup(
+      async () => {
+        throw new Error("boom");
+      },
+      { maxBatchSize: 2, maxDelayMs: 5 },
+    );
+    const errs = await Promise.all([
+      errorOf(batcher.submit([rows([[1]])], never())),
+      errorOf(batcher.submit([rows([[2]])], never())),
+    ]);
     expect(errs.map((e) => (e as unknown as Error).message)).toEqual(["boom", "boom"]);
   });
 
   it("fails the batch with a message saying so when the result has the wrong row count", async () => {
     const { batcher } = setup(async () => rows([[1]]), { maxBatchSize: 2, maxDelayMs: 5 });
-    const errs = await Promise.all([errorOf(batcher.submit([rows([[1]])], never())), errorOf(batcher.submit([rows([[2]])], never()))]);
+    const errs = await Promise.all([
+      errorOf(batcher.submit([rows([[1]])], never())),
+      errorOf(batcher.submit([rows([[2]])], never())),
+    ]);
     for (const e of errs) {
       expect(e.code).toBe(Code.Internal);
-      expect(e.rawMessage).toBe('model "m" returned a result that does not fit its batch: model "m"\'s result has 1 rows (shape [1, 1]) for a batch of 2 rows');
+      expect(e.rawMessage).toBe(
+        'model "m" returned a result that does not fit its batch: model "m"\'s result has 1 rows (shape [1, 1]) for a batch of 2 rows',
+      );
     }
   });
 
   it("splits every tensor of an object result", async () => {
     const { batcher } = setup(async (x: Tensor<"float32">) => ({ a: x, b: x }), { maxBatchSize: 2, maxDelayMs: 5 });
-    const [r1, r2] = (await Promise.all([batcher.submit([rows([[1]])], never()), batcher.submit([rows([[2]])], never())])) as { a: Tensor; b: Tensor }[];
+    const [r1, r2] = (await Promise.all([
+      batcher.submit([rows([[1]])], never()),
+      batcher.submit([rows([[2]])], never()),
+    ])) as { a: Tensor; b: Tensor }[];
     expect([valuesOf(r1!.a), valuesOf(r2!.b)]).toEqual([[1], [2]]);
   });
 
   it("refuses inputs of one request that disagree on the batch dimension", async () => {
     const { batcher, calls } = setup(async (x: Tensor) => x, { maxBatchSize: 8, maxDelayMs: 1 });
     const err = await errorOf(batcher.submit([rows([[1]]), rows([[1], [2]])], never()));
-    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": inputs disagree on the batch dimension: argument 0 has 1 rows, argument 1 has 2']);
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      'model "m": inputs disagree on the batch dimension: argument 0 has 1 rows, argument 1 has 2',
+    ]);
     expect(calls).toHaveLength(0);
   });
 });
@@ -163,16 +213,35 @@ describe("adaptive wait", () => {
 
 describe("list batching (non-tensor inputs)", () => {
   it("passes one array per parameter and delivers result i to request i; an Error at i fails only request i", async () => {
-    const { batcher, calls } = setup(async (texts: string[], counts: number[]) => texts.map((t, i) => (t === "bad" ? new Error(`cannot read "${t}"`) : t.repeat(counts[i]!))), { maxBatchSize: 8, maxDelayMs: 5 });
-    const settled = await Promise.allSettled([batcher.submit(["a", 2], never()), batcher.submit(["bad", 1], never()), batcher.submit(["c", 3], never())]);
-    expect(calls).toEqual([[["a", "bad", "c"], [2, 1, 3]]]);
-    expect(settled.map((s) => (s.status === "fulfilled" ? s.value : (s.reason as Error).message))).toEqual(["aa", 'cannot read "bad"', "ccc"]);
+    const { batcher, calls } = setup(
+      async (texts: string[], counts: number[]) =>
+        texts.map((t, i) => (t === "bad" ? new Error(`cannot read "${t}"`) : t.repeat(counts[i]!))),
+      { maxBatchSize: 8, maxDelayMs: 5 },
+    );
+    const settled = await Promise.allSettled([
+      batcher.submit(["a", 2], never()),
+      batcher.submit(["bad", 1], never()),
+      batcher.submit(["c", 3], never()),
+    ]);
+    expect(calls).toEqual([
+      [
+        ["a", "bad", "c"],
+        [2, 1, 3],
+      ],
+    ]);
+    expect(settled.map((s) => (s.status === "fulfilled" ? s.value : (s.reason as Error).message))).toEqual([
+      "aa",
+      'cannot read "bad"',
+      "ccc",
+    ]);
   });
 
   it("fails the batch when the model returns the wrong number of results", async () => {
     const { batcher } = setup(async () => ["only one"], { maxBatchSize: 8, maxDelayMs: 5 });
     const errs = await Promise.all([errorOf(batcher.submit(["a"], never())), errorOf(batcher.submit(["b"], never()))]);
-    expect(errs[0]!.rawMessage).toBe('model "m" returned a result that does not fit its batch: 1 results for a batch of 2 requests');
+    expect(errs[0]!.rawMessage).toBe(
+      'model "m" returned a result that does not fit its batch: 1 results for a batch of 2 requests',
+    );
   });
 });
 
@@ -180,16 +249,22 @@ describe("deadlines, cancellation, backpressure", () => {
   it("removes a request whose deadline passes in the queue: DEADLINE_EXCEEDED, never computed", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
-      await gate;
-      return x;
-    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0 },
+    );
     const busy = batcher.submit([rows([[1]])], never()); // occupies the model
     const deadline = new AbortController();
     const late = errorOf(batcher.submit([rows([[2]])], { signal: deadline.signal }));
     deadline.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)); // as connect-node does
     const err = await late;
-    expect([err.code, err.rawMessage]).toEqual([Code.DeadlineExceeded, 'the deadline passed while the request waited for model "m"']);
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.DeadlineExceeded,
+      'the deadline passed while the request waited for model "m"',
+    ]);
     release();
     await busy;
     await batcher.drain();
@@ -200,13 +275,18 @@ describe("deadlines, cancellation, backpressure", () => {
   it("drops a request whose deadline has passed at dispatch even if no timer fired (a busy event loop)", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
-      await gate;
-      return x;
-    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0 },
+    );
     const busy = batcher.submit([rows([[1]])], never());
     let left = 1000;
-    const expiring = errorOf(batcher.submit([rows([[2]])], { signal: new AbortController().signal, timeoutMs: () => left }));
+    const expiring = errorOf(
+      batcher.submit([rows([[2]])], { signal: new AbortController().signal, timeoutMs: () => left }),
+    );
     left = -1; // the deadline passes; its abort has not fired yet
     release();
     expect((await expiring).code).toBe(Code.DeadlineExceeded);
@@ -216,20 +296,27 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 
   it("drops a request that cannot be answered before its deadline, judging by the model's recent compute time", async () => {
-    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
-      await new Promise((r) => setTimeout(r, 60));
-      return x;
-    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        await new Promise((r) => setTimeout(r, 60));
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0 },
+    );
     await batcher.submit([rows([[1]])], never()); // teaches the batcher a batch takes ~60 ms
     const busy = batcher.submit([rows([[2]])], never());
     // Roomy when it is queued (so it is admitted), 20 ms left by the time a batch is formed.
     let left = 10_000;
-    const tight = errorOf(batcher.submit([rows([[3]])], { signal: new AbortController().signal, timeoutMs: () => left }));
+    const tight = errorOf(
+      batcher.submit([rows([[3]])], { signal: new AbortController().signal, timeoutMs: () => left }),
+    );
     left = 20;
     const roomy = batcher.submit([rows([[4]])], { signal: new AbortController().signal, timeoutMs: () => 10_000 });
     const err = await tight;
     expect(err.code).toBe(Code.DeadlineExceeded);
-    expect(err.rawMessage).toMatch(/^the deadline would pass before model "m" could answer \(\d+\.\d ms left, a batch takes about \d+\.\d ms\)$/);
+    expect(err.rawMessage).toMatch(
+      /^the deadline would pass before model "m" could answer \(\d+\.\d ms left, a batch takes about \d+\.\d ms\)$/,
+    );
     await Promise.all([busy, roomy]);
     expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [4]]);
     expect(rejected).toEqual(["deadline"]);
@@ -237,11 +324,14 @@ describe("deadlines, cancellation, backpressure", () => {
 
   it("recovers from one slow batch: calls with less time left than that batch took are still computed once nothing else is at hand", async () => {
     let slow = true;
-    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
-      if (slow) await new Promise((r) => setTimeout(r, 150)); // a GC pause, a busy event loop
-      slow = false;
-      return x;
-    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        if (slow) await new Promise((r) => setTimeout(r, 150)); // a GC pause, a busy event loop
+        slow = false;
+        return x;
+      },
+      { maxBatchSize: 4, maxDelayMs: 0 },
+    );
     await batcher.submit([rows([[1]])], never()); // the batcher now believes a batch takes ~150 ms
     const deadline = (ms: number) => {
       const at = Date.now() + ms;
@@ -258,10 +348,13 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 
   it("refuses at once a request whose deadline the work queued ahead would outlast, and admits any request to an idle model", async () => {
-    const { batcher, calls, rejected } = setup(async (x: Tensor) => {
-      await new Promise((r) => setTimeout(r, 40));
-      return x;
-    }, { maxBatchSize: 1, maxDelayMs: 0 });
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        await new Promise((r) => setTimeout(r, 40));
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0 },
+    );
     const within = (ms: number) => ({ signal: new AbortController().signal, timeoutMs: () => ms });
     // Idle, and nothing learnt yet: admitted even with a deadline shorter than a batch.
     await batcher.submit([rows([[1]])], within(10));
@@ -272,7 +365,9 @@ describe("deadlines, cancellation, backpressure", () => {
     expect(batcher.admit(1_000)).toBeUndefined();
     const err = await errorOf(batcher.submit([rows([[4]])], within(200)));
     expect(err.code).toBe(Code.DeadlineExceeded);
-    expect(err.rawMessage).toMatch(/^model "m" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and 200\.0 ms are left$/);
+    expect(err.rawMessage).toMatch(
+      /^model "m" cannot answer before the deadline: 1 requests are queued ahead, about \d+\.\d ms of work, and 200\.0 ms are left$/,
+    );
     const direct = batcher.admit(100);
     expect(direct?.code).toBe(Code.DeadlineExceeded);
     await Promise.all([busy, queued]);
@@ -283,10 +378,13 @@ describe("deadlines, cancellation, backpressure", () => {
   it("tells a transport at once that the queue is full (admit)", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { batcher, rejected } = setup(async (x: Tensor) => {
-      await gate;
-      return x;
-    }, { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 });
+    const { batcher, rejected } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 },
+    );
     const running = batcher.submit([rows([[1]])], never());
     const queued = batcher.submit([rows([[2]])], never());
     expect(batcher.admit(undefined)?.code).toBe(Code.ResourceExhausted);
@@ -299,13 +397,18 @@ describe("deadlines, cancellation, backpressure", () => {
   it("keeps its accounting when requests leave from the middle of a long queue", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls } = setup(async (x: Tensor) => {
-      await gate;
-      return x;
-    }, { maxBatchSize: 4, maxDelayMs: 0 });
+    const { batcher, calls } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 4, maxDelayMs: 0 },
+    );
     const busy = batcher.submit([rows([[0]])], never());
     const controllers = Array.from({ length: 2000 }, () => new AbortController());
-    const all = controllers.map((c, i) => batcher.submit([rows([[i + 1]])], { signal: c.signal }).catch((e: ConnectError) => e.code));
+    const all = controllers.map((c, i) =>
+      batcher.submit([rows([[i + 1]])], { signal: c.signal }).catch((e: ConnectError) => e.code),
+    );
     expect(batcher.depth).toBe(2000);
     controllers.forEach((c, i) => {
       if (i !== 10 && i !== 1500) c.abort();
@@ -344,7 +447,10 @@ describe("deadlines, cancellation, backpressure", () => {
     const a = batcher.submit([rows([[1]])], never());
     const b = batcher.submit([rows([[2]])], never());
     const err = await errorOf(batcher.submit([rows([[3]])], never()));
-    expect([err.code, err.rawMessage]).toEqual([Code.ResourceExhausted, 'model "m" is at capacity: 2 requests queued (queueCapacity 2) — retry later']);
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.ResourceExhausted,
+      'model "m" is at capacity: 2 requests queued (queueCapacity 2) — retry later',
+    ]);
     expect(rejected).toEqual(["queue_full"]);
     await Promise.all([a, b]);
   });
@@ -361,7 +467,10 @@ describe("what one request may hold is checked before it is queued", () => {
     });
     const queued: number[] = [];
     const rejected: RejectionReason[] = [];
-    const metrics: ExecutorMetrics = { queued: (_m, depth) => queued.push(depth), rejected: (_m, r) => rejected.push(r) };
+    const metrics: ExecutorMetrics = {
+      queued: (_m, depth) => queued.push(depth),
+      rejected: (_m, r) => rejected.push(r),
+    };
     return { batcher: createBatcher(app.getModelOrThrow("m"), batch, metrics), seen, queued, rejected };
   }
   const n = (count: number) => rows(Array.from({ length: count }, (_, i) => [i]));
@@ -369,7 +478,10 @@ describe("what one request may hold is checked before it is queued", () => {
   it("refuses more rows than maxBatchSize by default: INVALID_ARGUMENT naming the model, the rows and the limit", async () => {
     const { batcher, seen, queued, rejected } = named({ maxBatchSize: 4, maxDelayMs: 0 });
     const err = await errorOf(batcher.submit([n(5)], never()));
-    expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": a request may hold at most 4 rows (maxRowsPerRequest), got 5']);
+    expect([err.code, err.rawMessage]).toEqual([
+      Code.InvalidArgument,
+      'model "m": a request may hold at most 4 rows (maxRowsPerRequest), got 5',
+    ]);
     // Never queued, never computed, not counted as a rejection of load (it is the request's fault).
     expect([seen, queued, rejected, batcher.depth]).toEqual([[], [], [], 0]);
     expect(valuesOf(await batcher.submit([n(4)], never()))).toEqual([0, 1, 2, 3]);
@@ -385,10 +497,16 @@ describe("what one request may hold is checked before it is queued", () => {
 
   it("maxRowsPerRequest above maxBatchSize: a larger request runs as a batch of its own, never split", async () => {
     const { batcher, seen } = named({ maxBatchSize: 2, maxDelayMs: 20, maxRowsPerRequest: 6 });
-    const results = await Promise.all([batcher.submit([n(1)], never()), batcher.submit([n(6)], never()), batcher.submit([n(1)], never())]);
+    const results = await Promise.all([
+      batcher.submit([n(1)], never()),
+      batcher.submit([n(6)], never()),
+      batcher.submit([n(1)], never()),
+    ]);
     expect(results.map((r) => (r as Tensor).shape[0])).toEqual([1, 6, 1]);
     expect(seen).toEqual([1, 6, 1]);
-    expect((await errorOf(batcher.submit([n(7)], never()))).rawMessage).toBe('model "m": a request may hold at most 6 rows (maxRowsPerRequest), got 7');
+    expect((await errorOf(batcher.submit([n(7)], never()))).rawMessage).toBe(
+      'model "m": a request may hold at most 6 rows (maxRowsPerRequest), got 7',
+    );
   });
 
   it("maxRowsPerRequest below maxBatchSize: small requests, large batches", async () => {
@@ -405,7 +523,11 @@ describe("what one request may hold is checked before it is queued", () => {
   });
 
   it("list batching takes one item per request, whatever maxRowsPerRequest says", async () => {
-    const { batcher } = setup(async (texts: string[]) => texts.map((t) => t.length), { maxBatchSize: 2, maxDelayMs: 0, maxRowsPerRequest: 1 });
+    const { batcher } = setup(async (texts: string[]) => texts.map((t) => t.length), {
+      maxBatchSize: 2,
+      maxDelayMs: 0,
+      maxRowsPerRequest: 1,
+    });
     expect(await batcher.submit(["a long text"], never())).toBe(11);
   });
 
@@ -414,7 +536,11 @@ describe("what one request may hold is checked before it is queued", () => {
       if (features.data.some((v) => !Number.isFinite(v))) throw new Error("features must be finite numbers");
     });
     const bad = rows([[Infinity]]);
-    const [ok1, err, ok2] = await Promise.all([batcher.submit([n(1)], never()), errorOf(batcher.submit([bad], never())), batcher.submit([n(2)], never())]);
+    const [ok1, err, ok2] = await Promise.all([
+      batcher.submit([n(1)], never()),
+      errorOf(batcher.submit([bad], never())),
+      batcher.submit([n(2)], never()),
+    ]);
     expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, 'model "m": features must be finite numbers']);
     expect([valuesOf(ok1), valuesOf(ok2)]).toEqual([[0], [0, 1]]);
     expect(seen).toEqual([3]);
@@ -433,18 +559,35 @@ describe("batch options are checked at registration", () => {
   it.each([
     [{ maxBatchSize: 0, maxDelayMs: 1 }, 'app.model("m"): batch.maxBatchSize must be an integer ≥ 1, got 0'],
     [{ maxBatchSize: 4, maxDelayMs: -1 }, 'app.model("m"): batch.maxDelayMs must be a number ≥ 0, got -1'],
-    [{ maxBatchSize: 4, maxDelayMs: 1, preferredBatchSizes: [8] }, 'app.model("m"): batch.preferredBatchSizes must hold integers from 1 to maxBatchSize (4), got 8'],
-    [{ maxBatchSize: 4, maxDelayMs: 1, queueCapacity: 0 }, 'app.model("m"): batch.queueCapacity must be an integer ≥ 1, got 0'],
-    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 0 }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 0'],
-    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 2.5 }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 2.5'],
-    [{ maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: NaN }, 'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got NaN'],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, preferredBatchSizes: [8] },
+      'app.model("m"): batch.preferredBatchSizes must hold integers from 1 to maxBatchSize (4), got 8',
+    ],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, queueCapacity: 0 },
+      'app.model("m"): batch.queueCapacity must be an integer ≥ 1, got 0',
+    ],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 0 },
+      'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 0',
+    ],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 2.5 },
+      'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 2.5',
+    ],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: NaN },
+      'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got NaN',
+    ],
   ])("%j", (batch, message) => {
     expect(() => createApp({ name: "t" }).model("m", { batch }, async (x: Tensor) => x)).toThrow(message);
   });
 
   it("refuses batch on a streaming model", () => {
-    expect(() => createApp({ name: "t" }).model("m", { batch: { maxBatchSize: 2, maxDelayMs: 1 } }, async function* () {
-      yield 1;
-    })).toThrow('app.model("m"): batch is for unary models');
+    expect(() =>
+      createApp({ name: "t" }).model("m", { batch: { maxBatchSize: 2, maxDelayMs: 1 } }, async function* () {
+        yield 1;
+      }),
+    ).toThrow('app.model("m"): batch is for unary models');
   });
 });

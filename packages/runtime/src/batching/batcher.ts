@@ -150,7 +150,8 @@ export function createBatcher(
     let shape: { mode: "tensor" | "list"; key: string; rows: number };
     try {
       shape = describe(args, model);
-      if (shape.mode === "tensor" && shape.rows > maxRowsPerRequest) throw tooManyRowsError(model, shape.rows, maxRowsPerRequest);
+      if (shape.mode === "tensor" && shape.rows > maxRowsPerRequest)
+        throw tooManyRowsError(model, shape.rows, maxRowsPerRequest);
       validateRequest(record, args);
     } catch (err) {
       return Promise.reject(err);
@@ -188,7 +189,10 @@ export function createBatcher(
   function admit(timeoutMs: number | undefined): ConnectError | undefined {
     if (live >= queueCapacity) {
       metrics.rejected?.(model, "queue_full");
-      return cheapError(`model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`, Code.ResourceExhausted);
+      return cheapError(
+        `model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`,
+        Code.ResourceExhausted,
+      );
     }
     // An idle model takes every call: its estimate only learns from batches that run.
     if (timeoutMs === undefined || computeEstimate === 0 || (live === 0 && !running)) return undefined;
@@ -220,7 +224,8 @@ export function createBatcher(
     const wait = due - performance.now();
     if (wait <= 0) return dispatch(maxBatchSize, true);
     // A lone call, an idle model, and the last waits gathered nobody: do not wait for company.
-    if (adaptiveWait && fruitless >= FRUITLESS_WAITS && live === 1 && ++skipped % PROBE_EVERY !== 0) return dispatch(maxBatchSize);
+    if (adaptiveWait && fruitless >= FRUITLESS_WAITS && live === 1 && ++skipped % PROBE_EVERY !== 0)
+      return dispatch(maxBatchSize);
     if (timer === undefined || timerAt !== due) {
       clearTimer();
       timerAt = due;
@@ -322,9 +327,19 @@ export function createBatcher(
     metrics.computed?.(model, rows, took, true);
     let parts: unknown[];
     try {
-      parts = mode === "tensor" ? splitResult(result, batch.map((p) => p.rows), model) : checkList(result, batch.length);
+      parts =
+        mode === "tensor"
+          ? splitResult(
+              result,
+              batch.map((p) => p.rows),
+              model,
+            )
+          : checkList(result, batch.length);
     } catch (err) {
-      const e = new ConnectError(`model "${model}" returned a result that does not fit its batch: ${(err as Error).message}`, Code.Internal);
+      const e = new ConnectError(
+        `model "${model}" returned a result that does not fit its batch: ${(err as Error).message}`,
+        Code.Internal,
+      );
       for (const p of batch) p.reject(e);
       return;
     }
@@ -379,7 +394,9 @@ function describe(args: readonly unknown[], model: string): { mode: "tensor" | "
 
 function checkList(result: unknown, n: number): unknown[] {
   if (!Array.isArray(result)) {
-    throw new Error(`list batching needs an array with one result per request, got ${result === null ? "null" : typeof result}`);
+    throw new Error(
+      `list batching needs an array with one result per request, got ${result === null ? "null" : typeof result}`,
+    );
   }
   if (result.length !== n) {
     throw new Error(`${result.length} results for a batch of ${n} requests`);
@@ -388,7 +405,10 @@ function checkList(result: unknown, n: number): unknown[] {
 }
 
 function tooManyRowsError(model: string, rows: number, limit: number): ConnectError {
-  return cheapError(`model "${model}": a request may hold at most ${limit} rows (maxRowsPerRequest), got ${rows}`, Code.InvalidArgument);
+  return cheapError(
+    `model "${model}": a request may hold at most ${limit} rows (maxRowsPerRequest), got ${rows}`,
+    Code.InvalidArgument,
+  );
 }
 
 function deadlineError(model: string): ConnectError {
@@ -409,7 +429,13 @@ function abortError(signal: AbortSignal, model: string): { reason: RejectionReas
   }
   if (r instanceof ConnectError && r.code === Code.Unavailable) {
     // The server's shutdown grace period ran out.
-    return { reason: "shutdown", err: cheapError(`the server shut down while the request waited for model "${model}"`, Code.Unavailable) };
+    return {
+      reason: "shutdown",
+      err: cheapError(`the server shut down while the request waited for model "${model}"`, Code.Unavailable),
+    };
   }
-  return { reason: "cancelled", err: cheapError(`the request was cancelled while it waited for model "${model}"`, Code.Canceled) };
+  return {
+    reason: "cancelled",
+    err: cheapError(`the request was cancelled while it waited for model "${model}"`, Code.Canceled),
+  };
 }

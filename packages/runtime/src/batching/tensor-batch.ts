@@ -4,8 +4,10 @@ import { formatShape, getDTypeOrThrow, type Tensor } from "@blazerpc/tensor";
 export function isTensor(value: unknown): value is Tensor {
   const v = value as Partial<Tensor> | null;
   return (
-    typeof v === "object" && v !== null &&
-    typeof v.dtype === "string" && Array.isArray(v.shape) &&
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.dtype === "string" &&
+    Array.isArray(v.shape) &&
     ArrayBuffer.isView(v.data)
   );
 }
@@ -52,7 +54,9 @@ export function splitRows(tensor: Tensor, rowCounts: readonly number[], what: st
     throw new Error(`${what} must be a tensor with a leading batch dimension`);
   }
   if (tensor.shape[0] !== total) {
-    throw new Error(`${what} has ${tensor.shape[0]} rows (shape ${formatShape(tensor.shape)}) for a batch of ${total} rows`);
+    throw new Error(
+      `${what} has ${tensor.shape[0]} rows (shape ${formatShape(tensor.shape)}) for a batch of ${total} rows`,
+    );
   }
   const rowLength = total === 0 ? 0 : tensor.data.length / total;
   const out: Tensor[] = [];
@@ -76,8 +80,15 @@ export function splitResult(result: unknown, rowCounts: readonly number[], model
     const columns = result.map((t, i) => splitRows(t, rowCounts, `${what}[${i}]`));
     return rowCounts.map((_, r) => columns.map((c) => c[r]!));
   }
-  if (typeof result === "object" && result !== null && Object.values(result).every(isTensor) && Object.keys(result).length > 0) {
-    const entries = Object.entries(result as Record<string, Tensor>).map(([k, t]) => [k, splitRows(t, rowCounts, `${what}.${k}`)] as const);
+  if (
+    typeof result === "object" &&
+    result !== null &&
+    Object.values(result).every(isTensor) &&
+    Object.keys(result).length > 0
+  ) {
+    const entries = Object.entries(result as Record<string, Tensor>).map(
+      ([k, t]) => [k, splitRows(t, rowCounts, `${what}.${k}`)] as const,
+    );
     return rowCounts.map((_, r) => Object.fromEntries(entries.map(([k, parts]) => [k, parts[r]!])));
   }
   throw new Error(`${what} must be a tensor (or an array or object of tensors) with a leading batch dimension`);

@@ -12,12 +12,17 @@ const features = toTensorProto({ dtype: "float32", shape: [1, 4], data: new Floa
 
 function clientFor(app: ReturnType<typeof createApp>) {
   checkBindings(app, [InferenceServiceBinding]);
-  const transport = createRouterTransport((router) => registerBindings(router, [InferenceServiceBinding], createExecutor(app)));
+  const transport = createRouterTransport((router) =>
+    registerBindings(router, [InferenceServiceBinding], createExecutor(app)),
+  );
   return createClient(InferenceService, transport);
 }
 
 async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConnectError);
   return err as ConnectError;
 }
@@ -55,7 +60,9 @@ describe("a model that fails", () => {
     });
     const err = await errorOf(clientFor(app).predictIris({ features }));
     expect(err.code).toBe(Code.Internal);
-    expect(err.rawMessage).toBe('model "iris" returned an invalid result: result: dim 1 is 2, expected 3 (shape [1, 2], expected [batch, 3])');
+    expect(err.rawMessage).toBe(
+      'model "iris" returned an invalid result: result: dim 1 is 2, expected 3 (shape [1, 2], expected [batch, 3])',
+    );
   });
 
   it("an error in the middle of a stream ends it with that error, after the messages before it", async () => {
@@ -66,9 +73,11 @@ describe("a model that fails", () => {
       throw new Error("ran out of tokens");
     });
     const got: string[] = [];
-    const err = await errorOf((async () => {
-      for await (const m of clientFor(app).predictGenerate({ prompt: "p", maxTokens: 3 })) got.push(m.result);
-    })());
+    const err = await errorOf(
+      (async () => {
+        for await (const m of clientFor(app).predictGenerate({ prompt: "p", maxTokens: 3 })) got.push(m.result);
+      })(),
+    );
     expect(got).toEqual(["one"]);
     expect([err.code, err.rawMessage]).toEqual([Code.Internal, 'model "generate" failed: ran out of tokens']);
   });
@@ -92,12 +101,17 @@ describe("streams", () => {
     });
     const abort = new AbortController();
     const got: string[] = [];
-    const err = await errorOf((async () => {
-      for await (const m of clientFor(app).predictGenerate({ prompt: "p", maxTokens: 1_000_000 }, { signal: abort.signal })) {
-        got.push(m.result);
-        if (got.length === 3) abort.abort();
-      }
-    })());
+    const err = await errorOf(
+      (async () => {
+        for await (const m of clientFor(app).predictGenerate(
+          { prompt: "p", maxTokens: 1_000_000 },
+          { signal: abort.signal },
+        )) {
+          got.push(m.result);
+          if (got.length === 3) abort.abort();
+        }
+      })(),
+    );
     expect(err.code).toBe(Code.Canceled);
     // Let the server side observe the abort.
     for (let i = 0; i < 20 && !finalized; i++) await new Promise((r) => setTimeout(r, 5));

@@ -26,7 +26,9 @@ export function checkBindings(app: App, services: readonly ModelServiceBinding[]
       } else if (m.context === true && record.options.batch !== undefined) {
         problems.push(`${where} passes a call context, but model "${m.model}" is batched (a batch serves many calls)`);
       } else if (m.context === true && record.options.worker !== undefined && record.options.worker !== false) {
-        problems.push(`${where} passes a call context, but model "${m.model}" runs in a worker thread (the context cannot go there)`);
+        problems.push(
+          `${where} passes a call context, but model "${m.model}" runs in a worker thread (the context cannot go there)`,
+        );
       }
     }
   }
@@ -37,7 +39,9 @@ export function checkBindings(app: App, services: readonly ModelServiceBinding[]
     }
   }
   if (problems.length > 0) {
-    throw new Error(`the generated code does not match app "${app.name}" — run \`blaze generate\` again:\n  ${problems.join("\n  ")}`);
+    throw new Error(
+      `the generated code does not match app "${app.name}" — run \`blaze generate\` again:\n  ${problems.join("\n  ")}`,
+    );
   }
 }
 
@@ -50,7 +54,18 @@ export type ModelGate = (model: string) => void;
 /** The models each binding's service serves, by service name (what health reports per service); code-first RPCs are not models. */
 export function servedModels(app: App, services: readonly ModelServiceBinding[]): Map<string, string[]> {
   const isModel = (name: string) => app.getModel(name)?.rpc !== true;
-  return new Map(services.map(({ service, methods }) => [service.typeName, [...new Set(Object.values(methods).map((m) => m.model).filter(isModel))]]));
+  return new Map(
+    services.map(({ service, methods }) => [
+      service.typeName,
+      [
+        ...new Set(
+          Object.values(methods)
+            .map((m) => m.model)
+            .filter(isModel),
+        ),
+      ],
+    ]),
+  );
 }
 
 /**
@@ -72,7 +87,8 @@ export function modelServiceEntries(
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
-      impl[method.localName] = binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
+      impl[method.localName] =
+        binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
       // A code-first RPC (`app.rpc`) is not a model: metrics and logs name no model for it.
       if (!isRpc(binding.model)) models[method.localName] = binding.model;
       if (binding.kind === "unary") admit[method.localName] = (timeoutMs) => executor.admit(binding.model, timeoutMs);
@@ -82,7 +98,12 @@ export function modelServiceEntries(
 }
 
 /** Registers each binding's service on a Connect router (see {@link modelServiceEntries}). */
-export function registerBindings(router: ConnectRouter, services: readonly ModelServiceBinding[], executor: Executor, gate: ModelGate = () => undefined): void {
+export function registerBindings(
+  router: ConnectRouter,
+  services: readonly ModelServiceBinding[],
+  executor: Executor,
+  gate: ModelGate = () => undefined,
+): void {
   createServiceTable(modelServiceEntries(services, executor, gate)).register(router);
 }
 
@@ -97,7 +118,12 @@ export type ModelRpc =
       /** The error a call with `timeoutMs` left would be refused with before it is read (a batched model's queue is full or too long), else undefined. */
       readonly admit?: (timeoutMs: number | undefined) => Error | undefined;
     }
-  | { readonly kind: "server_streaming"; readonly method: DescMethod; readonly model: string; readonly impl: (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown> };
+  | {
+      readonly kind: "server_streaming";
+      readonly method: DescMethod;
+      readonly model: string;
+      readonly impl: (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
+    };
 
 function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {
   return async (req: unknown, ctx: HandlerContext) => {

@@ -48,8 +48,10 @@ export function defineModelService<S extends DescService>(
 export function isModelServiceBinding(value: unknown): value is ModelServiceBinding {
   const v = value as Partial<ModelServiceBinding> | null;
   return (
-    typeof v === "object" && v !== null &&
+    typeof v === "object" &&
+    v !== null &&
     typeof v.methods === "object" &&
-    typeof v.service === "object" && (v.service as { kind?: string } | undefined)?.kind === "service"
+    typeof v.service === "object" &&
+    (v.service as { kind?: string } | undefined)?.kind === "service"
   );
 }

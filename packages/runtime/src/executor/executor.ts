@@ -62,7 +62,10 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
     const worker = record.options.worker;
     if (worker === undefined || worker === false) continue;
     const explicit = worker === true ? undefined : worker.module;
-    const source = explicit !== undefined ? { file: explicit, exportName: (worker as { export?: string }).export ?? "default" } : findFunctionSource(record.fn);
+    const source =
+      explicit !== undefined
+        ? { file: explicit, exportName: (worker as { export?: string }).export ?? "default" }
+        : findFunctionSource(record.fn);
     if (source === undefined) {
       throw new Error(
         `model "${record.name}" has worker: true, but its function is not exported by any loaded CommonJS module — export it from a module of its own and import it where you register it, or name it: worker: { module: require.resolve("./heavy.js"), export: "fn" }`,

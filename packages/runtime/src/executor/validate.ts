@@ -20,11 +20,17 @@ export function validateRequest(record: ModelRecord, args: readonly unknown[]): 
     returned = validate(...args);
   } catch (err) {
     if (err instanceof ConnectError) throw err;
-    const message = typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string" ? (err as Error).message : String(err);
+    const message =
+      typeof err === "object" && err !== null && typeof (err as { message?: unknown }).message === "string"
+        ? (err as Error).message
+        : String(err);
     throw cheapError(`model "${record.name}": ${message}`, Code.InvalidArgument);
   }
   if (typeof (returned as PromiseLike<unknown> | null | undefined)?.then === "function") {
     (returned as Promise<unknown>).then(undefined, () => undefined);
-    throw new ConnectError(`model "${record.name}": its validate option returned a promise; it must be synchronous (throw to refuse a request)`, Code.Internal);
+    throw new ConnectError(
+      `model "${record.name}": its validate option returned a promise; it must be synchronous (throw to refuse a request)`,
+      Code.Internal,
+    );
   }
 }

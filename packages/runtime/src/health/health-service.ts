@@ -1,5 +1,9 @@
 import { Code, ConnectError, type ConnectRouter, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { Health, HealthCheckResponse_ServingStatus as Status, type HealthCheckRequest } from "../gen/grpc/health/v1/health_pb.js";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+  type HealthCheckRequest,
+} from "../gen/grpc/health/v1/health_pb.js";
 import { quoteValue } from "@blazerpc/tensor";
 import type { ServiceEntry } from "../binding/service-table.js";
 import type { ServiceStatus, ServingState } from "./serving-state.js";
@@ -21,7 +25,9 @@ export function healthService(state: ServingState): ServiceImpl<typeof Health> {
       return { status: toProto(status) };
     },
     list() {
-      return { statuses: Object.fromEntries(state.services().map((s) => [s, { status: toProto(state.serviceStatus(s)) }])) };
+      return {
+        statuses: Object.fromEntries(state.services().map((s) => [s, { status: toProto(state.serviceStatus(s)) }])),
+      };
     },
     async *watch(req: HealthCheckRequest, ctx: HandlerContext) {
       // Changes are noted as they happen and sent when the client is ready for them;
@@ -43,7 +49,9 @@ export function healthService(state: ServingState): ServiceImpl<typeof Health> {
           wake = undefined;
         }
         // The server shut the stream (or the client left): end it with the reason.
-        throw ctx.signal.reason instanceof ConnectError ? ctx.signal.reason : new ConnectError("the watch ended", Code.Canceled);
+        throw ctx.signal.reason instanceof ConnectError
+          ? ctx.signal.reason
+          : new ConnectError("the watch ended", Code.Canceled);
       } finally {
         unsubscribe();
         ctx.signal.removeEventListener("abort", onAbort);

@@ -59,10 +59,16 @@ export interface ServingState {
  * await state.load();
  * state.status(); // "SERVING"
  */
-export function createServingState(app: App, services: ReadonlyMap<string, readonly string[]>, store?: StatusStore): ServingState {
+export function createServingState(
+  app: App,
+  services: ReadonlyMap<string, readonly string[]>,
+  store?: StatusStore,
+): ServingState {
   // Code-first RPCs (`app.rpc`) are not models: they have no loader and no status of their own.
   const models = app.models.filter((m) => m.rpc !== true);
-  const statuses = new Map<string, ModelStatus>(models.map((m) => [m.name, m.load === undefined ? "SERVING" : "LOADING"]));
+  const statuses = new Map<string, ModelStatus>(
+    models.map((m) => [m.name, m.load === undefined ? "SERVING" : "LOADING"]),
+  );
   const errors = new Map<string, string>();
   const listeners = new Set<() => void>();
   let draining = false;

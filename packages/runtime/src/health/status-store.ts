@@ -36,15 +36,22 @@ export function createStatusStore(): StatusStore {
   let restricted = false;
   const check = (service: string) => {
     if (restricted && !allowed.has(service)) {
-      throw new Error(`setServingStatus: no service ${JSON.stringify(service)} is served (served: ${[...allowed].filter((s) => s !== "").join(", ")}; "" is the whole server)`);
+      throw new Error(
+        `setServingStatus: no service ${JSON.stringify(service)} is served (served: ${[...allowed].filter((s) => s !== "").join(", ")}; "" is the whole server)`,
+      );
     }
   };
   return {
     set(service, status) {
-      if (typeof service !== "string") throw new Error(`setServingStatus: the service must be a full service name or "" for the server, got ${typeof service}`);
+      if (typeof service !== "string")
+        throw new Error(
+          `setServingStatus: the service must be a full service name or "" for the server, got ${typeof service}`,
+        );
       check(service);
       if (status !== "SERVING" && status !== "NOT_SERVING") {
-        throw new Error(`setServingStatus: the status must be "SERVING" or "NOT_SERVING", got ${JSON.stringify(status)}`);
+        throw new Error(
+          `setServingStatus: the status must be "SERVING" or "NOT_SERVING", got ${JSON.stringify(status)}`,
+        );
       }
       if (statuses.get(service) === status) return;
       statuses.set(service, status);

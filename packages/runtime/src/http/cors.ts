@@ -34,7 +34,11 @@ export function createCors(options: CorsOptions): (req: AnyRequest, res: AnyResp
   const allowMethods = [...connectCors.allowedMethods, "OPTIONS"].join(", ");
   return (req, res) => {
     const origin = req.headers.origin;
-    const r = res as { setHeader(k: string, v: string): void; writeHead(s: number, h?: Record<string, string>): void; end(): void };
+    const r = res as {
+      setHeader(k: string, v: string): void;
+      writeHead(s: number, h?: Record<string, string>): void;
+      end(): void;
+    };
     if (typeof origin !== "string") return false;
     const ok = any || allowed.has(origin);
     const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;

@@ -41,7 +41,13 @@ export function createRouteHandler(
     const path = (req.url ?? "/").split("?", 1)[0]!;
     let ends: ((outcome: RouteOutcome) => void)[] | undefined;
     for (const o of observers) {
-      const end = o.route?.({ method: req.method ?? "", route: route.path, path, httpVersion: req.httpVersion, peer: req.socket?.remoteAddress });
+      const end = o.route?.({
+        method: req.method ?? "",
+        route: route.path,
+        path,
+        httpVersion: req.httpVersion,
+        peer: req.socket?.remoteAddress,
+      });
       if (typeof end === "function") (ends ??= []).push(end);
     }
     let thrown: Error | undefined;
@@ -51,14 +57,21 @@ export function createRouteHandler(
       inFlight?.delete(controller);
       if (!res.writableFinished) controller.abort(new ConnectError("the client went away", Code.Canceled));
       if (ends === undefined) return;
-      const outcome: RouteOutcome = { status: res.writableFinished ? res.statusCode : 499, error: thrown, durationMs: performance.now() - started };
+      const outcome: RouteOutcome = {
+        status: res.writableFinished ? res.statusCode : 499,
+        error: thrown,
+        durationMs: performance.now() - started,
+      };
       for (const end of ends) end(outcome);
     });
     const run = async () => {
       if (allowed !== undefined && !(await allowed(req, res))) return;
       // The request ends when its signal aborts (the client gone, or the shutdown's grace
       // period over), even while the handler still runs: its answer is then dropped.
-      const answer = await untilAborted(route.handler(routeRequest(req, params, controller.signal, readMaxBytes, scheme)), controller.signal);
+      const answer = await untilAborted(
+        route.handler(routeRequest(req, params, controller.signal, readMaxBytes, scheme)),
+        controller.signal,
+      );
       if (!res.destroyed) await writeAnswer(req, res, answer);
     };
     run().catch((err: unknown) => {
@@ -67,13 +80,23 @@ export function createRouteHandler(
         res.destroy();
         return;
       }
-      const e = err instanceof ConnectError ? err : err instanceof HttpBodyError ? new ConnectError(err.message, err.code) : ConnectError.from(err, Code.Internal);
+      const e =
+        err instanceof ConnectError
+          ? err
+          : err instanceof HttpBodyError
+            ? new ConnectError(err.message, err.code)
+            : ConnectError.from(err, Code.Internal);
       const body = JSON.stringify({ code: codeToString(e.code), message: limitMessage(e.rawMessage) }) + "\n";
       const status = err instanceof HttpBodyError ? err.status : codeToHttpStatus(e.code);
       // The error's metadata become headers, as Connect (and the auth gate) send them.
       const headers: Record<string, string> = {};
       e.metadata.forEach((v, k) => (headers[k] = v));
-      (res as ServerResponse).writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+      (res as ServerResponse).writeHead(status, {
+        ...headers,
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+        "cache-control": "no-store",
+      });
       (res as ServerResponse).end(req.method === "HEAD" ? undefined : body);
     });
   };
@@ -90,7 +113,13 @@ class HttpBodyError extends Error {
   }
 }
 
-function routeRequest(req: AnyRequest, params: Record<string, string>, signal: AbortSignal, readMaxBytes: number, scheme: string): RouteRequest {
+function routeRequest(
+  req: AnyRequest,
+  params: Record<string, string>,
+  signal: AbortSignal,
+  readMaxBytes: number,
+  scheme: string,
+): RouteRequest {
   const host = req.headers.host ?? (req.headers as Record<string, string | undefined>)[":authority"] ?? "localhost";
   let url: URL;
   try {
@@ -102,12 +131,22 @@ function routeRequest(req: AnyRequest, params: Record<string, string>, signal: A
   const bytes = () =>
     (body ??= (async () => {
       const declared = Number(req.headers["content-length"] ?? 0);
-      if (declared > readMaxBytes) throw new HttpBodyError(`the request body (${declared} bytes) is larger than the server's limit of ${readMaxBytes} bytes`, 413, Code.ResourceExhausted);
+      if (declared > readMaxBytes)
+        throw new HttpBodyError(
+          `the request body (${declared} bytes) is larger than the server's limit of ${readMaxBytes} bytes`,
+          413,
+          Code.ResourceExhausted,
+        );
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of req as AsyncIterable<Buffer>) {
         size += chunk.byteLength;
-        if (size > readMaxBytes) throw new HttpBodyError(`the request body is larger than the server's limit of ${readMaxBytes} bytes`, 413, Code.ResourceExhausted);
+        if (size > readMaxBytes)
+          throw new HttpBodyError(
+            `the request body is larger than the server's limit of ${readMaxBytes} bytes`,
+            413,
+            Code.ResourceExhausted,
+          );
         chunks.push(chunk);
       }
       return Buffer.concat(chunks, size);
@@ -139,7 +178,11 @@ function routeRequest(req: AnyRequest, params: Record<string, string>, signal: A
       try {
         return JSON.parse(text) as unknown;
       } catch (e) {
-        throw new HttpBodyError(`the request body is not JSON: ${e instanceof Error ? e.message : String(e)}`, 400, Code.InvalidArgument);
+        throw new HttpBodyError(
+          `the request body is not JSON: ${e instanceof Error ? e.message : String(e)}`,
+          400,
+          Code.InvalidArgument,
+        );
       }
     },
   };
@@ -158,7 +201,8 @@ async function writeAnswer(req: AnyRequest, res: AnyResponse, answer: unknown): 
     const cookies = answer.headers.getSetCookie();
     if (cookies.length > 0) headers["set-cookie"] = cookies;
     const data = head || answer.body === null ? undefined : Buffer.from(await answer.arrayBuffer());
-    if (data !== undefined && headers["content-length"] === undefined) headers["content-length"] = String(data.byteLength);
+    if (data !== undefined && headers["content-length"] === undefined)
+      headers["content-length"] = String(data.byteLength);
     out.writeHead(answer.status, headers);
     out.end(data);
     return;

@@ -65,9 +65,12 @@ export interface RouteRecord {
  */
 export function checkRoute(method: string, path: string, handler: unknown): asserts method is HttpMethod {
   const where = `app.route(${JSON.stringify(method)}, ${JSON.stringify(path)})`;
-  if (!METHODS.includes(method as HttpMethod)) throw new Error(`${where}: the method must be one of ${METHODS.join(", ")}`);
+  if (!METHODS.includes(method as HttpMethod))
+    throw new Error(`${where}: the method must be one of ${METHODS.join(", ")}`);
   if (typeof path !== "string" || !/^(\/(:?[A-Za-z0-9._~-]+))+$|^\/$/.test(path)) {
-    throw new Error(`${where}: the path must start with "/" and hold segments of letters, digits, ".", "_", "~" and "-" (":name" for a parameter)`);
+    throw new Error(
+      `${where}: the path must start with "/" and hold segments of letters, digits, ".", "_", "~" and "-" (":name" for a parameter)`,
+    );
   }
   if (typeof handler !== "function") throw new Error(`${where}: the handler must be a function`);
 }
@@ -138,7 +141,10 @@ export function createRouteMatcher<T>(routes: readonly { method: string; path: s
     },
     methodsOf(path) {
       const parts = path.split("/");
-      const methods = new Set([...(exactMethods.get(path) ?? []), ...patterns.filter((p) => matchPattern(p.segments, parts) !== undefined).map((p) => p.method)]);
+      const methods = new Set([
+        ...(exactMethods.get(path) ?? []),
+        ...patterns.filter((p) => matchPattern(p.segments, parts) !== undefined).map((p) => p.method),
+      ]);
       if (methods.has("GET")) methods.add("HEAD");
       return [...methods];
     },

@@ -42,10 +42,13 @@ export function createHttpRoutes(state: ServingState, withServices: () => boolea
   const body = () => healthBody(state, withServices());
   return new Map<string, Route>([
     ["/healthz", (_req, res) => json(res, 200, body())],
-    ["/readyz", (_req, res) => {
-      const b = body();
-      json(res, b.status === "SERVING" ? 200 : 503, b);
-    }],
+    [
+      "/readyz",
+      (_req, res) => {
+        const b = body();
+        json(res, b.status === "SERVING" ? 200 : 503, b);
+      },
+    ],
   ]);
 }
 

@@ -41,7 +41,8 @@ export function createJsonValueCounter(readMaxFields: number): (chunk: Uint8Arra
         case 0x5b /* [ */:
         case 0x7b /* { */:
           count++;
-          if (++depth > MAX_DEPTH) throw new ConnectError(`JSON nests deeper than ${MAX_DEPTH} levels`, Code.InvalidArgument);
+          if (++depth > MAX_DEPTH)
+            throw new ConnectError(`JSON nests deeper than ${MAX_DEPTH} levels`, Code.InvalidArgument);
           break;
         case 0x5d /* ] */:
         case 0x7d /* } */:

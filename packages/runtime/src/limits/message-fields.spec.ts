@@ -26,7 +26,10 @@ const unknownFields = (n: number) => {
 
 describe("checkMessageFields", () => {
   it("counts a tensor as 3 fields, whatever the size of its data", () => {
-    const t = toBinary(TensorProtoSchema, create(TensorProtoSchema, { shape: [1024n, 1024n], dtype: "float32", data: new Uint8Array(4 << 20) }));
+    const t = toBinary(
+      TensorProtoSchema,
+      create(TensorProtoSchema, { shape: [1024n, 1024n], dtype: "float32", data: new Uint8Array(4 << 20) }),
+    );
     expect(() => checkMessageFields(TensorProtoSchema, t, 4)).not.toThrow();
     // shape is packed: 2 elements + dtype + data
     expect(() => checkMessageFields(TensorProtoSchema, t, 3)).toThrow(ConnectError);
@@ -49,13 +52,22 @@ describe("checkMessageFields", () => {
     packed.set([0x0a, 0x80, 0x80, 0x80, 0x08]); // field 1, wire type 2, length 2^24
     packed.fill(1, 5);
     refused(() => checkMessageFields(TensorProtoSchema, packed.subarray(0, 5 + dims), 100_000));
-    const small = toBinary(TensorProtoSchema, create(TensorProtoSchema, { shape: Array.from({ length: 99 }, () => 1n) }));
+    const small = toBinary(
+      TensorProtoSchema,
+      create(TensorProtoSchema, { shape: Array.from({ length: 99 }, () => 1n) }),
+    );
     expect(() => checkMessageFields(TensorProtoSchema, small, 99)).not.toThrow();
     refused(() => checkMessageFields(TensorProtoSchema, small, 98));
   });
 
   it("walks nested messages and counts their fields", () => {
-    const req = toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { host: "h", messageRequest: { case: "fileContainingSymbol", value: "a.B" } }));
+    const req = toBinary(
+      ServerReflectionRequestSchema,
+      create(ServerReflectionRequestSchema, {
+        host: "h",
+        messageRequest: { case: "fileContainingSymbol", value: "a.B" },
+      }),
+    );
     expect(() => checkMessageFields(ServerReflectionRequestSchema, req, 2)).not.toThrow();
     refused(() => checkMessageFields(ServerReflectionRequestSchema, req, 1));
   });
@@ -81,7 +93,9 @@ describe("createJsonValueCounter", () => {
     const count = createJsonValueCounter(5);
     count(bytes('{"shape":["1",'));
     count(bytes('"2"],"dtype":"a,b,[{,,,,,,"}'));
-    expect(refused(() => createJsonValueCounter(5)(bytes(`{"shape":[${"1,".repeat(10)}1]}`)))).toContain("readMaxFields 5");
+    expect(refused(() => createJsonValueCounter(5)(bytes(`{"shape":[${"1,".repeat(10)}1]}`)))).toContain(
+      "readMaxFields 5",
+    );
   });
 
   it("keeps escapes inside strings", () => {
@@ -92,6 +106,8 @@ describe("createJsonValueCounter", () => {
 
   it("refuses nesting deeper than 100", () => {
     expect(() => createJsonValueCounter(1000)(bytes("[".repeat(100)))).not.toThrow();
-    expect(refused(() => createJsonValueCounter(1000)(bytes("[".repeat(101))), Code.InvalidArgument)).toBe("JSON nests deeper than 100 levels");
+    expect(refused(() => createJsonValueCounter(1000)(bytes("[".repeat(101))), Code.InvalidArgument)).toBe(
+      "JSON nests deeper than 100 levels",
+    );
   });
 });

@@ -130,7 +130,10 @@ class Walk {
         }
         case 3: {
           const field = fieldOf(desc, no);
-          const sub = field?.fieldKind === "message" || (field?.fieldKind === "list" && field.listKind === "message") ? field.message : undefined;
+          const sub =
+            field?.fieldKind === "message" || (field?.fieldKind === "list" && field.listKind === "message")
+              ? field.message
+              : undefined;
           if (!this.message(sub, this.pos, end, depth + 1, no)) return false;
           break;
         }

@@ -29,7 +29,10 @@ async function guarded(headers: Record<string, string>, bytes: Uint8Array): Prom
     return e as ConnectError;
   }
 }
-const tooMany = expect.objectContaining({ code: Code.ResourceExhausted, rawMessage: expect.stringContaining("readMaxFields 10") });
+const tooMany = expect.objectContaining({
+  code: Code.ResourceExhausted,
+  rawMessage: expect.stringContaining("readMaxFields 10"),
+});
 
 describe("guardRequestBody", () => {
   it("passes bodies within the limit on as they came, for every protocol", async () => {
@@ -50,19 +53,29 @@ describe("guardRequestBody", () => {
   it("refuses a message over the limit in each form: enveloped, bare, JSON, base64, compressed", async () => {
     const m = unknown(11);
     const json = Buffer.from(`{"shape":[${"1,".repeat(20)}1]}`);
-    expect(await guarded({ "content-type": "application/grpc" }, Buffer.concat([envelope(unknown(10)), envelope(m)]))).toEqual(tooMany);
+    expect(
+      await guarded({ "content-type": "application/grpc" }, Buffer.concat([envelope(unknown(10)), envelope(m)])),
+    ).toEqual(tooMany);
     expect(await guarded({ "content-type": "application/proto" }, m)).toEqual(tooMany);
     expect(await guarded({ "content-type": "application/json" }, json)).toEqual(tooMany);
     expect(await guarded({ "content-type": "application/grpc-web+json" }, envelope(json))).toEqual(tooMany);
-    expect(await guarded({ "content-type": "application/grpc-web-text" }, Buffer.from(envelope(m).toString("base64")))).toEqual(tooMany);
-    expect(await guarded({ "content-type": "application/grpc", "grpc-encoding": "gzip" }, envelope(gzipSync(m), 1))).toEqual(tooMany);
-    expect(await guarded({ "content-type": "application/json", "content-encoding": "gzip" }, gzipSync(json))).toEqual(tooMany);
+    expect(
+      await guarded({ "content-type": "application/grpc-web-text" }, Buffer.from(envelope(m).toString("base64"))),
+    ).toEqual(tooMany);
+    expect(
+      await guarded({ "content-type": "application/grpc", "grpc-encoding": "gzip" }, envelope(gzipSync(m), 1)),
+    ).toEqual(tooMany);
+    expect(await guarded({ "content-type": "application/json", "content-encoding": "gzip" }, gzipSync(json))).toEqual(
+      tooMany,
+    );
   });
 
   it("leaves what it cannot read to connect-node: unknown types and encodings, oversize prefixes", async () => {
     const m = unknown(11);
     expect(await guarded({ "content-type": "text/plain" }, m)).toEqual(m);
-    expect(await guarded({ "content-type": "application/grpc", "grpc-encoding": "zstd" }, envelope(m, 1))).toEqual(envelope(m, 1));
+    expect(await guarded({ "content-type": "application/grpc", "grpc-encoding": "zstd" }, envelope(m, 1))).toEqual(
+      envelope(m, 1),
+    );
     const oversize = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xff]), m]);
     expect(await guarded({ "content-type": "application/grpc" }, oversize)).toEqual(oversize);
   });

@@ -62,7 +62,12 @@ function formOf(contentType: string | null): BodyForm | undefined {
  * A body this cannot read (over `readMaxBytes`, an unknown encoding, a bad envelope) is
  * passed on unchecked from there: connect-node refuses it with its own error.
  */
-export function guardRequestBody(body: AsyncIterable<Uint8Array>, header: Headers, input: DescMessage, options: RequestGuardOptions): AsyncIterable<Uint8Array> {
+export function guardRequestBody(
+  body: AsyncIterable<Uint8Array>,
+  header: Headers,
+  input: DescMessage,
+  options: RequestGuardOptions,
+): AsyncIterable<Uint8Array> {
   const form = formOf(header.get("content-type"));
   if (form === undefined) return body;
   const encoding = header.get(form.encodingHeader);
@@ -82,7 +87,11 @@ export function guardRequestBody(body: AsyncIterable<Uint8Array>, header: Header
 }
 
 /** A Connect unary body: gathered whole (connect-node does the same), checked, passed on. */
-async function* unary(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array) => Promise<void>): AsyncGenerator<Uint8Array> {
+async function* unary(
+  body: AsyncIterable<Uint8Array>,
+  readMaxBytes: number,
+  check: (m: Uint8Array) => Promise<void>,
+): AsyncGenerator<Uint8Array> {
   const whole = await gather(body, readMaxBytes);
   if (whole.rest !== undefined) {
     yield* whole.chunks;
@@ -98,7 +107,10 @@ async function* unary(body: AsyncIterable<Uint8Array>, readMaxBytes: number, che
  * The chunks of a body up to `limit` bytes. Past the limit it stops, with what it read and
  * `rest`, the body still to come: the caller hands both on unread (connect-node refuses it).
  */
-async function gather(body: AsyncIterable<Uint8Array>, limit: number): Promise<{ chunks: Uint8Array[]; size: number; rest?: AsyncIterable<Uint8Array> }> {
+async function gather(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<{ chunks: Uint8Array[]; size: number; rest?: AsyncIterable<Uint8Array> }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const it = body[Symbol.asyncIterator]();
@@ -112,7 +124,11 @@ async function gather(body: AsyncIterable<Uint8Array>, limit: number): Promise<{
 }
 
 /** Enveloped messages: each one passed on once it is in whole and checked. */
-async function* envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array, compressed: boolean) => Promise<void>): AsyncGenerator<Uint8Array> {
+async function* envelopes(
+  body: AsyncIterable<Uint8Array>,
+  readMaxBytes: number,
+  check: (m: Uint8Array, compressed: boolean) => Promise<void>,
+): AsyncGenerator<Uint8Array> {
   // Chunks of the envelope(s) not passed on yet; joined once a whole envelope is in.
   let chunks: Uint8Array[] = [];
   let size = 0;
@@ -150,7 +166,11 @@ async function* envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number,
 }
 
 /** gRPC-Web text: the whole body (one request message) decoded from base64, checked, passed on as sent. */
-async function* base64Envelopes(body: AsyncIterable<Uint8Array>, readMaxBytes: number, check: (m: Uint8Array, compressed: boolean) => Promise<void>): AsyncGenerator<Uint8Array> {
+async function* base64Envelopes(
+  body: AsyncIterable<Uint8Array>,
+  readMaxBytes: number,
+  check: (m: Uint8Array, compressed: boolean) => Promise<void>,
+): AsyncGenerator<Uint8Array> {
   const whole = await gather(body, Math.ceil((readMaxBytes + 5) / 3) * 4 + 8);
   if (whole.rest !== undefined) {
     yield* whole.chunks;

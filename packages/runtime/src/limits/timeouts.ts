@@ -21,8 +21,10 @@ export function clampTimeoutHeaders(header: Headers): void {
   const grpc = header.get("grpc-timeout");
   if (grpc !== null) {
     const t = parseTimeout(grpc, Number.MAX_SAFE_INTEGER);
-    if (t.error === undefined && t.timeoutMs !== undefined && t.timeoutMs > MAX_TIMEOUT_MS) header.set("grpc-timeout", `${Math.floor(MAX_TIMEOUT_MS / 1000)}S`);
+    if (t.error === undefined && t.timeoutMs !== undefined && t.timeoutMs > MAX_TIMEOUT_MS)
+      header.set("grpc-timeout", `${Math.floor(MAX_TIMEOUT_MS / 1000)}S`);
   }
   const connect = header.get("connect-timeout-ms");
-  if (connect !== null && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMEOUT_MS) header.set("connect-timeout-ms", String(MAX_TIMEOUT_MS));
+  if (connect !== null && /^\d{1,10}$/.test(connect) && Number(connect) > MAX_TIMEOUT_MS)
+    header.set("connect-timeout-ms", String(MAX_TIMEOUT_MS));
 }

@@ -1,4 +1,11 @@
-import { Code, ConnectError, createContextKey, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextKey,
+  createContextValues,
+  type ContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 
 /** One RPC as the built-in middleware sees it. */
@@ -67,7 +74,9 @@ export interface RouteOutcome {
   readonly durationMs: number;
 }
 
-const kNode = createContextKey<{ req: AnyRequest; res: AnyResponse } | undefined>(undefined, { description: "blazerpc node request" });
+const kNode = createContextKey<{ req: AnyRequest; res: AnyResponse } | undefined>(undefined, {
+  description: "blazerpc node request",
+});
 const responses = new WeakMap<AnyRequest, AnyResponse>();
 
 /**
@@ -77,7 +86,8 @@ const responses = new WeakMap<AnyRequest, AnyResponse>();
 export function peerOf(ctx: HandlerContext): string | undefined {
   const node = ctx.values.get(kNode);
   if (node !== undefined) return node.req.socket?.remoteAddress;
-  return (ctx as HandlerContext & { stream?: { session?: { socket?: { remoteAddress?: string } } } }).stream?.session?.socket?.remoteAddress;
+  return (ctx as HandlerContext & { stream?: { session?: { socket?: { remoteAddress?: string } } } }).stream?.session
+    ?.socket?.remoteAddress;
 }
 
 /** Remembers the response of a request, so that a call's context can find it (see {@link contextValuesFor}). */
@@ -157,7 +167,10 @@ export function callObservers(
  * The request gate that starts observing each call of connect-node (connect runs it once
  * the headers are in, before the body is read). `models` maps `service/method` to the model it serves.
  */
-export function observeCalls(observers: readonly CallObserver[], models: ReadonlyMap<string, string>): (ctx: HandlerContext) => void {
+export function observeCalls(
+  observers: readonly CallObserver[],
+  models: ReadonlyMap<string, string>,
+): (ctx: HandlerContext) => void {
   const start = callObservers(observers, models);
   return (ctx) => {
     const node = ctx.values.get(kNode);

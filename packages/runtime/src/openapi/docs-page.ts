@@ -20,7 +20,10 @@
  */
 export function docsPage(doc: Record<string, unknown>): string {
   // "<" escaped, so that no string in the document can end the script element.
-  const json = JSON.stringify(doc).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  const json = JSON.stringify(doc)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
   const title = escapeHtml(String((doc.info as { title?: unknown } | undefined)?.title ?? "API"));
   return `<!doctype html>
 <html lang="en">

@@ -1,4 +1,13 @@
-import { getOption, hasOption, ScalarType, type DescEnum, type DescField, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  getOption,
+  hasOption,
+  ScalarType,
+  type DescEnum,
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from "@bufbuild/protobuf";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { call as callOption } from "@blazerpc/tensor/blazerpc/v1/call_pb.js";
 import { model as modelOption, tensor as tensorOption } from "@blazerpc/tensor/blazerpc/v1/options_pb.js";
@@ -50,9 +59,21 @@ const HEALTH_BODY: Schema = {
   type: "object",
   required: ["status", "models"],
   properties: {
-    status: { type: "string", enum: ["SERVING", "NOT_SERVING"], description: "The whole server, as gRPC health's \"\" service reports it." },
-    models: { type: "object", additionalProperties: { type: "string", enum: ["LOADING", "SERVING", "FAILED", "NOT_SERVING"] }, description: "Each model's state." },
-    errors: { type: "object", additionalProperties: { type: "string" }, description: "Why models failed to load (only when one did)." },
+    status: {
+      type: "string",
+      enum: ["SERVING", "NOT_SERVING"],
+      description: 'The whole server, as gRPC health\'s "" service reports it.',
+    },
+    models: {
+      type: "object",
+      additionalProperties: { type: "string", enum: ["LOADING", "SERVING", "FAILED", "NOT_SERVING"] },
+      description: "Each model's state.",
+    },
+    errors: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "Why models failed to load (only when one did).",
+    },
     services: {
       type: "object",
       additionalProperties: { type: "string", enum: ["SERVING", "NOT_SERVING"] },
@@ -80,16 +101,30 @@ export const HEALTH_ROUTE_DOCS: readonly HttpRouteDoc[] = [
     method: "GET",
     path: "/readyz",
     summary: "Readiness",
-    description: "200 when every model is SERVING; 503 (same body) while models load, after one failed to load, and while the server shuts down. Needs no token.",
+    description:
+      "200 when every model is SERVING; 503 (same body) while models load, after one failed to load, and while the server shuts down. Needs no token.",
     responseSchema: HEALTH_BODY,
     public: true,
   },
 ];
 
 const ERROR_CODES = [
-  "canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists", "permission_denied",
-  "resource_exhausted", "failed_precondition", "aborted", "out_of_range", "unimplemented", "internal", "unavailable",
-  "data_loss", "unauthenticated",
+  "canceled",
+  "unknown",
+  "invalid_argument",
+  "deadline_exceeded",
+  "not_found",
+  "already_exists",
+  "permission_denied",
+  "resource_exhausted",
+  "failed_precondition",
+  "aborted",
+  "out_of_range",
+  "unimplemented",
+  "internal",
+  "unavailable",
+  "data_loss",
+  "unauthenticated",
 ];
 
 const TENSOR_TYPE = "blazerpc.v1.TensorProto";
@@ -139,12 +174,20 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
       properties,
       ...describe(
         m.typeName === TENSOR_TYPE ? tensorDescription : comment(m.typeName),
-        oneofs.length > 0 ? oneofs.map((o) => `At most one of ${o.fields.map((f) => `\`${f.jsonName}\``).join(", ")}.`).join(" ") : undefined,
+        oneofs.length > 0
+          ? oneofs.map((o) => `At most one of ${o.fields.map((f) => `\`${f.jsonName}\``).join(", ")}.`).join(" ")
+          : undefined,
       ),
     };
     return ref;
   };
-  const valueSchema = (f: DescField, kind: "scalar" | "enum" | "message", scalar?: ScalarType, e?: DescEnum, msg?: DescMessage): Schema => {
+  const valueSchema = (
+    f: DescField,
+    kind: "scalar" | "enum" | "message",
+    scalar?: ScalarType,
+    e?: DescEnum,
+    msg?: DescMessage,
+  ): Schema => {
     if (kind === "scalar") return scalarSchema(scalar!);
     if (kind === "enum") return { $ref: addEnum(e!) };
     return { $ref: addMessage(msg!) };
@@ -171,7 +214,9 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
     const notes: string[] = [];
     if (hasOption(f, tensorOption)) {
       const spec = getOption(f, tensorOption);
-      notes.push(`A ${spec.dtype} tensor of shape [${spec.shape.join(", ")}]: \`dtype\` "${spec.dtype}", \`shape\` that many dims (decimal strings; "batch" is any size), \`data\` the values, little-endian and row-major, base64.`);
+      notes.push(
+        `A ${spec.dtype} tensor of shape [${spec.shape.join(", ")}]: \`dtype\` "${spec.dtype}", \`shape\` that many dims (decimal strings; "batch" is any size), \`data\` the values, little-endian and row-major, base64.`,
+      );
       s["x-blazerpc-tensor"] = { dtype: spec.dtype, shape: spec.shape };
     }
     if (f.proto.proto3Optional) notes.push("Optional: absent means not set.");
@@ -180,7 +225,12 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
 
   const tags: Schema[] = [];
   const unauthorized = bearerAuth
-    ? { 401: { description: "No valid bearer token: send `authorization: Bearer <token>`.", content: { "application/json": { schema: { $ref: "#/components/schemas/connect.Error" } } } } }
+    ? {
+        401: {
+          description: "No valid bearer token: send `authorization: Bearer <token>`.",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/connect.Error" } } },
+        },
+      }
     : {};
   for (const service of services) {
     tags.push({ name: service.typeName, ...describe(comment(service.typeName)) });
@@ -202,11 +252,15 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
         summary: doc?.split("\n")[0] ?? (model !== undefined ? `Model "${model.name}"` : method.name),
         description: [
           doc,
-          model !== undefined ? `Serves model \`${model.name}\`${model.version !== "" ? ` (version ${model.version})` : ""}.` : undefined,
+          model !== undefined
+            ? `Serves model \`${model.name}\`${model.version !== "" ? ` (version ${model.version})` : ""}.`
+            : undefined,
           streaming
             ? `A server stream over the Connect streaming protocol (\`application/connect+json\`): the request is one enveloped message, the answer enveloped messages then an end-of-stream message; each envelope is 1 flag byte, a 4-byte big-endian length, then the JSON. The JSON of the request is a ${method.input.typeName}, of each answer a ${method.output.typeName}. gRPC and gRPC-Web reach it on the same port.`
             : undefined,
-        ].filter((x) => x !== undefined).join("\n\n"),
+        ]
+          .filter((x) => x !== undefined)
+          .join("\n\n"),
         // What the /docs page needs to call it: kind, message types and (for streams, whose
         // body is not plain JSON) an example request message.
         "x-blazerpc-rpc": {
@@ -217,13 +271,26 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
           responseType: method.output.typeName,
           ...(streaming ? { example } : {}),
         },
-        ...(model !== undefined ? { "x-blazerpc-model": { name: model.name, version: model.version, streaming: model.streaming } } : {}),
+        ...(model !== undefined
+          ? { "x-blazerpc-model": { name: model.name, version: model.version, streaming: model.streaming } }
+          : {}),
       };
-      const errors = { ...unauthorized, default: { description: "An error, in the Connect protocol's JSON form.", content: { "application/json": { schema: { $ref: "#/components/schemas/connect.Error" } } } } };
+      const errors = {
+        ...unauthorized,
+        default: {
+          description: "An error, in the Connect protocol's JSON form.",
+          content: { "application/json": { schema: { $ref: "#/components/schemas/connect.Error" } } },
+        },
+      };
       const ops: Schema = {};
       if (streaming) {
         const envelope = (ref: string, what: string) => ({
-          schema: { type: "string", contentMediaType: "application/connect+json", contentSchema: { $ref: ref }, description: what },
+          schema: {
+            type: "string",
+            contentMediaType: "application/connect+json",
+            contentSchema: { $ref: ref },
+            description: what,
+          },
         });
         ops.post = {
           ...common,
@@ -236,7 +303,12 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
           responses: {
             200: {
               description: `Enveloped ${method.output.typeName} messages (schema: ${response}), then an end-of-stream message (flag 0x02): \`{"error"?: …, "metadata"?: …}\`. Errors after the headers come there, with HTTP status 200.`,
-              content: { "application/connect+json": envelope(response, `Enveloped ${method.output.typeName} messages, then the end-of-stream message.`) },
+              content: {
+                "application/connect+json": envelope(
+                  response,
+                  `Enveloped ${method.output.typeName} messages, then the end-of-stream message.`,
+                ),
+              },
             },
             ...errors,
           },
@@ -249,7 +321,13 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
             required: true,
             content: {
               "application/json": { schema: { $ref: request }, example },
-              "application/proto": { schema: { type: "string", contentMediaType: "application/proto", description: `A binary ${method.input.typeName}.` } },
+              "application/proto": {
+                schema: {
+                  type: "string",
+                  contentMediaType: "application/proto",
+                  description: `A binary ${method.input.typeName}.`,
+                },
+              },
             },
           },
           responses: {
@@ -267,9 +345,16 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
           ops.get = {
             ...common,
             operationId: `${service.typeName}.${method.name}.get`,
-            description: `${common.description}\n\nNo side effects, so it can be called with GET (cacheable): the request goes in the query.`.trim(),
+            description:
+              `${common.description}\n\nNo side effects, so it can be called with GET (cacheable): the request goes in the query.`.trim(),
             parameters: [
-              { name: "connect", in: "query", required: true, schema: { type: "string", const: "v1" }, description: "The Connect protocol's version." },
+              {
+                name: "connect",
+                in: "query",
+                required: true,
+                schema: { type: "string", const: "v1" },
+                description: "The Connect protocol's version.",
+              },
               { name: "encoding", in: "query", required: true, schema: { type: "string", enum: ["json", "proto"] } },
               {
                 name: "message",
@@ -312,15 +397,22 @@ export function createOpenApiDocument(options: OpenApiOptions): Schema {
     info: {
       title,
       version: services[0]?.file.proto.package.split(".").at(-1) ?? "v1",
-      description:
-        `Every RPC of this server over the Connect protocol: POST the request as JSON (\`content-type: application/json\`) to \`/<service>/<method>\` and get the response as JSON; errors come as a Connect error body with an HTTP status. The same methods answer gRPC and gRPC-Web on the same port.\n\nproto3 JSON mapping: fields by their JSON (lowerCamelCase) names, 64-bit integers as decimal strings, bytes as base64, enums by name.`,
+      description: `Every RPC of this server over the Connect protocol: POST the request as JSON (\`content-type: application/json\`) to \`/<service>/<method>\` and get the response as JSON; errors come as a Connect error body with an HTTP status. The same methods answer gRPC and gRPC-Web on the same port.\n\nproto3 JSON mapping: fields by their JSON (lowerCamelCase) names, 64-bit integers as decimal strings, bytes as base64, enums by name.`,
     },
     ...(tags.some((t) => t.description !== undefined) ? { tags } : {}),
     paths,
     components: {
       schemas,
       ...(bearerAuth
-        ? { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "A token the server accepts, sent as `authorization: Bearer <token>`." } } }
+        ? {
+            securitySchemes: {
+              bearerAuth: {
+                type: "http",
+                scheme: "bearer",
+                description: "A token the server accepts, sent as `authorization: Bearer <token>`.",
+              },
+            },
+          }
         : {}),
     },
     ...(bearerAuth ? { security: [{ bearerAuth: [] }] } : {}),
@@ -332,13 +424,19 @@ export const ROUTES_TAG = "HTTP routes";
 
 function addRoute(paths: Record<string, Schema>, route: HttpRouteDoc, bearerAuth: boolean): void {
   const { method, summary, description, requestSchema, responseSchema } = route;
-  if (!route.path.startsWith("/")) throw new Error(`createOpenApiDocument: route path ${JSON.stringify(route.path)} must start with "/"`);
+  if (!route.path.startsWith("/"))
+    throw new Error(`createOpenApiDocument: route path ${JSON.stringify(route.path)} must start with "/"`);
   // OpenAPI writes a parameter {name}; app.route writes it :name.
   const path = route.path.replace(/\/:([^/]+)/g, "/{$1}");
   const verb = method.toLowerCase();
   const ops = (paths[path] ??= {});
   if (ops[verb] !== undefined) throw new Error(`createOpenApiDocument: ${method} ${path} is described twice`);
-  const params = [...path.matchAll(/\{([^}/]+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+  const params = [...path.matchAll(/\{([^}/]+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
   const withBody = requestSchema !== undefined && method !== "GET";
   ops[verb] = {
     operationId: `${method} ${path}`,
@@ -347,20 +445,43 @@ function addRoute(paths: Record<string, Schema>, route: HttpRouteDoc, bearerAuth
     ...(description !== undefined ? { description } : {}),
     ...(route.public === true && bearerAuth ? { security: [] } : {}),
     ...(params.length > 0 ? { parameters: params } : {}),
-    ...(withBody ? { requestBody: { required: true, content: { "application/json": { schema: requestSchema, example: exampleOfSchema(requestSchema, 0) } } } } : {}),
+    ...(withBody
+      ? {
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: requestSchema, example: exampleOfSchema(requestSchema, 0) } },
+          },
+        }
+      : {}),
     responses: {
-      200: { description: "OK", ...(responseSchema !== undefined ? { content: { "application/json": { schema: responseSchema } } } : {}) },
-      ...(bearerAuth && route.public !== true ? { 401: { description: "No valid bearer token: send `authorization: Bearer <token>`." } } : {}),
+      200: {
+        description: "OK",
+        ...(responseSchema !== undefined ? { content: { "application/json": { schema: responseSchema } } } : {}),
+      },
+      ...(bearerAuth && route.public !== true
+        ? { 401: { description: "No valid bearer token: send `authorization: Bearer <token>`." } }
+        : {}),
     },
     "x-blazerpc-route": true,
   };
 }
 
-const protocolVersionHeader = { name: "Connect-Protocol-Version", in: "header", required: false, schema: { type: "string", const: "1" } };
-const timeoutHeader = { name: "Connect-Timeout-Ms", in: "header", required: false, schema: { type: "string", pattern: "^[0-9]{1,10}$" }, description: "The call's deadline, in milliseconds." };
+const protocolVersionHeader = {
+  name: "Connect-Protocol-Version",
+  in: "header",
+  required: false,
+  schema: { type: "string", const: "1" },
+};
+const timeoutHeader = {
+  name: "Connect-Timeout-Ms",
+  in: "header",
+  required: false,
+  schema: { type: "string", pattern: "^[0-9]{1,10}$" },
+  description: "The call's deadline, in milliseconds.",
+};
 
 const tensorDescription =
-  "A tensor (BlazeRPC's wire format, the same as the Python BlazeRPC's): `shape` the size of each dim (64-bit integers, so decimal strings in JSON), `dtype` a numpy dtype name (`float32`, `int64`, `uint8`, …), `data` the values as bytes — little-endian, row-major, product(shape) × itemsize of them — in base64. Example: a float32 tensor of shape [1, 2] holding 1.0 and 2.0 is `{\"shape\": [\"1\", \"2\"], \"dtype\": \"float32\", \"data\": \"AACAPwAAAEA=\"}`.";
+  'A tensor (BlazeRPC\'s wire format, the same as the Python BlazeRPC\'s): `shape` the size of each dim (64-bit integers, so decimal strings in JSON), `dtype` a numpy dtype name (`float32`, `int64`, `uint8`, …), `data` the values as bytes — little-endian, row-major, product(shape) × itemsize of them — in base64. Example: a float32 tensor of shape [1, 2] holding 1.0 and 2.0 is `{"shape": ["1", "2"], "dtype": "float32", "data": "AACAPwAAAEA="}`.';
 
 function describe(...parts: (string | undefined)[]): { description?: string } {
   const text = parts.filter((p): p is string => p !== undefined && p !== "").join("\n\n");
@@ -383,10 +504,20 @@ function scalarSchema(t: ScalarType): Schema {
     case ScalarType.INT64:
     case ScalarType.SINT64:
     case ScalarType.SFIXED64:
-      return { type: "string", format: "int64", pattern: "^-?[0-9]+$", description: "A 64-bit integer, as a decimal string." };
+      return {
+        type: "string",
+        format: "int64",
+        pattern: "^-?[0-9]+$",
+        description: "A 64-bit integer, as a decimal string.",
+      };
     case ScalarType.UINT64:
     case ScalarType.FIXED64:
-      return { type: "string", format: "uint64", pattern: "^[0-9]+$", description: "An unsigned 64-bit integer, as a decimal string." };
+      return {
+        type: "string",
+        format: "uint64",
+        pattern: "^[0-9]+$",
+        description: "An unsigned 64-bit integer, as a decimal string.",
+      };
     case ScalarType.BOOL:
       return { type: "boolean" };
     case ScalarType.STRING:
@@ -403,7 +534,11 @@ function wellKnown(typeName: string): Schema | undefined {
     case "google.protobuf.Timestamp":
       return { type: "string", format: "date-time", description: "RFC 3339, e.g. 2024-01-01T00:00:00Z." };
     case "google.protobuf.Duration":
-      return { type: "string", pattern: "^-?[0-9]+(\\.[0-9]{1,9})?s$", description: 'Seconds with an "s" suffix, e.g. "1.5s".' };
+      return {
+        type: "string",
+        pattern: "^-?[0-9]+(\\.[0-9]{1,9})?s$",
+        description: 'Seconds with an "s" suffix, e.g. "1.5s".',
+      };
     case "google.protobuf.Struct":
       return { type: "object", additionalProperties: true };
     case "google.protobuf.Value":
@@ -415,7 +550,12 @@ function wellKnown(typeName: string): Schema | undefined {
     case "google.protobuf.FieldMask":
       return { type: "string", description: "Comma-separated lowerCamelCase field paths." };
     case "google.protobuf.Any":
-      return { type: "object", required: ["@type"], properties: { "@type": { type: "string" } }, additionalProperties: true };
+      return {
+        type: "object",
+        required: ["@type"],
+        properties: { "@type": { type: "string" } },
+        additionalProperties: true,
+      };
     case "google.protobuf.DoubleValue":
     case "google.protobuf.FloatValue":
       return wrapper({ type: "number" });
@@ -450,10 +590,16 @@ export function exampleOf(m: DescMessage, depth: number): Record<string, unknown
   for (const f of m.fields) {
     if (skipped.has(f.name)) continue;
     const spec = hasOption(f, tensorOption) ? getOption(f, tensorOption) : undefined;
-    const value = (kind: "scalar" | "enum" | "message", scalar?: ScalarType, e?: DescEnum, msg?: DescMessage): unknown => {
+    const value = (
+      kind: "scalar" | "enum" | "message",
+      scalar?: ScalarType,
+      e?: DescEnum,
+      msg?: DescMessage,
+    ): unknown => {
       if (kind === "scalar") return exampleScalar(scalar!);
       if (kind === "enum") return (e!.values.find((v) => v.number !== 0) ?? e!.values[0])?.name ?? "";
-      if (msg!.typeName === TENSOR_TYPE) return spec !== undefined ? exampleTensor(spec.dtype, spec.shape) : exampleTensor("float32", ["2"]);
+      if (msg!.typeName === TENSOR_TYPE)
+        return spec !== undefined ? exampleTensor(spec.dtype, spec.shape) : exampleTensor("float32", ["2"]);
       if (wellKnown(msg!.typeName) !== undefined) return wellKnownExample(msg!.typeName);
       return depth < 3 ? exampleOf(msg!, depth + 1) : undefined;
     };
@@ -484,10 +630,23 @@ export function exampleOf(m: DescMessage, depth: number): Record<string, unknown
   return out;
 }
 
-const ITEMSIZE: Record<string, number> = { float64: 8, int64: 8, uint64: 8, float32: 4, int32: 4, uint32: 4, float16: 2, int16: 2, uint16: 2 };
+const ITEMSIZE: Record<string, number> = {
+  float64: 8,
+  int64: 8,
+  uint64: 8,
+  float32: 4,
+  int32: 4,
+  uint32: 4,
+  float16: 2,
+  int16: 2,
+  uint16: 2,
+};
 
 /** A tensor in its proto3 JSON form, its values 0.5, 1, 1.5, … (integers 1, 2, …, bools alternating) up to 4, again. */
-export function exampleTensor(dtype: string, shape: readonly string[]): { shape: string[]; dtype: string; data: string } {
+export function exampleTensor(
+  dtype: string,
+  shape: readonly string[],
+): { shape: string[]; dtype: string; data: string } {
   const dims = shape.map((d) => (/^\d+$/.test(d) ? Number(d) : 1));
   const count = dims.reduce((a, b) => a * b, 1);
   const size = ITEMSIZE[dtype] ?? 1;
@@ -497,17 +656,38 @@ export function exampleTensor(dtype: string, shape: readonly string[]): { shape:
     const int = (i % 8) + 1;
     const at = i * size;
     switch (dtype) {
-      case "float64": bytes.writeDoubleLE(half, at); break;
-      case "float32": bytes.writeFloatLE(half, at); break;
-      case "float16": bytes.writeUInt16LE(halfBits(half), at); break;
-      case "int64": bytes.writeBigInt64LE(BigInt(int), at); break;
-      case "uint64": bytes.writeBigUInt64LE(BigInt(int), at); break;
-      case "int32": bytes.writeInt32LE(int, at); break;
-      case "uint32": bytes.writeUInt32LE(int, at); break;
-      case "int16": bytes.writeInt16LE(int, at); break;
-      case "uint16": bytes.writeUInt16LE(int, at); break;
-      case "bool": bytes.writeUInt8(i % 2 === 0 ? 1 : 0, at); break;
-      default: bytes.writeUInt8(int, at); // int8, uint8, and what we do not know
+      case "float64":
+        bytes.writeDoubleLE(half, at);
+        break;
+      case "float32":
+        bytes.writeFloatLE(half, at);
+        break;
+      case "float16":
+        bytes.writeUInt16LE(halfBits(half), at);
+        break;
+      case "int64":
+        bytes.writeBigInt64LE(BigInt(int), at);
+        break;
+      case "uint64":
+        bytes.writeBigUInt64LE(BigInt(int), at);
+        break;
+      case "int32":
+        bytes.writeInt32LE(int, at);
+        break;
+      case "uint32":
+        bytes.writeUInt32LE(int, at);
+        break;
+      case "int16":
+        bytes.writeInt16LE(int, at);
+        break;
+      case "uint16":
+        bytes.writeUInt16LE(int, at);
+        break;
+      case "bool":
+        bytes.writeUInt8(i % 2 === 0 ? 1 : 0, at);
+        break;
+      default:
+        bytes.writeUInt8(int, at); // int8, uint8, and what we do not know
     }
   }
   return { shape: dims.map(String), dtype, data: bytes.toString("base64") };
@@ -579,7 +759,17 @@ function wellKnownExample(typeName: string): unknown {
 
 /** An example of a JSON Schema's value: its own example, const, default or first enum value, else one built by type. */
 export function exampleOfSchema(schema: Schema, depth: number): unknown {
-  const s = schema as { example?: unknown; examples?: unknown[]; const?: unknown; default?: unknown; enum?: unknown[]; type?: unknown; properties?: Record<string, Schema>; items?: Schema; additionalProperties?: unknown };
+  const s = schema as {
+    example?: unknown;
+    examples?: unknown[];
+    const?: unknown;
+    default?: unknown;
+    enum?: unknown[];
+    type?: unknown;
+    properties?: Record<string, Schema>;
+    items?: Schema;
+    additionalProperties?: unknown;
+  };
   if (s.example !== undefined) return s.example;
   if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0];
   if (s.const !== undefined) return s.const;

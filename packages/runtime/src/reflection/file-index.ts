@@ -93,7 +93,14 @@ export function createFileIndex(files: readonly DescFile[], options: FileIndexOp
     const locs = new Map<string, string>();
     for (const loc of file.sourceCodeInfo?.location ?? []) {
       const text = loc.leadingComments.trim() || loc.trailingComments.trim();
-      if (text !== "") locs.set(loc.path.join("."), text.split("\n").map((l) => l.replace(/^ /, "")).join("\n"));
+      if (text !== "")
+        locs.set(
+          loc.path.join("."),
+          text
+            .split("\n")
+            .map((l) => l.replace(/^ /, ""))
+            .join("\n"),
+        );
     }
     const note = (path: number[], symbol: string) => {
       const c = locs.get(path.join("."));

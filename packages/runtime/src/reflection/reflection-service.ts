@@ -29,7 +29,10 @@ type Answer =
  * INVALID_ARGUMENT) as the protocol asks; the stream goes on.
  */
 export function answerReflection(index: FileIndex, services: readonly string[], req: Request): Answer {
-  const error = (errorCode: number, errorMessage: string): Answer => ({ case: "errorResponse", value: { errorCode, errorMessage } });
+  const error = (errorCode: number, errorMessage: string): Answer => ({
+    case: "errorResponse",
+    value: { errorCode, errorMessage },
+  });
   const files = (name: string): Answer => ({
     case: "fileDescriptorResponse",
     value: { fileDescriptorProto: index.withDependencies(name).map((n) => index.getSerialized(n)!) },
@@ -47,21 +50,33 @@ export function answerReflection(index: FileIndex, services: readonly string[], 
     case "fileContainingExtension": {
       const { containingType, extensionNumber } = r.value;
       const file = index.fileOfExtension(containingType, extensionNumber);
-      return file !== undefined ? files(file) : error(NOT_FOUND, `extension not found: ${extensionNumber} of "${containingType}"`);
+      return file !== undefined
+        ? files(file)
+        : error(NOT_FOUND, `extension not found: ${extensionNumber} of "${containingType}"`);
     }
     case "allExtensionNumbersOfType": {
       const numbers = index.extensionNumbers(r.value);
       return numbers !== undefined
-        ? { case: "allExtensionNumbersResponse", value: { baseTypeName: r.value.replace(/^\./, ""), extensionNumber: numbers } }
+        ? {
+            case: "allExtensionNumbersResponse",
+            value: { baseTypeName: r.value.replace(/^\./, ""), extensionNumber: numbers },
+          }
         : error(NOT_FOUND, `type not found: "${r.value}"`);
     }
     default:
-      return error(INVALID_ARGUMENT, "the request sets none of file_by_filename, file_containing_symbol, file_containing_extension, all_extension_numbers_of_type, list_services");
+      return error(
+        INVALID_ARGUMENT,
+        "the request sets none of file_by_filename, file_containing_symbol, file_containing_extension, all_extension_numbers_of_type, list_services",
+      );
   }
 }
 
 /** The names `list_services` answers: the model services, then health and reflection. */
-export const OWN_SERVICES = ["grpc.health.v1.Health", ServerReflectionV1.typeName, ServerReflectionV1alpha.typeName] as const;
+export const OWN_SERVICES = [
+  "grpc.health.v1.Health",
+  ServerReflectionV1.typeName,
+  ServerReflectionV1alpha.typeName,
+] as const;
 
 /**
  * Registers gRPC server reflection, `grpc.reflection.v1` and `v1alpha`, on a Connect router:

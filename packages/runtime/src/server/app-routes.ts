@@ -42,8 +42,14 @@ export function createAppRoutes(app: App, options: AppRoutesOptions): RouteMatch
     if (builtin.has(r.path)) problems.push(`${r.method} ${r.path}: the server answers ${r.path} itself`);
     const one = createRouteMatcher([{ method: r.method, path: r.path, value: r }]);
     const hit = rpcPaths.find((p) => one.match(r.method, p) !== undefined);
-    if (hit !== undefined) problems.push(`${r.method} ${r.path}: ${hit === r.path ? "that is the path of an RPC" : `it takes the path of the RPC ${hit}`}`);
+    if (hit !== undefined)
+      problems.push(
+        `${r.method} ${r.path}: ${hit === r.path ? "that is the path of an RPC" : `it takes the path of the RPC ${hit}`}`,
+      );
   }
-  if (problems.length > 0) throw new Error(`app "${app.name}" has routes that cannot be served:\n  ${problems.join("\n  ")}`);
-  return createRouteMatcher(app.routes.map((r) => ({ method: r.method, path: r.path, value: createRouteHandler(r, options) })));
+  if (problems.length > 0)
+    throw new Error(`app "${app.name}" has routes that cannot be served:\n  ${problems.join("\n  ")}`);
+  return createRouteMatcher(
+    app.routes.map((r) => ({ method: r.method, path: r.path, value: createRouteHandler(r, options) })),
+  );
 }

@@ -57,8 +57,14 @@ export function createBuiltinRoutes(options: BuiltinRoutesOptions): Map<string, 
               () => res.destroy(),
             );
           };
-    routes.set("/openapi.json", docsRoute("application/json", () => page().json));
-    routes.set("/docs", docsRoute("text/html; charset=utf-8", () => page().html));
+    routes.set(
+      "/openapi.json",
+      docsRoute("application/json", () => page().json),
+    );
+    routes.set(
+      "/docs",
+      docsRoute("text/html; charset=utf-8", () => page().html),
+    );
   }
   return routes;
 }
@@ -68,7 +74,10 @@ function metricsRoute(registry: Registry): Route {
   return (_req: AnyRequest, res: AnyResponse) => {
     registry.metrics().then(
       (text) => {
-        (res as http.ServerResponse).writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" });
+        (res as http.ServerResponse).writeHead(200, {
+          "content-type": registry.contentType,
+          "cache-control": "no-store",
+        });
         (res as http.ServerResponse).end(text);
       },
       (err: unknown) => {
@@ -80,6 +89,10 @@ function metricsRoute(registry: Registry): Route {
 }
 
 function send(res: AnyResponse, contentType: string, body: string): void {
-  (res as http.ServerResponse).writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body), "cache-control": "no-cache" });
+  (res as http.ServerResponse).writeHead(200, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-cache",
+  });
   (res as http.ServerResponse).end(body);
 }

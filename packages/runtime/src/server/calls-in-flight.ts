@@ -90,6 +90,7 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
  */
 function abortCall(ctx: AbortableContext, reason: ConnectError): void {
   const abort = ctx.abort;
-  if (typeof abort !== "function") throw new Error("@connectrpc/connect's handler context has no abort(): check the pinned version");
+  if (typeof abort !== "function")
+    throw new Error("@connectrpc/connect's handler context has no abort(): check the pinned version");
   abort.call(ctx, reason);
 }

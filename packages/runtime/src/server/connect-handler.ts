@@ -58,7 +58,9 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
       // the call is served as if sent to the address it arrived on.
       const { localAddress = "127.0.0.1", localPort = 0 } = req.socket;
       // By the request object, not httpVersionMajor: an HTTP/1.1 request line may claim "HTTP/2.0".
-      req.headers["stream" in req ? ":authority" : "host"] = localAddress.includes(":") ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
+      req.headers["stream" in req ? ":authority" : "host"] = localAddress.includes(":")
+        ? `[${localAddress}]:${localPort}`
+        : `${localAddress}:${localPort}`;
       try {
         uReq = universalRequestFromNodeRequest(req, res as ServerResponse, undefined, contextValues?.(req));
       } catch {
@@ -69,8 +71,18 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
       }
     }
     clampTimeoutHeaders(uReq.header);
-    if (req.method === "POST" && typeof uReq.body === "object" && uReq.body !== null && Symbol.asyncIterator in uReq.body) {
-      uReq.body = guardRequestBody(uReq.body as AsyncIterable<Uint8Array>, uReq.header, handler.method.input as DescMessage, limits);
+    if (
+      req.method === "POST" &&
+      typeof uReq.body === "object" &&
+      uReq.body !== null &&
+      Symbol.asyncIterator in uReq.body
+    ) {
+      uReq.body = guardRequestBody(
+        uReq.body as AsyncIterable<Uint8Array>,
+        uReq.header,
+        handler.method.input as DescMessage,
+        limits,
+      );
     }
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(limitErrorResponse(uRes), res))

@@ -134,7 +134,12 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
    * Counts a request in flight until `key` (its response, or its HTTP/2 stream) closes, and
    * drops it when its body (`body`) has not fully arrived within the request timeout.
    */
-  const started = (key: AnyResponse | http2.ServerHttp2Stream, path: string, c: Connection | undefined, body: { readonly readableEnded: boolean; destroy(): void; once(event: "end", fn: () => void): unknown }) => {
+  const started = (
+    key: AnyResponse | http2.ServerHttp2Stream,
+    path: string,
+    c: Connection | undefined,
+    body: { readonly readableEnded: boolean; destroy(): void; once(event: "end", fn: () => void): unknown },
+  ) => {
     requests.set(key, path);
     if (c !== undefined) {
       c.active.add(key);
@@ -198,13 +203,19 @@ export function createConnectionTracker(limits: ConnectionLimits): ConnectionTra
       if (req.socket?.destroyed === true) return;
       const c = connectionOf(req);
       // HTTP/1.1 while shutting down: this is the socket's last response.
-      if (closing && req.httpVersionMajor === 1) (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
+      if (closing && req.httpVersionMajor === 1)
+        (res as { setHeader(k: string, v: string): void }).setHeader("connection", "close");
       started(res, (req.url ?? "/").split("?", 1)[0]!, c, req);
       if (!("stream" in req)) res.once("finish", () => dumpUnreadBody(req));
       else req.stream.once("finish", () => endUnreadStream(req.stream, req));
     },
     stream(stream, path) {
-      started(stream, path, (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection], stream);
+      started(
+        stream,
+        path,
+        (stream.session as unknown as Record<symbol, Connection | undefined> | undefined)?.[kConnection],
+        stream,
+      );
       stream.once("finish", endUnreadNativeStream);
     },
     inFlight,

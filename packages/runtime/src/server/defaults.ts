@@ -72,4 +72,3 @@ export const SERVER_DEFAULTS = {
   docs: true,
   fastPath: true,
 } as const;
-

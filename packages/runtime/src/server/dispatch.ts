@@ -112,7 +112,11 @@ function isRpcRequest(req: AnyRequest): boolean {
 }
 
 function notAllowed(req: AnyRequest, res: AnyResponse, methods: readonly string[]): void {
-  const body = JSON.stringify({ code: "unimplemented", message: `${req.method ?? ""} is not allowed here; allowed: ${methods.join(", ")}` }) + "\n";
+  const body =
+    JSON.stringify({
+      code: "unimplemented",
+      message: `${req.method ?? ""} is not allowed here; allowed: ${methods.join(", ")}`,
+    }) + "\n";
   (res as import("node:http").ServerResponse).writeHead(405, {
     allow: methods.join(", "),
     "content-type": "application/json",

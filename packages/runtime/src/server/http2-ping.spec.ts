@@ -49,14 +49,18 @@ describe("createHttp2Ping", () => {
     c.on("error", () => undefined);
     let got = Buffer.alloc(0);
     c.on("data", (d: Buffer) => (got = Buffer.concat([got, d])));
-    c.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, GET_HEADERS)]));
+    c.write(
+      Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0, 0), frame(1, 0x4, 1, GET_HEADERS)]),
+    );
     await new Promise((r) => setTimeout(r, 50));
     c.write(frame(0, 0, 0, Buffer.alloc(8))); // DATA on stream 0: PROTOCOL_ERROR
     await new Promise((r) => setTimeout(r, 50));
     expect(got.includes(Buffer.from([0x07, 0x00, 0x00, 0x00, 0x00, 0x00]))).toBe(true); // a GOAWAY frame came
     c.end(); // the client leaves; Node never reads its FIN
     const started = Date.now();
-    await new Promise((resolve) => (s.sockets[0]!.destroyed ? resolve(undefined) : s.sockets[0]!.once("close", resolve)));
+    await new Promise((resolve) =>
+      s.sockets[0]!.destroyed ? resolve(undefined) : s.sockets[0]!.once("close", resolve),
+    );
     expect(Date.now() - started).toBeLessThan(10 * INTERVAL_MS);
     await new Promise((r) => s.h2.close(r));
   });

@@ -33,7 +33,9 @@ export interface Http2PingOptions {
  * const watch = createHttp2Ping({ intervalMs: 10_000 });
  * h2server.on("session", (session) => watch(session, socketOf(session)));
  */
-export function createHttp2Ping({ intervalMs }: Http2PingOptions): (session: http2.ServerHttp2Session, socket: net.Socket | undefined) => void {
+export function createHttp2Ping({
+  intervalMs,
+}: Http2PingOptions): (session: http2.ServerHttp2Session, socket: net.Socket | undefined) => void {
   return (session, socket) => {
     if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) return;
     let lastRead = -1;

@@ -21,7 +21,10 @@ export interface Lifecycle {
  * const lifecycle = createLifecycle(app.hooks);
  * await lifecycle.start();
  */
-export function createLifecycle(hooks: { readonly start: readonly LifecycleHook[]; readonly stop: readonly LifecycleHook[] }): Lifecycle {
+export function createLifecycle(hooks: {
+  readonly start: readonly LifecycleHook[];
+  readonly stop: readonly LifecycleHook[];
+}): Lifecycle {
   let started: Promise<void> | undefined;
   let startedAll = false;
   let stopped: Promise<void> | undefined;
@@ -33,7 +36,10 @@ export function createLifecycle(hooks: { readonly start: readonly LifecycleHook[
             await hook();
           } catch (err) {
             const message = err instanceof Error ? err.message : String(err);
-            throw new Error(`start hook ${i + 1} of ${hooks.start.length}${hook.name !== "" ? ` (${hook.name})` : ""} failed: ${message}`, { cause: err });
+            throw new Error(
+              `start hook ${i + 1} of ${hooks.start.length}${hook.name !== "" ? ` (${hook.name})` : ""} failed: ${message}`,
+              { cause: err },
+            );
           }
         }
         startedAll = true;

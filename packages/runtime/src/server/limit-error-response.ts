@@ -15,7 +15,10 @@ export function limitErrorResponse(uRes: UniversalServerResponse): UniversalServ
   if (uRes.status !== 200 && header?.get("content-type")?.startsWith("application/json") === true) {
     return { ...uRes, body: jsonError(body, header) };
   }
-  if (header?.get("content-type")?.startsWith("application/grpc") === true && !header.get("content-type")!.startsWith("application/grpc-web")) {
+  if (
+    header?.get("content-type")?.startsWith("application/grpc") === true &&
+    !header.get("content-type")!.startsWith("application/grpc-web")
+  ) {
     return { ...uRes, body: grpcMessages(body, uRes) };
   }
   return uRes;
@@ -42,7 +45,10 @@ async function* jsonError(body: AsyncIterable<Uint8Array>, header: Headers): Asy
 }
 
 /** The gRPC body as it is; `grpc-message` cut in the headers before they go, and in the trailers once they are set. */
-async function* grpcMessages(body: AsyncIterable<Uint8Array>, uRes: UniversalServerResponse): AsyncGenerator<Uint8Array> {
+async function* grpcMessages(
+  body: AsyncIterable<Uint8Array>,
+  uRes: UniversalServerResponse,
+): AsyncGenerator<Uint8Array> {
   let first = true;
   for await (const c of body) {
     if (first) cutGrpcMessage(uRes.header);

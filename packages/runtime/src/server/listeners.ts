@@ -47,12 +47,22 @@ export function createListener(options: ListenerOptions): net.Server {
   };
   // Node refuses new streams once a session holds more than maxSessionMemory (default 10 MB)
   // of unsent and unread data; with a 16 MiB window one large tensor can be that much.
-  const maxSessionMemory = Math.max(10, Math.ceil((2 * http2ConnectionWindowBytes + options.readMaxBytes) / (1024 * 1024)));
+  const maxSessionMemory = Math.max(
+    10,
+    Math.ceil((2 * http2ConnectionWindowBytes + options.readMaxBytes) / (1024 * 1024)),
+  );
   let listener: net.Server;
   let h2: http2.Http2Server | http2.Http2SecureServer;
   if (tls !== undefined) {
     h2 = http2.createSecureServer(
-      { cert: tls.cert, key: tls.key, allowHTTP1: true, settings, maxSessionMemory, ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}) },
+      {
+        cert: tls.cert,
+        key: tls.key,
+        allowHTTP1: true,
+        settings,
+        maxSessionMemory,
+        ...(headersTimeoutMs > 0 ? { handshakeTimeout: headersTimeoutMs } : {}),
+      },
       dispatch.request,
     );
     h2.on("secureConnection", (socket: TLSSocket) => {
@@ -87,12 +97,16 @@ export function createListener(options: ListenerOptions): net.Server {
   // compatibility layer (the 'stream' listener that `createServer`'s request handler
   // installed), which builds a request and response and calls `dispatch.request`.
   const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
-  if (compat.length !== 1) throw new Error(`expected Node's HTTP/2 compatibility 'stream' listener, found ${compat.length}`);
+  if (compat.length !== 1)
+    throw new Error(`expected Node's HTTP/2 compatibility 'stream' listener, found ${compat.length}`);
   const toCompat = compat[0]!;
   h2.removeAllListeners("stream");
-  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-    if (!dispatch.stream(stream, headers)) toCompat.call(h2, stream, headers, flags, rawHeaders);
-  });
+  h2.on(
+    "stream",
+    (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+      if (!dispatch.stream(stream, headers)) toCompat.call(h2, stream, headers, flags, rawHeaders);
+    },
+  );
   if (options.maxConnections !== undefined) listener.maxConnections = options.maxConnections;
   h2.on("session", tracker.session);
   h2.on("session", (session: http2.ServerHttp2Session) => ping(session, tracker.socketOf(session)));

@@ -140,7 +140,6 @@ export interface ServerOptions {
   fastPath?: boolean;
 }
 
-
 /** {@link ServerOptions} with every default applied. */
 export {
   DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
@@ -156,7 +155,9 @@ export {
   SERVER_DEFAULTS,
 } from "./defaults.js";
 
-export type ResolvedServerOptions = ServerOptions & { -readonly [K in keyof typeof SERVER_DEFAULTS]-?: NonNullable<ServerOptions[K]> };
+export type ResolvedServerOptions = ServerOptions & {
+  -readonly [K in keyof typeof SERVER_DEFAULTS]-?: NonNullable<ServerOptions[K]>;
+};
 
 /**
  * The options with every default of {@link SERVER_DEFAULTS} applied (an option set to

@@ -50,10 +50,18 @@ describe("createRequestCap", () => {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const get = () =>
-      fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: await r.text() }));
+      fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).then(async (r) => ({
+        status: r.status,
+        retryAfter: r.headers.get("retry-after"),
+        body: await r.text(),
+      }));
     expect(await get()).toEqual({ status: 200, retryAfter: null, body: "served" });
     inFlight++; // another request, held elsewhere
-    expect(await get()).toEqual({ status: 503, retryAfter: "1", body: "the server is at its limit of 1 requests in flight (maxConcurrentRequests); retry later\n" });
+    expect(await get()).toEqual({
+      status: 503,
+      retryAfter: "1",
+      body: "the server is at its limit of 1 requests in flight (maxConcurrentRequests); retry later\n",
+    });
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });

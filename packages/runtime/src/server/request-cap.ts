@@ -54,7 +54,11 @@ export function createRequestCap({ max, inFlight }: RequestCapOptions): RequestC
     refuseRequest(req, res) {
       if (inFlight() <= max || req.httpVersionMajor !== 1) return false;
       const r = res as import("node:http").ServerResponse;
-      r.writeHead(503, { "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(message), "retry-after": "1" });
+      r.writeHead(503, {
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": Buffer.byteLength(message),
+        "retry-after": "1",
+      });
       r.end(message);
       return true;
     },

@@ -106,26 +106,53 @@ export function createServer(options: ServerOptions): BlazeServer {
   checkBindings(app, services);
 
   // What is served: one table, built once, that everything below reads.
-  const state = createServingState(app, new Map([...servedModels(app, services), ...app.services.map((s): [string, string[]] => [s.service.typeName, []])]), app.servingStatus);
+  const state = createServingState(
+    app,
+    new Map([...servedModels(app, services), ...app.services.map((s): [string, string[]] => [s.service.typeName, []])]),
+    app.servingStatus,
+  );
   app.servingStatus.allow(state.services());
-  const prom = o.prometheus === false ? undefined : createPrometheusMetrics(state, o.prometheus === true ? {} : o.prometheus, (model) => executor.queueDepth(model));
+  const prom =
+    o.prometheus === false
+      ? undefined
+      : createPrometheusMetrics(state, o.prometheus === true ? {} : o.prometheus, (model) =>
+          executor.queueDepth(model),
+        );
   const executor = createExecutor(app, { metrics: combineMetrics([prom?.executor, o.metrics]) });
   const gate = (model: string) => {
     const status = state.modelStatus(model);
     // undefined: a code-first RPC, which is not a model and has no status of its own.
     if (status === "SERVING" || status === undefined) return;
-    const why = status === "LOADING" ? "is still loading" : status === "FAILED" ? `failed to load: ${state.errors()[model]}` : `is not serving: ${SHUTDOWN_MESSAGE}`;
+    const why =
+      status === "LOADING"
+        ? "is still loading"
+        : status === "FAILED"
+          ? `failed to load: ${state.errors()[model]}`
+          : `is not serving: ${SHUTDOWN_MESSAGE}`;
     throw new ConnectError(`model "${model}" ${why}`, Code.Unavailable);
   };
-  const served = [...modelServiceEntries(services, executor, gate, (name) => app.getModel(name)?.rpc === true), ...ownServiceEntries(app)];
+  const served = [
+    ...modelServiceEntries(services, executor, gate, (name) => app.getModel(name)?.rpc === true),
+    ...ownServiceEntries(app),
+  ];
   const files = createFileIndex(
-    [...served.map((s) => s.service.file), file_grpc_health_v1_health, file_grpc_reflection_v1_reflection, file_grpc_reflection_v1alpha_reflection],
+    [
+      ...served.map((s) => s.service.file),
+      file_grpc_health_v1_health,
+      file_grpc_reflection_v1_reflection,
+      file_grpc_reflection_v1alpha_reflection,
+    ],
     { sourceInfo: [ownSourceInfo, ...(o.descriptorSet !== undefined ? [o.descriptorSet] : [])] },
   );
   const table = createServiceTable([
     ...served,
     healthEntry(state),
-    ...(o.reflection ? reflectionEntries(files, served.map((s) => s.service.typeName)) : []),
+    ...(o.reflection
+      ? reflectionEntries(
+          files,
+          served.map((s) => s.service.typeName),
+        )
+      : []),
   ]);
 
   // Who sees each call: metrics, traces, logs; the calls in flight.
@@ -181,7 +208,12 @@ export function createServer(options: ServerOptions): BlazeServer {
           bearerAuth: auth !== undefined,
           routes: [
             ...HEALTH_ROUTE_DOCS,
-            ...app.routes.map((r) => ({ method: r.method, path: r.path, ...r.options, ...(auth !== undefined && isExempt(auth, r.path) ? { public: true } : {}) })),
+            ...app.routes.map((r) => ({
+              method: r.method,
+              path: r.path,
+              ...r.options,
+              ...(auth !== undefined && isExempt(auth, r.path) ? { public: true } : {}),
+            })),
           ],
         }
       : undefined,
@@ -189,7 +221,15 @@ export function createServer(options: ServerOptions): BlazeServer {
     withServices: () => app.services.length > 0 || app.servingStatus.entries().length > 0,
   });
   const routesInFlight = new Set<AbortController>();
-  const appRoutes = createAppRoutes(app, { builtin: routes, table, readMaxBytes, auth, observers, scheme: o.tls !== undefined ? "https" : "http", inFlight: routesInFlight });
+  const appRoutes = createAppRoutes(app, {
+    builtin: routes,
+    table,
+    readMaxBytes,
+    auth,
+    observers,
+    scheme: o.tls !== undefined ? "https" : "http",
+    inFlight: routesInFlight,
+  });
 
   // Connections, the dispatch point, the listener.
   const tracker = createConnectionTracker(o);
@@ -232,7 +272,9 @@ export function createServer(options: ServerOptions): BlazeServer {
     stop: lifecycle.stop,
   });
 
-  const rpcs: RpcInfo[] = table.methods.flatMap((m) => (m.origin === "builtin" ? [] : [{ path: m.path, model: m.model, kind: m.method.methodKind }]));
+  const rpcs: RpcInfo[] = table.methods.flatMap((m) =>
+    m.origin === "builtin" ? [] : [{ path: m.path, model: m.model, kind: m.method.methodKind }],
+  );
   let bound: AddressInfo | undefined;
   let closing = false;
   const server: BlazeServer = {

@@ -45,7 +45,9 @@ export function createShutdown(options: ShutdownOptions): () => Promise<void> {
   return () => {
     closed ??= (async () => {
       state.drain();
-      const listenerClosed = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
+      const listenerClosed = new Promise<void>((resolve) =>
+        listener.listening ? listener.close(() => resolve()) : resolve(),
+      );
       tracker.closeGracefully();
       await tracker.settled(closeGraceMs, (path) => !isLongLived(path));
       calls.abortAll(shutdownError());

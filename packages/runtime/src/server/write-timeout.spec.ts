@@ -40,7 +40,9 @@ describe("createWriteTimeout", () => {
     const c = await connect(w.port);
     c.pause(); // never reads: the socket buffers fill, then nothing moves
     const started = Date.now();
-    await new Promise((resolve) => (w.sockets[0]!.destroyed ? resolve(undefined) : w.sockets[0]!.once("close", resolve)));
+    await new Promise((resolve) =>
+      w.sockets[0]!.destroyed ? resolve(undefined) : w.sockets[0]!.once("close", resolve),
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(Date.now() - started).toBeLessThan(3000);
     c.destroy();

@@ -13,13 +13,23 @@ interface TensorLike {
 
 function isTensorLike(v: unknown): v is TensorLike {
   const t = v as Partial<TensorLike> | null;
-  return typeof t === "object" && t !== null && typeof t.dtype === "string" && Array.isArray(t.shape) && ArrayBuffer.isView(t.data);
+  return (
+    typeof t === "object" &&
+    t !== null &&
+    typeof t.dtype === "string" &&
+    Array.isArray(t.shape) &&
+    ArrayBuffer.isView(t.data)
+  );
 }
 
 function owned(data: ArrayBufferView, transfer: ArrayBuffer[]): ArrayBufferView {
   if (typeof SharedArrayBuffer !== "undefined" && data.buffer instanceof SharedArrayBuffer) return data;
   let view = data;
-  if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength || transfer.includes(data.buffer as ArrayBuffer)) {
+  if (
+    data.byteOffset !== 0 ||
+    data.byteLength !== data.buffer.byteLength ||
+    transfer.includes(data.buffer as ArrayBuffer)
+  ) {
     const Ctor = data.constructor as new (b: ArrayBufferLike) => ArrayBufferView;
     const copy = new Uint8Array(data.byteLength);
     copy.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

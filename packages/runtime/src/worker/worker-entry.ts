@@ -26,7 +26,8 @@ function load(file: string, exportName: string): (...args: unknown[]) => unknown
       (req("tsx/cjs/api") as { register(): unknown }).register();
     }
     const mod = req(file) as Record<string, unknown> | ((...a: unknown[]) => unknown);
-    const value = exportName === "default" && typeof mod === "function" ? mod : (mod as Record<string, unknown>)[exportName];
+    const value =
+      exportName === "default" && typeof mod === "function" ? mod : (mod as Record<string, unknown>)[exportName];
     if (typeof value !== "function") throw new Error(`${file} has no exported function "${exportName}"`);
     fn = value as (...args: unknown[]) => unknown;
     loaded.set(key, fn);

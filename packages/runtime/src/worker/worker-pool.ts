@@ -67,7 +67,11 @@ export function createWorkerPool(source: FunctionSource, options: WorkerOptions 
   return {
     run(args) {
       const transferList: ArrayBuffer[] = [];
-      const task: WorkerTask = { file: source.file, exportName: source.exportName, args: prepareTransfer([...args], transferList) };
+      const task: WorkerTask = {
+        file: source.file,
+        exportName: source.exportName,
+        args: prepareTransfer([...args], transferList),
+      };
       return pool.run(task, { transferList });
     },
     close: () => pool.destroy(),

@@ -13,9 +13,13 @@ describe("bearerAuth", () => {
     await expect(check("a.v1.Svc", h("Bearer s3cret"))).resolves.toBeUndefined();
     await expect(check("a.v1.Svc", h("bearer other"))).resolves.toBeUndefined();
     const missing = await check("a.v1.Svc", h()).catch((e: unknown) => e);
-    expect(missing).toEqual(new ConnectError("missing bearer token: send the header `authorization: Bearer <token>`", Code.Unauthenticated));
+    expect(missing).toEqual(
+      new ConnectError("missing bearer token: send the header `authorization: Bearer <token>`", Code.Unauthenticated),
+    );
     expect((missing as ConnectError).metadata.get("www-authenticate")).toBe('Bearer realm="blazerpc"');
-    await expect(check("a.v1.Svc", h("Bearer s3cre"))).rejects.toEqual(new ConnectError("invalid bearer token", Code.Unauthenticated));
+    await expect(check("a.v1.Svc", h("Bearer s3cre"))).rejects.toEqual(
+      new ConnectError("invalid bearer token", Code.Unauthenticated),
+    );
     await expect(check("a.v1.Svc", h("Basic czNjcmV0"))).rejects.toThrow("missing bearer token");
   });
 
@@ -33,7 +37,17 @@ describe("bearerAuth", () => {
     expect(bearerToken("bEaReR \t s3cret")).toBe("s3cret");
     // Whitespace around a value is not part of it (what HTTP/1.1 strips and HTTP/2 forbids).
     expect(bearerToken(" Bearer s3cret \t")).toBe("s3cret");
-    for (const no of [undefined, null, "", "Bearer", "Bearer ", "Bearers3cret", "Bearer a b", "Basic czNjcmV0", "Bearer\ns3cret"]) {
+    for (const no of [
+      undefined,
+      null,
+      "",
+      "Bearer",
+      "Bearer ",
+      "Bearers3cret",
+      "Bearer a b",
+      "Basic czNjcmV0",
+      "Bearer\ns3cret",
+    ]) {
       expect({ value: no, token: bearerToken(no) }).toEqual({ value: no, token: undefined });
     }
     // A header sent twice, where a transport keeps both: neither is taken.
@@ -63,6 +77,8 @@ describe("bearerAuth", () => {
     });
     const client = createClient(Health, transport);
     await expect(client.check({ service: "" })).rejects.toMatchObject({ code: Code.Unauthenticated });
-    expect((await client.check({ service: "" }, { headers: { authorization: "Bearer s3cret" } })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    expect((await client.check({ service: "" }, { headers: { authorization: "Bearer s3cret" } })).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
   });
 });

@@ -84,7 +84,9 @@ export function isExempt(options: BearerAuthOptions, target: string): boolean {
  * The check behind every form: `target` is a service name, or {@link DOCS_TARGET} for the
  * docs routes; `authorization` the header's value as the transport delivered it.
  */
-function tokenCheck(options: BearerAuthOptions): (target: string, authorization: string | readonly string[] | null | undefined) => Promise<void> {
+function tokenCheck(
+  options: BearerAuthOptions,
+): (target: string, authorization: string | readonly string[] | null | undefined) => Promise<void> {
   const { tokens } = options;
   if (Array.isArray(tokens) && (tokens.length === 0 || tokens.some((t) => typeof t !== "string" || t === ""))) {
     throw new Error("bearerAuth: tokens must be non-empty strings, and at least one");
@@ -93,16 +95,24 @@ function tokenCheck(options: BearerAuthOptions): (target: string, authorization:
   // Compare digests in constant time: no early exit that leaks how much of a token matched.
   const digest = (t: string) => createHash("sha256").update(t).digest();
   const accepted = Array.isArray(tokens) ? tokens.map(digest) : [];
-  const valid = typeof tokens === "function" ? tokens : (t: string) => {
-    const d = digest(t);
-    let ok = false;
-    for (const a of accepted) ok = timingSafeEqual(a, d) || ok;
-    return ok;
-  };
+  const valid =
+    typeof tokens === "function"
+      ? tokens
+      : (t: string) => {
+          const d = digest(t);
+          let ok = false;
+          for (const a of accepted) ok = timingSafeEqual(a, d) || ok;
+          return ok;
+        };
   return async (target, authorization) => {
     if (exempted(target)) return;
     const token = bearerToken(authorization);
-    if (token === undefined) throw new ConnectError("missing bearer token: send the header `authorization: Bearer <token>`", Code.Unauthenticated, CHALLENGE);
+    if (token === undefined)
+      throw new ConnectError(
+        "missing bearer token: send the header `authorization: Bearer <token>`",
+        Code.Unauthenticated,
+        CHALLENGE,
+      );
     if (!(await valid(token))) throw new ConnectError("invalid bearer token", Code.Unauthenticated, CHALLENGE);
   };
 }
@@ -143,7 +153,10 @@ export function bearerGate(options: BearerAuthOptions): (ctx: HandlerContext) =>
  * const allowed = bearerHttpGate({ tokens: ["s3cret"] }, "docs");
  * routes.set("/docs", async (req, res) => { if (await allowed(req, res)) serve(res); });
  */
-export function bearerHttpGate(options: BearerAuthOptions, target: string): (req: AnyRequest, res: AnyResponse) => Promise<boolean> {
+export function bearerHttpGate(
+  options: BearerAuthOptions,
+  target: string,
+): (req: AnyRequest, res: AnyResponse) => Promise<boolean> {
   const check = tokenCheck(options);
   return async (req, res) => {
     try {

@@ -10,7 +10,10 @@ import { requestLog } from "./request-log.js";
 describe("requestLog", () => {
   it("writes one JSON line per call: info when OK, warn for a client's error, with code, duration and message", async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ base: undefined, timestamp: false }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const logger = pino(
+      { base: undefined, timestamp: false },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
     const app = createApp({ name: "demo" });
     const state = createServingState(app, new Map([["demo.v1.Svc", []]]));
     const transport = createRouterTransport((router) => registerHealth(router, state), {
@@ -18,13 +21,34 @@ describe("requestLog", () => {
     });
     const client = createClient(Health, transport);
     await client.check({ service: "" });
-    await expect(client.check({ service: "nope" })).rejects.toEqual(new ConnectError('unknown service "nope"', Code.NotFound));
+    await expect(client.check({ service: "nope" })).rejects.toEqual(
+      new ConnectError('unknown service "nope"', Code.NotFound),
+    );
     // The end of a call is seen when connect aborts its signal, a tick after the answer.
     await new Promise((r) => setImmediate(r));
     expect(lines).toHaveLength(2);
     expect(lines.map(({ ms, ...rest }) => (typeof ms === "number" && ms >= 0 ? rest : { ms }))).toEqual([
-      { level: 30, msg: "rpc", service: "grpc.health.v1.Health", method: "Check", model: "", protocol: "connect", http: "", code: "OK" },
-      { level: 40, msg: "rpc", service: "grpc.health.v1.Health", method: "Check", model: "", protocol: "connect", http: "", code: "NOT_FOUND", error: 'unknown service "nope"' },
+      {
+        level: 30,
+        msg: "rpc",
+        service: "grpc.health.v1.Health",
+        method: "Check",
+        model: "",
+        protocol: "connect",
+        http: "",
+        code: "OK",
+      },
+      {
+        level: 40,
+        msg: "rpc",
+        service: "grpc.health.v1.Health",
+        method: "Check",
+        model: "",
+        protocol: "connect",
+        http: "",
+        code: "NOT_FOUND",
+        error: 'unknown service "nope"',
+      },
     ]);
   });
 });

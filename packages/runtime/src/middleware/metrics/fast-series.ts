@@ -9,7 +9,16 @@ import type { Counter, Gauge, Histogram } from "prom-client";
 // and test/e2e/metrics.spec.ts checks the exported values either way.
 
 interface Internals {
-  hashMap: Record<string, { labels: Record<string, string>; value?: number; sum?: number; count?: number; bucketValues?: Record<string, number> }>;
+  hashMap: Record<
+    string,
+    {
+      labels: Record<string, string>;
+      value?: number;
+      sum?: number;
+      count?: number;
+      bucketValues?: Record<string, number>;
+    }
+  >;
   upperBounds?: number[];
 }
 

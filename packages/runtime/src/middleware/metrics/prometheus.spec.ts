@@ -29,17 +29,32 @@ describe("createPrometheusMetrics", () => {
     state.drain();
     depth = 0;
 
-    const json = Object.fromEntries((await a.registry.getMetricsAsJSON()).map((m) => [m.name, m.values.map((v) => ({ labels: v.labels, value: v.value, metricName: (v as { metricName?: string }).metricName }))]));
-    expect(json.blazerpc_requests_total).toEqual([{ labels: { ...call, code: "INVALID_ARGUMENT" }, value: 1, metricName: undefined }]);
+    const json = Object.fromEntries(
+      (await a.registry.getMetricsAsJSON()).map((m) => [
+        m.name,
+        m.values.map((v) => ({
+          labels: v.labels,
+          value: v.value,
+          metricName: (v as { metricName?: string }).metricName,
+        })),
+      ]),
+    );
+    expect(json.blazerpc_requests_total).toEqual([
+      { labels: { ...call, code: "INVALID_ARGUMENT" }, value: 1, metricName: undefined },
+    ]);
     expect(json.blazerpc_requests_in_flight).toEqual([{ labels: call, value: 0, metricName: undefined }]);
     expect(json.blazerpc_queue_depth).toEqual([{ labels: { model: "m" }, value: 0, metricName: undefined }]);
     expect(json.blazerpc_model_ready).toEqual([{ labels: { model: "m" }, value: 0, metricName: undefined }]);
-    expect(json.blazerpc_rejections_total!.filter((v) => v.value > 0)).toEqual([{ labels: { model: "m", reason: "queue_full" }, value: 1, metricName: undefined }]);
+    expect(json.blazerpc_rejections_total!.filter((v) => v.value > 0)).toEqual([
+      { labels: { model: "m", reason: "queue_full" }, value: 1, metricName: undefined },
+    ]);
     expect(json.blazerpc_batch_size!.find((v) => v.metricName === "blazerpc_batch_size_sum")?.value).toBe(9);
     expect(json.blazerpc_compute_seconds!.filter((v) => v.metricName === "blazerpc_compute_seconds_count")).toEqual([
       { labels: { model: "m", outcome: "ok" }, value: 1, metricName: "blazerpc_compute_seconds_count" },
       { labels: { model: "m", outcome: "error" }, value: 1, metricName: "blazerpc_compute_seconds_count" },
     ]);
-    expect(json.blazerpc_queue_wait_seconds!.find((v) => v.metricName === "blazerpc_queue_wait_seconds_sum")?.value).toBe(0.012);
+    expect(
+      json.blazerpc_queue_wait_seconds!.find((v) => v.metricName === "blazerpc_queue_wait_seconds_sum")?.value,
+    ).toBe(0.012);
   });
 });

@@ -2,7 +2,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { ExecutorMetrics } from "../../executor/metrics.js";
 import type { ServingState } from "../../health/serving-state.js";
 import { codeName, type CallObserver } from "../call-observer.js";
-import { counterSeries, gaugeSeries, histogramSeries, type CounterHandle, type GaugeHandle, type HistogramHandle } from "./fast-series.js";
+import {
+  counterSeries,
+  gaugeSeries,
+  histogramSeries,
+  type CounterHandle,
+  type GaugeHandle,
+  type HistogramHandle,
+} from "./fast-series.js";
 import type { Code } from "@connectrpc/connect";
 
 /** Options of {@link createPrometheusMetrics}. */
@@ -49,7 +56,11 @@ const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
  * const executor = createExecutor(app, { metrics: metrics.executor });
  * await metrics.registry.metrics(); // the text /metrics answers
  */
-export function createPrometheusMetrics(state: ServingState, options: PrometheusOptions = {}, queueDepthOf: (model: string) => number = () => 0): PrometheusMetrics {
+export function createPrometheusMetrics(
+  state: ServingState,
+  options: PrometheusOptions = {},
+  queueDepthOf: (model: string) => number = () => 0,
+): PrometheusMetrics {
   const { registry = new Registry(), processMetrics = true } = options;
   if (processMetrics) collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -67,7 +78,12 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     buckets: SECONDS,
     registers,
   });
-  const inFlight = new Gauge({ name: "blazerpc_requests_in_flight", help: "RPCs being answered now.", labelNames: callLabels, registers });
+  const inFlight = new Gauge({
+    name: "blazerpc_requests_in_flight",
+    help: "RPCs being answered now.",
+    labelNames: callLabels,
+    registers,
+  });
   const httpRequests = new Counter({
     name: "blazerpc_http_requests_total",
     help: "Requests to the app's HTTP routes (app.route), by method, route and HTTP status.",
@@ -133,7 +149,15 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
   }
 
   // Each model's labelled series, looked up once rather than hashed per request.
-  const models = new Map<string, { queueWait: HistogramHandle; computeOk: HistogramHandle; computeError: HistogramHandle; batchSize: HistogramHandle }>();
+  const models = new Map<
+    string,
+    {
+      queueWait: HistogramHandle;
+      computeOk: HistogramHandle;
+      computeError: HistogramHandle;
+      batchSize: HistogramHandle;
+    }
+  >();
   const perModel = (model: string) => {
     let m = models.get(model);
     if (m === undefined) {
@@ -147,7 +171,10 @@ export function createPrometheusMetrics(state: ServingState, options: Prometheus
     }
     return m;
   };
-  const series = new Map<string, Map<string, { inFlight: GaugeHandle; duration: HistogramHandle; requests: (code: Code) => CounterHandle }>>();
+  const series = new Map<
+    string,
+    Map<string, { inFlight: GaugeHandle; duration: HistogramHandle; requests: (code: Code) => CounterHandle }>
+  >();
   return {
     registry,
     executor: {

@@ -38,7 +38,12 @@ describe("tracing", () => {
           list: () => ({ statuses: {} }),
           async *watch() {},
         }),
-      { router: { requestGate: observeCalls([t.calls], new Map([["grpc.health.v1.Health/Check", "m"]])), interceptors: [t.interceptor] } },
+      {
+        router: {
+          requestGate: observeCalls([t.calls], new Map([["grpc.health.v1.Health/Check", "m"]])),
+          interceptors: [t.interceptor],
+        },
+      },
     );
     const client = createClient(Health, transport);
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -49,16 +54,25 @@ describe("tracing", () => {
     const spans = exporter.getFinishedSpans();
     const calls = spans.filter((s) => s.name === "grpc.health.v1.Health/Check");
     expect(calls).toHaveLength(2);
-    const [ok, failed] = calls as [typeof calls[0], typeof calls[0]];
+    const [ok, failed] = calls as [(typeof calls)[0], (typeof calls)[0]];
     expect(ok.kind).toBe(SpanKind.SERVER);
     expect(ok.spanContext().traceId).toBe(traceId);
     expect(ok.parentSpanContext?.spanId).toBe("00f067aa0ba902b7");
-    expect(ok.attributes).toMatchObject({ "rpc.system": "connect_rpc", "rpc.service": "grpc.health.v1.Health", "rpc.method": "Check", "blazerpc.model": "m", "blazerpc.code": "OK" });
+    expect(ok.attributes).toMatchObject({
+      "rpc.system": "connect_rpc",
+      "rpc.service": "grpc.health.v1.Health",
+      "rpc.method": "Check",
+      "blazerpc.model": "m",
+      "blazerpc.code": "OK",
+    });
     expect(ok.status.code).not.toBe(SpanStatusCode.ERROR);
     expect(failed.attributes).toMatchObject({ "blazerpc.code": "NOT_FOUND", "rpc.grpc.status_code": 5 });
     expect(failed.status).toEqual({ code: SpanStatusCode.ERROR, message: "no such service" });
     const model = spans.filter((s) => s.name === "inference");
-    expect(model.map((s) => s.parentSpanContext?.spanId)).toEqual([ok.spanContext().spanId, failed.spanContext().spanId]);
+    expect(model.map((s) => s.parentSpanContext?.spanId)).toEqual([
+      ok.spanContext().spanId,
+      failed.spanContext().spanId,
+    ]);
     expect(inner).toBe(model[1]!.spanContext().spanId);
   });
 });

@@ -1,4 +1,12 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from "@opentelemetry/api";
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Span,
+  type TextMapGetter,
+} from "@opentelemetry/api";
 import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { codeName, type CallObserver } from "../call-observer.js";
 
@@ -21,7 +29,11 @@ const headerGetter: TextMapGetter<Headers> = {
  * // tracing.ts, loaded first: register an SDK, e.g. @opentelemetry/sdk-node's NodeSDK.
  * createServer({ app, services }); // spans are on by default
  */
-export function tracing(): { calls: CallObserver; interceptor: Interceptor; around: <T>(ctx: HandlerContext, fn: () => T) => T } {
+export function tracing(): {
+  calls: CallObserver;
+  interceptor: Interceptor;
+  around: <T>(ctx: HandlerContext, fn: () => T) => T;
+} {
   const tracer = trace.getTracer("@blazerpc/runtime");
   return {
     calls: {
@@ -47,7 +59,8 @@ export function tracing(): { calls: CallObserver; interceptor: Interceptor; arou
         return (outcome) => {
           span.setAttribute("rpc.grpc.status_code", outcome.code);
           span.setAttribute("blazerpc.code", codeName(outcome.code));
-          if (outcome.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.rawMessage });
+          if (outcome.error !== undefined)
+            span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.rawMessage });
           span.end();
         };
       },
