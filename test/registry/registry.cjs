@@ -198,10 +198,14 @@ function startServer(cwd, entry, env) {
       child.kill("SIGKILL");
       reject(new Error(`${entry} did not start:\n${out}`));
     }, 60_000);
+    let started = false;
     const onData = (d) => {
       out += d;
+      // Once: what the server prints later (a stop hook's line at shutdown) must not start it again.
+      if (started) return;
       const m = /listening on (http:\/\/[^\s]+)/.exec(out);
       if (m !== null) {
+        started = true;
         clearTimeout(timer);
         child.removeAllListeners("exit");
         resolve({
@@ -209,7 +213,7 @@ function startServer(cwd, entry, env) {
           output: () => out,
           stop: () =>
             new Promise((res) => {
-              if (child.exitCode !== null) return res(child.exitCode);
+              if (child.exitCode !== null || child.signalCode !== null) return res(child.exitCode ?? child.signalCode);
               child.once("exit", (code) => res(code));
               child.kill("SIGTERM");
             }),
