@@ -47,7 +47,7 @@ describe("scaffold", () => {
           "package.json",
           "tsconfig.json",
           "buf.gen.yaml",
-          "models.ts",
+          template === "service" ? "service.ts" : "models.ts",
           "server.ts",
           "test/service.test.ts",
         ]),
