@@ -21,8 +21,8 @@ export type { WorkerOptions } from "./worker/worker-pool.js";
 export { createExecutor } from "./executor/executor.js";
 export { limitMessage, MAX_ERROR_MESSAGE_BYTES, toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
+export { createServer } from "./server/server.js";
 export {
-  createServer,
   DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
   DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
   DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
@@ -31,9 +31,10 @@ export {
   DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
   DEFAULT_MAX_CONCURRENT_REQUESTS,
   DEFAULT_READ_MAX_BYTES,
+  DEFAULT_READ_MAX_FIELDS,
   DEFAULT_WRITE_TIMEOUT_MS,
   SERVER_DEFAULTS,
-} from "./server/server.js";
+} from "./server/defaults.js";
 export type { Dim, DType, Tensor } from "@blazerpc/tensor";
 export type { ExactScalar, Float32, Float64, Int32, Int64, Scalar, Uint32, Uint64 } from "./scalars.js";
 export type { ModelStatus, ServiceStatus, ServingState } from "./health/serving-state.js";

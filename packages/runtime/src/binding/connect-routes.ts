@@ -2,6 +2,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import type { App } from "../app.js";
 import { callContextOf } from "../context/call-context.js";
+import { untilAborted } from "../context/until-aborted.js";
 import { toConnectError } from "../errors.js";
 import type { Executor } from "../executor/executor.js";
 import type { MethodBinding, ModelServiceBinding } from "./define-model-service.js";
@@ -140,33 +141,6 @@ function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {
     }
     return encode(binding, result);
   };
-}
-
-/** `work`, or the signal's reason once it aborts, whichever comes first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => undefined);
-      // A moment later, so that work which ends because of this very signal (a queued
-      // request taken out by its deadline) answers with its own, more precise error.
-      setImmediate(() => reject(signal.reason));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 function serverStreaming(binding: MethodBinding, executor: Executor, gate: ModelGate) {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
+import { untilAborted } from "../context/until-aborted.js";
 import { limitMessage } from "../errors.js";
 import { bearerHttpGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
 import type { CallObserver, RouteOutcome } from "../middleware/call-observer.js";
@@ -69,7 +70,7 @@ export function createRouteHandler(
       // The request ends when its signal aborts (the client gone, or the shutdown's grace
       // period over), even while the handler still runs: its answer is then dropped.
       const answer = await untilAborted(
-        route.handler(routeRequest(req, params, controller.signal, readMaxBytes, scheme)),
+        Promise.resolve(route.handler(routeRequest(req, params, controller.signal, readMaxBytes, scheme))),
         controller.signal,
       );
       if (!res.destroyed) await writeAnswer(req, res, answer);
@@ -215,26 +216,4 @@ async function writeAnswer(req: AnyRequest, res: AnyResponse, answer: unknown): 
   const text = JSON.stringify(answer) + "\n";
   out.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   out.end(head ? undefined : text);
-}
-
-/** What the handler returns (a value or a promise), or the signal's reason once it aborts, whichever comes first. */
-function untilAborted(work: unknown, signal: AbortSignal): Promise<unknown> {
-  const promise = Promise.resolve(work);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => undefined);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

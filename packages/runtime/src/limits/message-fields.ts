@@ -1,10 +1,6 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
-// Every field occurrence counts (nested ones too), each element of a packed repeated field,
-// and unknown fields (which are skipped, never kept). A tensor is 3 fields whatever its size.
-export { DEFAULT_READ_MAX_FIELDS } from "../server/defaults.js";
-
 /** Deepest nesting read (protobuf's own recursion limit). */
 const MAX_DEPTH = 100;
 

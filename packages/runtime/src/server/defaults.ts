@@ -37,7 +37,11 @@ export const DEFAULT_WRITE_TIMEOUT_MS = 30_000;
 /** Default HTTP/2 PING interval: a silent connection is pinged after 10 s, and closed when it does not answer within 10 s more. */
 export const DEFAULT_HTTP2_PING_INTERVAL_MS = 10_000;
 
-/** Default most fields one request message may hold: 100,000 (see `readMaxFields`). */
+/**
+ * Default most fields one request message may hold: 100,000 (see `readMaxFields`). Every field
+ * occurrence counts (nested ones too), each element of a packed repeated field, and unknown
+ * fields (skipped, never kept); a tensor is 3 fields whatever its size.
+ */
 export const DEFAULT_READ_MAX_FIELDS = 100_000;
 
 /**

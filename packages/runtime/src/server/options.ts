@@ -141,20 +141,6 @@ export interface ServerOptions {
 }
 
 /** {@link ServerOptions} with every default applied. */
-export {
-  DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
-  DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
-  DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
-  DEFAULT_HTTP2_MAX_FRAME_BYTES,
-  DEFAULT_HTTP2_PING_INTERVAL_MS,
-  DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
-  DEFAULT_MAX_CONCURRENT_REQUESTS,
-  DEFAULT_READ_MAX_BYTES,
-  DEFAULT_READ_MAX_FIELDS,
-  DEFAULT_WRITE_TIMEOUT_MS,
-  SERVER_DEFAULTS,
-} from "./defaults.js";
-
 export type ResolvedServerOptions = ServerOptions & {
   -readonly [K in keyof typeof SERVER_DEFAULTS]-?: NonNullable<ServerOptions[K]>;
 };

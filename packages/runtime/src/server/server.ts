@@ -40,19 +40,6 @@ import { createLifecycle } from "./lifecycle.js";
 import { createWriteTimeout } from "./write-timeout.js";
 
 export type { ServerOptions } from "./options.js";
-export {
-  DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
-  DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,
-  DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS,
-  DEFAULT_HTTP2_MAX_FRAME_BYTES,
-  DEFAULT_HTTP2_PING_INTERVAL_MS,
-  DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
-  DEFAULT_MAX_CONCURRENT_REQUESTS,
-  DEFAULT_READ_MAX_BYTES,
-  DEFAULT_WRITE_TIMEOUT_MS,
-  SERVER_DEFAULTS,
-} from "./options.js";
-
 /** One RPC the server answers. */
 export interface RpcInfo {
   /** URL path, e.g. `/iris.v1.InferenceService/PredictIris`. */
