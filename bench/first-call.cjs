@@ -18,7 +18,22 @@ const zlib = require("node:zlib");
 const reg = require("../test/registry/registry.cjs");
 
 const cold = process.argv.includes("--cold");
-const TEMPLATES = ["model", "web", "onnx"];
+const TEMPLATES = ["model", "web", "onnx", "service"];
+
+/** Each template's first call (Connect JSON): the path and the request. */
+const FIRST_CALL = {
+  classify: {
+    path: "/demo.v1.InferenceService/PredictClassify",
+    body: {
+      features: {
+        shape: ["1", "4"],
+        dtype: "float32",
+        data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64"),
+      },
+    },
+  },
+  service: { path: "/demo.v1.InferenceDirector/GetHealthStatus", body: {} },
+};
 
 /** The README's browser snippet, with the template's names (app "demo", model "classify"). */
 const SNIPPET = `import { createConnectTransport } from "@connectrpc/connect-web";
@@ -31,7 +46,7 @@ console.log(probabilities);
 `;
 
 /** `npm run dev -- --port 0` until it serves, then the first call (Connect JSON); ms from spawn to the answer. */
-async function devFirstCall(app, env) {
+async function devFirstCall(app, env, template) {
   const started = Date.now();
   const child = spawn("npm", ["run", "dev", "--", "--port", "0"], {
     cwd: app,
@@ -56,16 +71,11 @@ async function devFirstCall(app, env) {
       child.once("exit", (code) => reject(new Error(`npm run dev exited with ${code}:\n${out}`)));
     });
     const served = Date.now() - started;
-    const res = await fetch(`${url}/demo.v1.InferenceService/PredictClassify`, {
+    const call = FIRST_CALL[template === "service" ? "service" : "classify"];
+    const res = await fetch(`${url}${call.path}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        features: {
-          shape: ["1", "4"],
-          dtype: "float32",
-          data: Buffer.from(new Float32Array([5.1, 3.5, 1.4, 0.2]).buffer).toString("base64"),
-        },
-      }),
+      body: JSON.stringify(call.body),
     });
     if (res.status !== 200) throw new Error(`first call: HTTP ${res.status} ${await res.text()}`);
     await res.json();
@@ -147,7 +157,7 @@ async function main() {
         const install = await reg.run("npm", ["install"], { cwd: app, env, timeoutMs: 15 * 60_000 });
         const packages = Number(/added (\d+) packages/.exec(install.out)?.[1] ?? NaN);
         // (web's `npm run dev` is Vite plus blaze dev on the fixed port 50051: not timed here.)
-        const dev = template === "web" ? { servedMs: NaN, firstCallMs: NaN } : await devFirstCall(app, env);
+        const dev = template === "web" ? { servedMs: NaN, firstCallMs: NaN } : await devFirstCall(app, env, template);
         const run = {
           cache: label,
           template,

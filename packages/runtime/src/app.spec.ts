@@ -221,3 +221,15 @@ describe("app.setServingStatus", () => {
     expect(app.servingStatus.entries()).toEqual([]);
   });
 });
+
+describe("app.route, two patterns that match the same requests", () => {
+  it("refuses the second, naming the first", () => {
+    const app = createApp({ name: "routes" });
+    app.route("GET", "/models/:name", () => 1);
+    expect(() => app.route("GET", "/models/:id", () => 2)).toThrow(
+      'app.route("GET", "/models/:id"): it matches the same requests as GET /models/:name, registered first',
+    );
+    // Another method on the same path is another route.
+    expect(() => app.route("DELETE", "/models/:id", () => undefined)).not.toThrow();
+  });
+});

@@ -381,9 +381,12 @@ export function createApp<const N extends string>(options: AppOptions<N>): App<N
     },
     route(method, path, handler, options = {}) {
       checkRoute(method, path, handler);
-      if (routes.some((r) => r.method === method && r.path === path))
+      // `/a/:x` and `/a/:y` match the same requests: the second could never be reached.
+      const shape = (p: string) => p.replace(/:[^/]+/g, ":");
+      const same = routes.find((r) => r.method === method && shape(r.path) === shape(path));
+      if (same !== undefined)
         throw new Error(
-          `app.route(${JSON.stringify(method)}, ${JSON.stringify(path)}): that route is already registered`,
+          `app.route(${JSON.stringify(method)}, ${JSON.stringify(path)}): ${same.path === path ? "that route is already registered" : `it matches the same requests as ${same.method} ${same.path}, registered first`}`,
         );
       routes.push({ method, path, handler, options: { ...options } });
       return app;

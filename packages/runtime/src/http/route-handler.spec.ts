@@ -212,6 +212,14 @@ describe("createRouteHandler: the answer", () => {
     expect(JSON.parse(r.body)).toEqual({ code: "internal", message: expect.stringMatching(/BigInt/) });
   });
 
+  it("a function or a symbol (no JSON form) → 500 internal naming what was returned", async () => {
+    s.state.handler = () => () => 1;
+    expect(await send(port, "GET", "/models/iris")).toMatchObject({
+      status: 500,
+      body: errorBody("internal", "the route's handler returned a function, which has no JSON form"),
+    });
+  });
+
   it("a very long error message is cut", async () => {
     s.state.handler = () => {
       throw new ConnectError("x".repeat(100_000), Code.InvalidArgument);

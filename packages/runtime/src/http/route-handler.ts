@@ -213,7 +213,10 @@ async function writeAnswer(req: AnyRequest, res: AnyResponse, answer: unknown): 
     out.end();
     return;
   }
-  const text = JSON.stringify(answer) + "\n";
+  const json = JSON.stringify(answer) as string | undefined;
+  // A function or a symbol has no JSON form: the handler's mistake, answered as one.
+  if (json === undefined) throw new Error(`the route's handler returned a ${typeof answer}, which has no JSON form`);
+  const text = json + "\n";
   out.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   out.end(head ? undefined : text);
 }
