@@ -20,8 +20,6 @@
 // deterministic. The fixture's proto/ and gen/ are regenerated with
 // `node packages/cli/bin/blaze.js generate test/e2e/fixtures/diff/models.ts`; the last test
 // checks that they are up to date.
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -77,7 +75,7 @@ import {
   type RawResult,
   type Side,
 } from "./differential.js";
-import { repoRoot, run } from "./support.js";
+import { expectGeneratedUpToDate, repoRoot } from "./support.js";
 
 const SERVICE = "/diff.v1.InferenceService/";
 const ECHO = `${SERVICE}PredictEcho`;
@@ -1444,49 +1442,9 @@ describe("what the server records", () => {
 // ---------------------------------------------------------------------------------------
 
 describe("the fixture's generated code", () => {
-  it("is what `blaze generate` writes today", async () => {
-    const fixture = path.join(repoRoot, "test", "e2e", "fixtures", "diff");
-    // A fixed folder: `blaze generate` keeps a small manifest per output folder (node_modules/.cache/blazerpc).
-    const tmp = path.join(os.tmpdir(), "blazerpc-diff-gen-check");
-    fs.rmSync(tmp, { recursive: true, force: true });
-    try {
-      // The lock file keeps field numbers, as it does for a regeneration in place.
-      fs.mkdirSync(path.join(tmp, "proto", "diff", "v1"), { recursive: true });
-      fs.copyFileSync(
-        path.join(fixture, "proto", "diff", "v1", "diff.lock.json"),
-        path.join(tmp, "proto", "diff", "v1", "diff.lock.json"),
-      );
-      const r = await run(
-        process.execPath,
-        [
-          path.join(repoRoot, "packages", "cli", "bin", "blaze.js"),
-          "generate",
-          path.join(fixture, "models.ts"),
-          "--proto",
-          path.join(tmp, "proto"),
-          "--gen",
-          path.join(tmp, "gen"),
-          "--force",
-        ],
-        30_000,
-      );
-      expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr + r.stdout }).toEqual({ code: 0, stderr: "" });
-      const files = (dir: string): string[] =>
-        fs
-          .readdirSync(dir, { recursive: true, withFileTypes: true })
-          .filter((e) => e.isFile())
-          .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-          .sort();
-      for (const sub of ["proto", "gen"]) {
-        const want = files(path.join(tmp, sub));
-        expect(files(path.join(fixture, sub))).toEqual(want);
-        for (const f of want)
-          expect(`${sub}/${f}:\n${fs.readFileSync(path.join(fixture, sub, f), "utf8")}`).toBe(
-            `${sub}/${f}:\n${fs.readFileSync(path.join(tmp, sub, f), "utf8")}`,
-          );
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
-  }, 40_000);
+  it(
+    "is what `blaze generate` writes today",
+    () => expectGeneratedUpToDate(path.join(repoRoot, "test", "e2e", "fixtures", "diff"), "diff/v1/diff.lock.json"),
+    40_000,
+  );
 });

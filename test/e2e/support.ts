@@ -1,5 +1,7 @@
 // Helpers shared by the end-to-end tests: real servers on 127.0.0.1 port 0, real clients.
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import {
   create,
@@ -192,4 +194,50 @@ export function startBlaze(args: string[], env: Record<string, string> = {}): Pr
       throw err;
     },
   );
+}
+
+/**
+ * Asserts that a fixture's committed `proto/` and `gen/` are what `blaze generate` writes today
+ * from its `models.ts` (its lock file kept, as a regeneration in place keeps it); every file
+ * compared by name and text. `lockFile` is the lock file's path under `proto/`.
+ */
+export async function expectGeneratedUpToDate(fixture: string, lockFile: string): Promise<void> {
+  // A fixed folder: `blaze generate` keeps a small manifest per output folder (node_modules/.cache/blazerpc).
+  const tmp = path.join(os.tmpdir(), `blazerpc-${path.basename(fixture)}-gen-check`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(path.dirname(path.join(tmp, "proto", lockFile)), { recursive: true });
+    fs.copyFileSync(path.join(fixture, "proto", lockFile), path.join(tmp, "proto", lockFile));
+    const r = await run(
+      process.execPath,
+      [
+        path.join(repoRoot, "packages", "cli", "bin", "blaze.js"),
+        "generate",
+        path.join(fixture, "models.ts"),
+        "--proto",
+        path.join(tmp, "proto"),
+        "--gen",
+        path.join(tmp, "gen"),
+        "--force",
+      ],
+      30_000,
+    );
+    expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr + r.stdout }).toEqual({ code: 0, stderr: "" });
+    const files = (dir: string): string[] =>
+      fs
+        .readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+        .sort();
+    for (const sub of ["proto", "gen"]) {
+      const want = files(path.join(tmp, sub));
+      expect(files(path.join(fixture, sub))).toEqual(want);
+      for (const f of want)
+        expect(`${sub}/${f}:\n${fs.readFileSync(path.join(fixture, sub, f), "utf8")}`).toBe(
+          `${sub}/${f}:\n${fs.readFileSync(path.join(tmp, sub, f), "utf8")}`,
+        );
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
