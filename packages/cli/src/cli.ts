@@ -1,3 +1,4 @@
+import type { Argv } from "yargs";
 import yargs from "yargs/yargs";
 import { createProject, TEMPLATES } from "create-blazerpc";
 import { projectPaths } from "./paths.js";
@@ -157,21 +158,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       "serve <entry>",
       "serve the app on one port (gRPC, gRPC-Web, Connect, HTTP routes); every flag can also come from its BLAZE_* variable",
-      (y) => {
-        y.positional("entry", {
-          type: "string",
-          demandOption: true,
-          describe: "models file, optionally with :exportName (models.ts:app)",
-        });
-        for (const o of SERVE_OPTIONS) {
-          const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
-          y.option(o.flag, {
-            type: o.type === "boolean" ? "boolean" : "string",
-            describe: `${o.describe} (env ${o.env})${shown}`,
-          });
-        }
-        return y;
-      },
+      (y) => serveArguments(y),
       (args) =>
         later(async () => {
           try {
@@ -191,18 +178,7 @@ export async function main(argv: string[]): Promise<number> {
       "dev <entry>",
       "serve the app, watch the entry and what it imports, and on a change regenerate (when a signature changed), type-check and restart on the same port; a change with errors leaves the last good server answering",
       (y) => {
-        y.positional("entry", {
-          type: "string",
-          demandOption: true,
-          describe: "models file, optionally with :exportName (models.ts:app)",
-        });
-        for (const o of SERVE_OPTIONS) {
-          const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
-          y.option(o.flag, {
-            type: o.type === "boolean" ? "boolean" : "string",
-            describe: `${o.describe} (env ${o.env})${shown}`,
-          });
-        }
+        serveArguments(y);
         y.option("type-check", {
           type: "boolean",
           default: true,
@@ -284,4 +260,21 @@ function closeOnSignals(target: { close(): Promise<void> }, saying: (signal: Nod
       );
     });
   }
+}
+
+/** The arguments `blaze serve` and `blaze dev` share: the entry, and every serve option (flag and BLAZE_* variable). */
+function serveArguments(y: Argv): Argv {
+  y.positional("entry", {
+    type: "string",
+    demandOption: true,
+    describe: "models file, optionally with :exportName (models.ts:app)",
+  });
+  for (const o of SERVE_OPTIONS) {
+    const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
+    y.option(o.flag, {
+      type: o.type === "boolean" ? "boolean" : "string",
+      describe: `${o.describe} (env ${o.env})${shown}`,
+    });
+  }
+  return y;
 }

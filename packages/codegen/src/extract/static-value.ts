@@ -1,4 +1,13 @@
-import { Node, SyntaxKind, type Symbol as MorphSymbol } from "ts-morph";
+import {
+  Node,
+  SyntaxKind,
+  type AsExpression,
+  type NonNullExpression,
+  type ParenthesizedExpression,
+  type SatisfiesExpression,
+  type Symbol as MorphSymbol,
+  type TypeAssertion,
+} from "ts-morph";
 
 /** What {@link staticValue} returns for an expression whose value is not known at build time. */
 export const NOT_STATIC: unique symbol = Symbol("not static");
@@ -32,13 +41,7 @@ export function staticValue(node: Node | undefined, depth = 0): StaticValue | ty
     const v = staticValue(node.getOperand(), depth + 1);
     return typeof v === "number" ? -v : NOT_STATIC;
   }
-  if (
-    Node.isParenthesizedExpression(node) ||
-    Node.isAsExpression(node) ||
-    Node.isSatisfiesExpression(node) ||
-    Node.isTypeAssertion(node) ||
-    Node.isNonNullExpression(node)
-  ) {
+  if (isWrapper(node)) {
     return staticValue(node.getExpression(), depth + 1);
   }
   if (Node.isArrayLiteralExpression(node)) {
@@ -115,13 +118,7 @@ export function valueOfSymbol(symbol: MorphSymbol | undefined, depth: number): S
  */
 export function objectProperties(node: Node | undefined, depth = 0): Map<string, Node> | undefined {
   if (node === undefined || depth > 32) return undefined;
-  if (
-    Node.isParenthesizedExpression(node) ||
-    Node.isAsExpression(node) ||
-    Node.isSatisfiesExpression(node) ||
-    Node.isTypeAssertion(node) ||
-    Node.isNonNullExpression(node)
-  ) {
+  if (isWrapper(node)) {
     return objectProperties(node.getExpression(), depth + 1);
   }
   if (Node.isIdentifier(node) || Node.isShorthandPropertyAssignment(node)) {
@@ -175,4 +172,17 @@ export function objectProperties(node: Node | undefined, depth = 0): Map<string,
 /** {@link staticValue} of a property value as {@link objectProperties} returns it. */
 export function staticValueOfProperty(node: Node): StaticValue | typeof NOT_STATIC {
   return Node.isShorthandPropertyAssignment(node) ? valueOfSymbol(node.getValueSymbol(), 1) : staticValue(node);
+}
+
+/** `(x)`, `x as T`, `x satisfies T`, `<T>x`, `x!`: an expression whose value is its operand's. */
+function isWrapper(
+  node: Node,
+): node is ParenthesizedExpression | AsExpression | SatisfiesExpression | TypeAssertion | NonNullExpression {
+  return (
+    Node.isParenthesizedExpression(node) ||
+    Node.isAsExpression(node) ||
+    Node.isSatisfiesExpression(node) ||
+    Node.isTypeAssertion(node) ||
+    Node.isNonNullExpression(node)
+  );
 }
