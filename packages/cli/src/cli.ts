@@ -3,10 +3,11 @@ import yargs from "yargs/yargs";
 import { createProject, TEMPLATES } from "create-blazerpc";
 import { projectPaths } from "./paths.js";
 import { check } from "./commands/check.js";
-import { formatSteps, generate } from "./commands/generate.js";
+import { formatSteps, generate, type GivenSpec } from "./commands/generate.js";
 import { serve } from "./commands/serve.js";
 import { resolveServeOptions, SERVE_OPTIONS } from "./commands/serve-options.js";
 import { hintsFor } from "./hints.js";
+import { isZeroCodeEntry } from "./zero-code/model-repository.js";
 
 const COMMANDS = ["init", "proto", "generate", "check", "serve", "dev"];
 
@@ -77,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
           .positional("entry", {
             type: "string",
             demandOption: true,
-            describe: "TypeScript file that registers the models",
+            describe: "TypeScript file that registers the models, an .onnx file, or a folder of models",
           })
           .option("out", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
           .option("force", {
@@ -86,11 +87,16 @@ export async function main(argv: string[]): Promise<number> {
             describe: "extract again even if no source file changed",
           }),
       (args) =>
-        later(() => {
+        later(async () => {
           try {
             const started = performance.now();
             const paths = projectPaths(args.entry, args.out !== undefined ? { proto: args.out } : {});
-            const result = generate(paths, { buf: false, force: args.force });
+            const given = await givenSpec(args.entry);
+            const result = generate(paths, {
+              buf: false,
+              force: args.force,
+              ...(given !== undefined ? { given } : {}),
+            });
             for (const line of formatSteps(result, performance.now() - started)) console.log(line);
           } catch (err) {
             fail(err);
@@ -102,7 +108,11 @@ export async function main(argv: string[]): Promise<number> {
       "write the .proto schema, then run buf generate (protoc-gen-es and protoc-gen-blaze); a no-op when nothing changed",
       (y) =>
         y
-          .positional("entry", { type: "string", demandOption: true })
+          .positional("entry", {
+            type: "string",
+            demandOption: true,
+            describe: "TypeScript file that registers the models, an .onnx file, or a folder of models",
+          })
           .option("proto", { type: "string", describe: "proto folder (default: proto/ beside the entry)" })
           .option("gen", {
             type: "string",
@@ -110,11 +120,17 @@ export async function main(argv: string[]): Promise<number> {
           })
           .option("force", { type: "boolean", default: false, describe: "run every step even if nothing changed" }),
       (args) =>
-        later(() => {
+        later(async () => {
           try {
             const started = performance.now();
             const paths = projectPaths(args.entry, args);
-            const result = generate(paths, { buf: true, force: args.force, regenerate: "always" });
+            const given = await givenSpec(args.entry);
+            const result = generate(paths, {
+              buf: true,
+              force: args.force,
+              regenerate: "always",
+              ...(given !== undefined ? { given } : {}),
+            });
             for (const line of formatSteps(result, performance.now() - started)) console.log(line);
           } catch (err) {
             fail(err);
@@ -238,6 +254,15 @@ export async function main(argv: string[]): Promise<number> {
  * SIGINT/SIGTERM close `target` and exit 0 (1 when closing fails); a second signal exits at
  * once with 1. `saying` is the line printed on the first signal.
  */
+/** A model repository's spec (`blaze proto model.onnx`), or undefined for a TypeScript entry. */
+async function givenSpec(entry: string): Promise<GivenSpec | undefined> {
+  if (!isZeroCodeEntry(entry)) return undefined;
+  // Loaded here: onnxruntime only for an .onnx entry.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: onnxruntime only for an .onnx entry
+  const { zeroCodeSpec } = require("./zero-code/zero-code.js") as typeof import("./zero-code/zero-code.js");
+  return zeroCodeSpec(entry);
+}
+
 function closeOnSignals(target: { close(): Promise<void> }, saying: (signal: NodeJS.Signals) => string): void {
   let closing = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

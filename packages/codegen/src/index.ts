@@ -28,6 +28,7 @@ export {
 } from "./proto-printer/schema-files.js";
 export type { Registration } from "./names.js";
 export {
+  MODEL_NAME,
   defaultJsonName,
   protoFilePath,
   protoPackage,

@@ -3,6 +3,13 @@
 /** The service every app's models are served under. */
 export const SERVICE_NAME = "InferenceService";
 
+/**
+ * What a model may be called: letters, digits, `-`, `_` and `.`, starting with a letter or a
+ * digit, as models are named elsewhere (`sklearn-iris`, `text-embedding-3`, `resnet50.v2`).
+ * Its RPC is `Predict` and the name's PascalCase: `score-reviews` → `PredictScoreReviews`.
+ */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 /** `maxTokens` → `max_tokens`; `HTTPCode` → `http_code`. */
 export function toSnakeCase(name: string): string {
   return name

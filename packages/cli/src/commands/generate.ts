@@ -32,15 +32,28 @@ function codegen(): typeof import("@blazerpc/codegen") {
 }
 
 /**
- * Step 1: extract the signatures from the entry and write the schema under the proto
- * folder, keeping the field numbers of the lock file there.
+ * An app spec made without reading TypeScript: a model repository's (`blaze proto
+ * model.onnx`), from the signatures of its files.
  */
-export function writeProto(paths: ProjectPaths): ProtoResult {
+export interface GivenSpec {
+  readonly spec: AppSpec;
+  /** The files it was made from (absolute): the model files and their configs. */
+  readonly sources: readonly string[];
+}
+
+/**
+ * Step 1: extract the signatures from the entry (or take the `given` spec) and write the
+ * schema under the proto folder, keeping the field numbers of the lock file there.
+ */
+export function writeProto(paths: ProjectPaths, given?: GivenSpec): ProtoResult {
   const t0 = performance.now();
   // Loaded here, not at the top: `blaze serve dist/models.js` never loads ts-morph.
   const cg = codegen();
   const loaded = performance.now() - t0;
-  const { app, sources, timings } = cg.extractWithSources(paths.entry, { cwd: process.cwd() });
+  const { app, sources, timings } =
+    given !== undefined
+      ? { app: given.spec, sources: [...given.sources], timings: { startup: 0, extract: 0 } }
+      : cg.extractWithSources(paths.entry, { cwd: process.cwd() });
   const t1 = performance.now();
   const files = cg.schemaFiles(
     { ...app, entry: path.relative(paths.projectDir, paths.entry).replace(/\\/g, "/") },
@@ -161,6 +174,8 @@ export interface GenerateOptions {
    * changed or a generated file is missing, so a fresh checkout serves its committed code.
    */
   readonly regenerate?: "always" | "when-stale";
+  /** The app spec, when it does not come from TypeScript (a model repository's); extract is then skipped. */
+  readonly given?: GivenSpec;
 }
 
 /** What {@link generate} did. */
@@ -202,8 +217,13 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
   let t = performance.now();
   const file = manifestPath(paths.projectDir, `${paths.entry}\0${paths.protoDir}\0${paths.genDir}`);
   const previous = options.force === true ? undefined : readManifest(file);
+  // A given spec is read from its files anew each run: only the schema it prints can be unchanged.
   const fresh =
-    previous !== undefined && previous.key === key && unchanged(previous.sources) && unchanged(previous.proto);
+    options.given === undefined &&
+    previous !== undefined &&
+    previous.key === key &&
+    unchanged(previous.sources) &&
+    unchanged(previous.proto);
 
   let app: string;
   let models: readonly string[];
@@ -224,7 +244,7 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
     });
     steps.push({ step: "proto", ran: false, ms: 0, detail: `unchanged (${rel(paths.protoDir)})` });
   } else {
-    const result = writeProto(paths);
+    const result = writeProto(paths, options.given);
     const extracted = performance.now() - t - result.timings.write;
     spec = result.app;
     app = result.app.name;
@@ -234,7 +254,10 @@ export function generate(paths: ProjectPaths, options: GenerateOptions): Generat
       step: "extract",
       ran: true,
       ms: extracted,
-      detail: `${rel(paths.entry)}: app "${app}", ${count(result.app)} (ts-morph start-up ${Math.round(result.timings.startup)} ms)`,
+      detail:
+        options.given !== undefined
+          ? `${rel(paths.entry)}: app "${app}", ${count(result.app)} read from ${result.sources.filter((f) => f.endsWith(".onnx")).length} ONNX file(s)`
+          : `${rel(paths.entry)}: app "${app}", ${count(result.app)} (ts-morph start-up ${Math.round(result.timings.startup)} ms)`,
     });
     proto = hashFiles(result.files.map((f) => path.join(paths.protoDir, f.path)));
     written = result.written;

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { App, BlazeServer, ModelServiceBinding } from "@blazerpc/runtime";
 import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
 import { bindingFile, bufBin, generate, isNoModels } from "./generate.js";
+import { isZeroCodeEntry } from "../zero-code/model-repository.js";
 import type { ResolvedServeOptions } from "./serve-options.js";
 
 /** Flags of `blaze serve` (see serve-options.ts for each one's flag, variable and default). */
@@ -21,6 +23,56 @@ export interface ServeFlags extends Partial<Omit<ResolvedServeOptions, "host" | 
  * generated code is missing or stale, and serves it on one port.
  */
 export async function serve(entrySpec: string, flags: ServeFlags): Promise<BlazeServer> {
+  const loaded = isZeroCodeEntry(entrySpec) ? await loadModelFiles(entrySpec, flags) : loadEntry(entrySpec, flags);
+  const { app, services, runtime } = loaded;
+  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
+  const auth = authOptions(flags);
+  const descriptorSet = flags.descriptorSet !== undefined ? fs.readFileSync(flags.descriptorSet) : loaded.descriptorSet;
+  const server = runtime.createServer({
+    app,
+    services,
+    host: flags.host,
+    port: flags.port,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
+    ...(flags.maxMessageFields !== undefined ? { readMaxFields: flags.maxMessageFields } : {}),
+    ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
+    ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
+    ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),
+    ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),
+    ...(flags.maxConnections !== undefined ? { maxConnections: flags.maxConnections } : {}),
+    ...(flags.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: flags.maxConcurrentRequests } : {}),
+    ...(flags.http2MaxConcurrentStreams !== undefined
+      ? { http2MaxConcurrentStreams: flags.http2MaxConcurrentStreams }
+      : {}),
+    ...(flags.http1MaxPendingRequests !== undefined ? { http1MaxPendingRequests: flags.http1MaxPendingRequests } : {}),
+    ...(flags.writeTimeoutMs !== undefined ? { writeTimeoutMs: flags.writeTimeoutMs } : {}),
+    ...(flags.http2PingIntervalMs !== undefined ? { http2PingIntervalMs: flags.http2PingIntervalMs } : {}),
+    ...(descriptorSet !== undefined ? { descriptorSet } : {}),
+    ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
+    ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
+    ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
+    ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
+    ...(auth !== undefined ? { auth } : {}),
+    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0
+      ? { cors: { origins: flags.corsOrigins } }
+      : {}),
+  });
+  await server.listen();
+  flags.log(banner(app, server, tls !== undefined));
+  return server;
+}
+
+/** What is served: the app, its bindings, the runtime they belong to, and the schema with its comments. */
+interface Loaded {
+  readonly app: App;
+  readonly services: ModelServiceBinding[];
+  readonly runtime: typeof import("@blazerpc/runtime");
+  readonly descriptorSet?: Uint8Array;
+}
+
+/** A TypeScript or compiled entry: the app it exports and its generated bindings (regenerated when stale). */
+function loadEntry(entrySpec: string, flags: ServeFlags): Loaded {
   const { file, exportName } = splitEntry(entrySpec);
   const paths = projectPaths(file, flags);
   if (!fs.existsSync(paths.entry)) throw new Error(`entry file not found: ${file}`);
@@ -61,47 +113,48 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
       runtime.isModelServiceBinding,
     ) as ModelServiceBinding[];
   }
-  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
-  const auth = authOptions(flags);
   const descriptorSet =
-    flags.descriptorSet !== undefined
-      ? fs.readFileSync(flags.descriptorSet)
-      : ts
-        ? buildDescriptorSet(paths.protoDir, flags.log)
-        : undefined;
-  const server = runtime.createServer({
-    app,
-    services,
-    host: flags.host,
-    port: flags.port,
-    ...(tls !== undefined ? { tls } : {}),
-    ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
-    ...(flags.maxMessageFields !== undefined ? { readMaxFields: flags.maxMessageFields } : {}),
-    ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
-    ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
-    ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),
-    ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),
-    ...(flags.maxConnections !== undefined ? { maxConnections: flags.maxConnections } : {}),
-    ...(flags.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: flags.maxConcurrentRequests } : {}),
-    ...(flags.http2MaxConcurrentStreams !== undefined
-      ? { http2MaxConcurrentStreams: flags.http2MaxConcurrentStreams }
-      : {}),
-    ...(flags.http1MaxPendingRequests !== undefined ? { http1MaxPendingRequests: flags.http1MaxPendingRequests } : {}),
-    ...(flags.writeTimeoutMs !== undefined ? { writeTimeoutMs: flags.writeTimeoutMs } : {}),
-    ...(flags.http2PingIntervalMs !== undefined ? { http2PingIntervalMs: flags.http2PingIntervalMs } : {}),
-    ...(descriptorSet !== undefined ? { descriptorSet } : {}),
-    ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
-    ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
-    ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
-    ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
-    ...(auth !== undefined ? { auth } : {}),
-    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0
-      ? { cors: { origins: flags.corsOrigins } }
-      : {}),
-  });
-  await server.listen();
-  flags.log(banner(app, server, tls !== undefined));
-  return server;
+    ts && flags.descriptorSet === undefined ? buildDescriptorSet(paths.protoDir, flags.log) : undefined;
+  return { app, services, runtime, ...(descriptorSet !== undefined ? { descriptorSet } : {}) };
+}
+
+/**
+ * An `.onnx` file or a model repository folder, served without code: the models are loaded,
+ * their schema printed and built (into a temporary folder; the project's lock file, if any,
+ * keeps its field numbers) and bound at run time.
+ */
+async function loadModelFiles(entry: string, flags: ServeFlags): Promise<Loaded> {
+  const started = Date.now();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: onnxruntime only for an .onnx entry
+  const zeroCode = require("../zero-code/zero-code.js") as typeof import("../zero-code/zero-code.js");
+  const zc = await zeroCode.loadZeroCode(entry);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the schema printer
+    const cg = require("@blazerpc/codegen") as typeof import("@blazerpc/codegen");
+    const paths = projectPaths(entry, flags);
+    const files = cg.schemaFiles(zc.spec, { previousLock: cg.readLockFile(paths.protoDir, zc.appName) });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blazerpc-schema-"));
+    let descriptorSet: Uint8Array | undefined;
+    try {
+      cg.writeSchemaFiles(files, dir);
+      descriptorSet = buildDescriptorSet(dir, flags.log);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    if (descriptorSet === undefined) throw new Error(`the schema of ${entry} could not be built`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the CLI's own runtime: no user code shares it
+    const runtime = require("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
+    const service = zeroCode.serviceOf(descriptorSet, `${cg.protoPackage(zc.appName)}.InferenceService`);
+    const { app, services } = zeroCode.zeroCodeApp(runtime, zc, service);
+    app.onStop(() => zc.release());
+    flags.log(
+      `blaze: loaded ${zc.models.map((m) => `"${m.model.name}" v${m.model.version}${zeroCode.batchOptions(m) !== undefined ? " (batched)" : ""}`).join(", ")} from ${entry} (${Date.now() - started} ms)`,
+    );
+    return { app, services, runtime, descriptorSet };
+  } catch (err) {
+    await zc.release();
+    throw err;
+  }
 }
 
 function findApp(mod: Record<string, unknown>, exportName: string | undefined, file: string): App {

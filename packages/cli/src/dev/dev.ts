@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { watch, type FSWatcher } from "chokidar";
 import { hashFile, manifestPath } from "../cache.js";
 import type { ResolvedServeOptions } from "../commands/serve-options.js";
+import { isZeroCodeEntry } from "../zero-code/model-repository.js";
 import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
 import type { BuildOutcome } from "./builder.js";
 import type { BuildReply, BuildRequest } from "./builder-thread.js";
@@ -72,7 +73,7 @@ export async function dev(entrySpec: string, options: DevOptions): Promise<DevSe
   if (!fs.existsSync(paths.entry)) throw new Error(`entry file not found: ${file}`);
   if (!isTypeScript(paths.entry))
     throw new Error(
-      `blaze dev watches a TypeScript entry (models.ts); serve compiled JavaScript with \`blaze serve ${file}\``,
+      `blaze dev watches a TypeScript entry (models.ts); serve ${isZeroCodeEntry(file) ? "model files" : "compiled JavaScript"} with \`blaze serve ${file}\``,
     );
   const { log, error } = options;
   const debounceMs = options.debounceMs ?? 100;

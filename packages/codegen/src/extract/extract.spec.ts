@@ -6,6 +6,8 @@ import { CodegenError, formatDiagnostic, type Diagnostic } from "../diagnostics.
 import type { AppSpec, EnumSpec, MessageSpec, ModelSpec, ScalarKind, TypeSpec } from "../model-spec.js";
 import { extract, extractWithSources } from "./extract.js";
 import { parseJsDoc } from "./jsdoc.js";
+import { assignNumbers } from "../proto-printer/lock-file.js";
+import { numberingInput, printProto } from "../proto-printer/print-proto.js";
 
 // The fixtures import createApp / Tensor from @blazerpc/runtime (a devDependency of this
 // package), resolved to packages/runtime/dist/*.d.ts: `tsc -b` must have run first, as
@@ -876,7 +878,7 @@ const expectedErrors = (): [string, string, string, string][] => [
     'its options may set "version", but code generation cannot read them — write them as an object literal',
   ],
   ["errors.ts", "app.model(dynamicName", "dynamicName", "a model's name must be a string literal"],
-  ["errors.ts", '"bad-name"', '"bad-name"', 'model name "bad-name" is not usable in a schema'],
+  ["errors.ts", '"bad/name"', '"bad/name"', 'model name "bad/name" is not usable in a schema'],
   ["errors.ts", '"untyped"', "text)", 'parameter "text" has no type annotation — annotate it'],
   ["errors.ts", '"rest"', "...texts", 'rest parameter "texts" is not supported'],
   ["errors.ts", '"not_streaming"', "{ streaming", "has streaming: true but does not return an AsyncIterable"],
@@ -1080,5 +1082,28 @@ describe("blaze proto on a file with errors", () => {
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe("extract: model names as users write them (model-names.ts)", () => {
+  it('takes letters, digits, "-", "_" and "." and serves each as Predict + its PascalCase', () => {
+    const spec = extract("model-names.ts", { cwd: FIXTURES });
+    expect(spec.models.map((m) => m.name)).toEqual(["score-reviews", "sklearn.iris", "text-embedding-3", "3d-unet"]);
+    const proto = printProto(spec, assignNumbers(numberingInput(spec), undefined));
+    for (const rpc of ["PredictScoreReviews", "PredictSklearnIris", "PredictTextEmbedding3", "Predict3dUnet"]) {
+      expect(proto).toContain(`rpc ${rpc}(${rpc}Request) returns (${rpc}Response)`);
+    }
+    expect(proto).toContain('name: "score-reviews"');
+    expect(proto).toContain('name: "sklearn.iris"');
+  });
+
+  it("reports two names that become one RPC together, each with its place", () => {
+    const err = errorOf("model-names-clash.ts");
+    expect(err.diagnostics).toHaveLength(1);
+    const d = err.diagnostics[0]!;
+    expect(d.message).toBe(
+      'models "score-reviews" (line 6) and "score_reviews" both become rpc PredictScoreReviews in the schema — rename one',
+    );
+    expect(d.line).toBe(lineOf("model-names-clash.ts", '"score_reviews"').line);
   });
 });

@@ -14,7 +14,14 @@ import {
 } from "ts-morph";
 import { CodegenError, type Diagnostic } from "../diagnostics.js";
 import type { AppSpec, FieldSpec, ModelSpec } from "../model-spec.js";
-import { requestMessageName, responseMessageName, schemaMethod, SERVICE_NAME, toSnakeCase } from "../names.js";
+import {
+  MODEL_NAME,
+  requestMessageName,
+  responseMessageName,
+  schemaMethod,
+  SERVICE_NAME,
+  toSnakeCase,
+} from "../names.js";
 import { docOfDeclaration, jsDocOf, type JsDoc } from "./jsdoc.js";
 import { objectProperties, staticValueOfProperty } from "./static-value.js";
 import { arrayElementType, isErrorType, isTensorType, namedObjectKey, TypeMapper, type Site } from "./type-mapper.js";
@@ -462,10 +469,10 @@ class Extractor {
       return undefined;
     }
     const value = nameArg.getLiteralValue();
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(value)) {
+    if (!MODEL_NAME.test(value)) {
       this.error(
         nameArg,
-        `model name "${value}" is not usable in a schema — use letters, digits and underscores, starting with a letter`,
+        `model name "${value}" is not usable in a schema — use letters, digits, "-", "_" and ".", starting with a letter or digit`,
       );
       return undefined;
     }

@@ -65,7 +65,7 @@ app.model("two_destructured", async ({ a }: { a: string }, b: string): Promise<s
 app.model("generic", async <T>(x: T): Promise<string> => String(x));
 app.model("dynamic_options", loadOptions(), async (text: string): Promise<string> => text);
 app.model(dynamicName, async (text: string): Promise<string> => text);
-app.model("bad-name", async (text: string): Promise<string> => text);
+app.model("bad/name", async (text: string): Promise<string> => text);
 app.model("untyped", async (text): Promise<string> => text);
 app.model("rest", async (...texts: string[]): Promise<string> => texts.join(""));
 app.model("not_streaming", { streaming: true }, async (text: string): Promise<string> => text);
