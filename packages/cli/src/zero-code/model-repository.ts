@@ -50,6 +50,8 @@ export interface RepositoryModel {
   readonly version: string;
   /** The `.onnx` file (absolute). */
   readonly file: string;
+  /** The file within the repository (`mlp/2/model.onnx`, `iris.onnx`), as the schema names it. */
+  readonly location: string;
   /** Its config file (absolute), if there is one. */
   readonly configFile?: string;
   readonly config: ModelConfig;
@@ -144,6 +146,7 @@ function fileModel(file: string): RepositoryModel {
     name: config.name ?? base,
     version: "1",
     file,
+    location: path.basename(file),
     ...(fs.existsSync(configFile) ? { configFile } : {}),
     config,
   };
@@ -172,6 +175,7 @@ function treeModel(dir: string): RepositoryModel | undefined {
     name: config.name ?? path.basename(dir),
     version,
     file: path.join(dir, version, "model.onnx"),
+    location: `${path.basename(dir)}/${version}/model.onnx`,
     ...(fs.existsSync(configFile) ? { configFile } : {}),
     config,
   };
@@ -210,8 +214,20 @@ export function readConfig(file: string): ModelConfig {
     if (typeof batch !== "object" || batch === null || Array.isArray(batch)) {
       throw bad(`"batch" must be false or an object of batch options (${[...BATCH_KEYS].join(", ")})`);
     }
-    for (const key of Object.keys(batch)) {
+    const b = batch as Record<string, unknown>;
+    for (const key of Object.keys(b)) {
       if (!BATCH_KEYS.has(key)) throw bad(`unknown key "batch.${key}" (known: ${[...BATCH_KEYS].join(", ")})`);
+    }
+    // Types here, so that the message names the file; ranges are checked by app.model.
+    for (const key of ["maxBatchSize", "maxDelayMs", "maxRowsPerRequest", "queueCapacity"]) {
+      if (b[key] !== undefined && typeof b[key] !== "number") throw bad(`"batch.${key}" must be a number`);
+    }
+    const sizes = b.preferredBatchSizes;
+    if (sizes !== undefined && !(Array.isArray(sizes) && sizes.every((s) => typeof s === "number"))) {
+      throw bad(`"batch.preferredBatchSizes" must be a list of numbers`);
+    }
+    if (b.adaptiveWait !== undefined && typeof b.adaptiveWait !== "boolean") {
+      throw bad(`"batch.adaptiveWait" must be true or false`);
     }
   }
   return c as ModelConfig;

@@ -99,7 +99,7 @@ export function onnxAppSpec(appName: string, entry: string, models: readonly Sig
       });
       return {
         name: model.name,
-        doc: model.config.description ?? `The ONNX model ${path.basename(model.file)} (version ${model.version}).`,
+        doc: model.config.description ?? `The ONNX model ${model.location} (version ${model.version}).`,
         version: model.version,
         streaming: false,
         params: inputs.map((f) => field("input", f)),
