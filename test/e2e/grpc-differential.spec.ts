@@ -7,8 +7,9 @@
 //       (date masked: present or not), response messages;
 //   (b) a raw node:http2 client: response headers (date masked), the concatenated DATA
 //       bytes, the trailers, the RST_STREAM code, GOAWAY.
-// Where connect-node's behaviour is odd (it percent-encodes ":" and "," in grpc-message, for
-// one) it is the reference all the same: the point is equality. A few absolute assertions
+// Where connect-node's behaviour is odd it is the reference all the same: the point is
+// equality (its grpc-message, percent-encoded as by encodeURIComponent, is re-encoded as the
+// gRPC spec says on both paths; see "grpc-message as the gRPC spec encodes it"). A few absolute assertions
 // per case (the status code expected, the message echoed) make sure that both paths
 // breaking the same way still fails. A mismatch prints every differing field (see
 // test/e2e/differential.ts).
@@ -397,6 +398,45 @@ describe("errors thrown by a model", () => {
       expect(outcome.codeName).toBe(expected);
       const raw = await sameRaw(main, `thrown ${code}`, { path: FAIL, body: frame(failReq(code, message)) });
       expect(grpcMessageOf(raw.outcome)).toBe(`model "fail" failed: ${message}`);
+    },
+    T,
+  );
+
+  it(
+    "grpc-message as the gRPC spec encodes it: printable ASCII as it is, % and other bytes as %XX; grpc-js shows the text",
+    async () => {
+      const message = "features: dtype is float64, expected float32 (100% → é)";
+      const { outcome } = await sameGrpc(main, "spec-encoded message", {
+        method: FAIL,
+        kind: "unary",
+        request: failReq(3, message),
+      });
+      expect(outcome.codeName).toBe("INVALID_ARGUMENT");
+      // @grpc/grpc-js decodes with decodeURI: what it shows is the text, ":" and "," included.
+      expect(outcome.details).toBe(message);
+      const raw = await sameRaw(main, "spec-encoded message", { path: FAIL, body: frame(failReq(3, message)) });
+      expect((raw.outcome.trailers ?? raw.outcome.headers)!["grpc-message"]).toBe(
+        "features: dtype is float64, expected float32 (100%25 %E2%86%92 %C3%A9)",
+      );
+    },
+    T,
+  );
+
+  it(
+    "an unknown method: HTTP 200, grpc-status 12 (UNIMPLEMENTED) and a message naming it",
+    async () => {
+      const path = `${SERVICE}PredictNope`;
+      const { outcome } = await sameGrpc(main, "unknown method", {
+        method: path,
+        kind: "unary",
+        request: failReq(0, ""),
+      });
+      expect(outcome.codeName).toBe("UNIMPLEMENTED");
+      expect(outcome.details).toBe(`unknown method ${path}: no service of this server has it`);
+      const raw = await sameRaw(main, "unknown method", { path, body: frame(failReq(0, "")) });
+      expect(raw.outcome.headers?.[":status"]).toBe(200);
+      expect(grpcStatus(raw.outcome)).toBe("12");
+      expect(grpcMessageOf(raw.outcome)).toBe(`unknown method ${path}: no service of this server has it`);
     },
     T,
   );

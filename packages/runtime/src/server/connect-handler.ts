@@ -13,6 +13,7 @@ import type { AnyRequest, AnyResponse } from "../http/routes.js";
 import { guardRequestBody } from "../limits/request-guard.js";
 import { clampTimeoutHeaders } from "../limits/timeouts.js";
 import { limitErrorResponse } from "./limit-error-response.js";
+import { encodeGrpcMessage } from "./protocol-grpc/grpc-message.js";
 
 /** Options of {@link createConnectHandler}: connect-node's adapter's, plus the field limit. */
 export interface ConnectHandlerOptions extends ConnectNodeAdapterOptions {
@@ -44,8 +45,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
   return (req, res) => {
     const handler = handlers.get((req.url ?? "").split("?", 1)[0]!);
     if (handler === undefined) {
-      res.writeHead(404);
-      res.end();
+      unknownMethod(req, res);
       return;
     }
     let uReq: ReturnType<typeof universalRequestFromNodeRequest>;
@@ -97,4 +97,33 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
         console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
       });
   };
+}
+
+/**
+ * A path no service answers. A gRPC or gRPC-Web call gets what gRPC servers answer (grpc-go,
+ * grpc-java): HTTP 200, trailers-only, `grpc-status: 12` (UNIMPLEMENTED) and a message naming
+ * the method — a 404 without `grpc-status` left each client to invent a status of its own.
+ * Any other request (Connect's protocol included, whose spec maps 404 to unimplemented) gets 404.
+ */
+function unknownMethod(req: AnyRequest, res: AnyResponse): void {
+  const type = req.headers["content-type"] ?? "";
+  const path = (req.url ?? "").split("?", 1)[0]!;
+  if (type.startsWith("application/grpc")) {
+    // Trailers-only: the status in the one header block, which ends the stream (gRPC-Web reads it there too).
+    const headers = {
+      "content-type": type.startsWith("application/grpc-web") ? "application/grpc-web+proto" : "application/grpc",
+      "grpc-status": "12",
+      "grpc-message": encodeGrpcMessage(`unknown method ${path}: no service of this server has it`),
+    };
+    const stream = (res as Partial<Http2ServerResponse>).stream;
+    if (stream !== undefined) {
+      if (!stream.destroyed && !stream.headersSent) stream.respond({ ":status": 200, ...headers }, { endStream: true });
+    } else {
+      (res as ServerResponse).writeHead(200, headers);
+      res.end();
+    }
+    return;
+  }
+  res.writeHead(404);
+  res.end();
 }

@@ -1,5 +1,6 @@
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { limitMessage } from "../errors.js";
+import { respecGrpcMessage } from "./protocol-grpc/grpc-message.js";
 
 /**
  * connect-node's response with its error message held to MAX_ERROR_MESSAGE_BYTES, however
@@ -7,7 +8,8 @@ import { limitMessage } from "../errors.js";
  * this catches those connect-node serializes without passing there — a call whose deadline
  * had already passed (`connect-timeout-ms: 0`) when its JSON failed to parse, quoting the
  * client's input whole. Covers the Connect unary error body (JSON) and gRPC's `grpc-message`
- * in headers (trailers-only) and trailers.
+ * in headers (trailers-only) and trailers, which is also re-encoded as the gRPC spec says
+ * (see `encodeGrpcMessage`).
  */
 export function limitErrorResponse(uRes: UniversalServerResponse): UniversalServerResponse {
   const { body, header } = uRes;
@@ -60,14 +62,5 @@ async function* grpcMessages(
 }
 
 function cutGrpcMessage(h: Headers | undefined): void {
-  const encoded = h?.get("grpc-message");
-  if (encoded === null || encoded === undefined || encoded.length <= 1024) return;
-  let message: string;
-  try {
-    message = decodeURIComponent(encoded);
-  } catch {
-    message = encoded;
-  }
-  const cut = limitMessage(message);
-  if (cut !== message) h!.set("grpc-message", encodeURIComponent(cut));
+  if (h !== undefined) respecGrpcMessage(h, limitMessage);
 }

@@ -22,6 +22,7 @@ import { clientGoneError, deadlineError } from "../abort-reasons.js";
 import { BodyReader } from "./body-reader.js";
 import { COMPRESSED_FLAG, encodeEnvelope, type Frame } from "./envelope.js";
 import { copyHeaders, headerValue, nodeHeadersInto, utcDate, webHeaders } from "./headers.js";
+import { respecGrpcMessage } from "./grpc-message.js";
 import { applyInterceptors, mergedContext, withTrailers } from "./interceptors.js";
 import type { NativeCallContext, NativeGrpcOptions } from "./native-grpc.js";
 import { connectErrorFromH2ResetCode } from "./reset-codes.js";
@@ -311,6 +312,7 @@ export class NativeCall implements NativeCallContext {
     if (!this.signal.aborted) this.abort(error);
     if (this.stream.destroyed || this.done) return;
     setTrailerStatus(this.responseTrailer, error);
+    respecGrpcMessage(this.responseTrailer);
     this.sendHeaders();
     this.end(undefined);
   }
