@@ -19,10 +19,15 @@ export interface Family {
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/**
+ * A sample value as Prometheus reads it (Go's strconv.ParseFloat): a decimal number, or
+ * Inf / NaN in any case — prom-client writes a gauge that has no value yet (the event loop
+ * lag's mean before its first sample) as `Nan`.
+ */
 function parseValue(text: string, line: number): number {
-  if (text === "+Inf") return Infinity;
-  if (text === "-Inf") return -Infinity;
-  if (text === "NaN") return NaN;
+  if (/^\+?inf(inity)?$/i.test(text)) return Infinity;
+  if (/^-inf(inity)?$/i.test(text)) return -Infinity;
+  if (/^nan$/i.test(text)) return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text))
     throw new Error(`line ${line}: bad value ${JSON.stringify(text)}`);
   return Number(text);

@@ -6,6 +6,7 @@ import {
   type ContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
+import { clientGoneError, isClientGone } from "../server/abort-reasons.js";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 
 /** One RPC as the built-in middleware sees it. */
@@ -163,6 +164,11 @@ export function callObservers(
   };
 }
 
+/** The client reset the request's HTTP/2 stream (Node sets `aborted` on a stream the peer closed early). */
+function peerReset(req: AnyRequest | undefined): boolean {
+  return req !== undefined && "stream" in req && req.stream.aborted;
+}
+
 /**
  * The request gate that starts observing each call of connect-node (connect runs it once
  * the headers are in, before the body is read). `models` maps `service/method` to the model it serves.
@@ -181,7 +187,12 @@ export function observeCalls(
     let error: ConnectError | undefined;
     const onAbort = () => {
       const r: unknown = ctx.signal.reason;
-      if (r instanceof ConnectError) error = r;
+      // Writing to a client that left fails the response with Node's stream error, and an
+      // HTTP/2 client's reset (connect-node's client resets with INTERNAL_ERROR, browsers with
+      // CANCEL) with connect's "http/2 stream closed": the client's doing either way.
+      if (isClientGone(r) || (peerReset(node?.req) && !(r instanceof ConnectError && r.code !== Code.Internal)))
+        error = clientGoneError();
+      else if (r instanceof ConnectError) error = r;
       else if (r instanceof Error && r.name !== "AbortError") error = ConnectError.from(r, Code.Internal);
     };
     if (ctx.signal.aborted) onAbort();
@@ -190,7 +201,7 @@ export function observeCalls(
       if (!ctx.signal.aborted) ctx.signal.removeEventListener("abort", onAbort);
       // No error, yet the response was not written to the end: the client went away.
       const gone = error === undefined && node !== undefined && !node.res.writableFinished;
-      end(error ?? (gone ? new ConnectError("the client went away", Code.Canceled) : undefined));
+      end(error ?? (gone ? clientGoneError() : undefined));
     };
     if (node !== undefined) node.res.once("close", finish);
     else ctx.signal.addEventListener("abort", () => queueMicrotask(finish), { once: true });

@@ -12,6 +12,7 @@ import { constants, type Http2ServerResponse } from "node:http2";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 import { guardRequestBody } from "../limits/request-guard.js";
 import { clampTimeoutHeaders } from "../limits/timeouts.js";
+import { isClientGone } from "./abort-reasons.js";
 import { limitErrorResponse } from "./limit-error-response.js";
 import { encodeGrpcMessage } from "./protocol-grpc/grpc-message.js";
 
@@ -93,7 +94,8 @@ export function createConnectHandler(options: ConnectHandlerOptions): (req: AnyR
           if ("stream" in res) (res as Http2ServerResponse).stream.close(constants.NGHTTP2_INTERNAL_ERROR);
           else res.destroy();
         }
-        if (ConnectError.from(reason).code === Code.Aborted) return;
+        // A client that left mid-answer is logged once, as CANCELLED, by the request log.
+        if (ConnectError.from(reason).code === Code.Aborted || isClientGone(reason)) return;
         console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
       });
   };
