@@ -206,7 +206,22 @@ it("lists every method, the stream included, and the health routes, with an Auth
     .evaluateAll((ds) =>
       ds.map((d) => `${d.getAttribute("data-kind")} ${d.getAttribute("data-method")} ${d.getAttribute("data-path")}`),
     );
-  expect(cards).toEqual(["unary POST " + IRIS, "stream POST " + GENERATE, "route GET /healthz", "route GET /readyz"]);
+  expect(cards).toEqual([
+    "unary POST " + IRIS,
+    "stream POST " + GENERATE,
+    "route GET /healthz",
+    "route GET /readyz",
+    // The Open Inference Protocol's REST routes (docs/oip.md), served by default.
+    "route GET /v2",
+    "route GET /v2/health/live",
+    "route GET /v2/health/ready",
+    "route GET /v2/models/{model}",
+    "route GET /v2/models/{model}/ready",
+    "route POST /v2/models/{model}/infer",
+    "route GET /v2/models/{model}/versions/{version}",
+    "route GET /v2/models/{model}/versions/{version}/ready",
+    "route POST /v2/models/{model}/versions/{version}/infer",
+  ]);
   const gen = await open(GENERATE);
   await expect(gen.locator("h4").allTextContents()).resolves.toEqual([
     "Request: iris.v1.PredictGenerateRequest",

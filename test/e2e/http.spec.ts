@@ -139,6 +139,16 @@ describe("HTTP beside gRPC", () => {
       "/pure.v1.PureService/Echo",
       "/pure.v1.PureService/Square",
       "/readyz",
+      // The Open Inference Protocol's REST routes (docs/oip.md), served by default.
+      "/v2",
+      "/v2/health/live",
+      "/v2/health/ready",
+      "/v2/models/{model}",
+      "/v2/models/{model}/infer",
+      "/v2/models/{model}/ready",
+      "/v2/models/{model}/versions/{version}",
+      "/v2/models/{model}/versions/{version}/infer",
+      "/v2/models/{model}/versions/{version}/ready",
     ]);
     expect(Object.keys(doc.paths["/pure.v1.PureService/Square"])).toEqual(["post", "get"]);
     expect(Object.keys(doc.paths["/pure.v1.PureService/Echo"])).toEqual(["post"]);

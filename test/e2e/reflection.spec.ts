@@ -83,6 +83,7 @@ describe("server reflection", () => {
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
+    "inference.GRPCInferenceService",
     "iris.v1.InferenceService",
   ];
 
@@ -92,6 +93,15 @@ describe("server reflection", () => {
     "grpc.health.v1.Health/Watch",
     "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    // The Open Inference Protocol (docs/oip.md), served by default.
+    "inference.GRPCInferenceService/ModelInfer",
+    "inference.GRPCInferenceService/ModelMetadata",
+    "inference.GRPCInferenceService/ModelReady",
+    "inference.GRPCInferenceService/RepositoryModelLoad",
+    "inference.GRPCInferenceService/RepositoryModelUnload",
+    "inference.GRPCInferenceService/ServerLive",
+    "inference.GRPCInferenceService/ServerMetadata",
+    "inference.GRPCInferenceService/ServerReady",
     "iris.v1.InferenceService/PredictGenerate",
     "iris.v1.InferenceService/PredictIris",
   ];

@@ -44,6 +44,8 @@ export { bearerAuth, bearerCheck, bearerToken } from "./middleware/auth/bearer-a
 export type { PrometheusOptions } from "./middleware/metrics/prometheus.js";
 export type { FileIndex } from "./reflection/file-index.js";
 export type { CorsOptions } from "./http/cors.js";
+export type { OipDatatype, OipModelMetadata, OipServerMetadata, OipTensorMetadata } from "./oip/index.js";
+export { fromOipDatatype, OIP_AUTH_TARGET, toOipDatatype } from "./oip/index.js";
 export { createOpenApiDocument } from "./openapi/openapi.js";
 export type { HttpRouteDoc, OpenApiOptions } from "./openapi/openapi.js";
 export type { HttpMethod, RouteHandler, RouteOptions, RouteRecord, RouteRequest } from "./http/route.js";

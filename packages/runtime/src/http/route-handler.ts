@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, codeToString } from "@connectrpc/connect/protocol-connect";
 import { untilAborted } from "../context/until-aborted.js";
 import { limitMessage } from "../errors.js";
-import { bearerHttpGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
+import { bearerCheck, bearerHttpGate, type BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
 import type { CallObserver, RouteOutcome } from "../middleware/call-observer.js";
 import type { RouteRecord, RouteRequest } from "./route.js";
 import type { AnyRequest, AnyResponse } from "./routes.js";
@@ -20,7 +20,25 @@ export interface RouteHandlerOptions {
   readonly scheme: "http" | "https";
   /** Requests in flight, by their abort controller: the shutdown aborts what is left once its grace period is over. */
   readonly inFlight?: Set<AbortController>;
+  /** What the auth options' `exempt` is checked against. Default: the route's path. */
+  readonly authTarget?: string;
+  /**
+   * How an error (a thrown one, a body too large, a refused token) is answered. Default:
+   * the code's HTTP status (413 for a body too large) and Connect's error body
+   * `{"code": "not_found", "message": "…"}`.
+   */
+  readonly errorAnswer?: ErrorAnswer;
 }
+
+/**
+ * The HTTP status and JSON body of an error answer, from the error and the status it
+ * would get by default (the code's, or 413 for a body too large). Its metadata still
+ * become headers (a refused token's `www-authenticate`).
+ *
+ * @example
+ * const errorAnswer: ErrorAnswer = (e, status) => ({ status, body: { error: e.rawMessage } });
+ */
+export type ErrorAnswer = (error: ConnectError, status: number) => { status: number; body: unknown };
 
 /**
  * The Node request handler of one of the app's routes: auth, then the handler with the
@@ -35,8 +53,13 @@ export function createRouteHandler(
   route: RouteRecord,
   options: RouteHandlerOptions,
 ): (req: AnyRequest, res: AnyResponse, params: Record<string, string>) => void {
-  const { readMaxBytes, observers, scheme, inFlight } = options;
-  const allowed = options.auth !== undefined ? bearerHttpGate(options.auth, route.path) : undefined;
+  const { readMaxBytes, observers, scheme, inFlight, auth, authTarget = route.path, errorAnswer } = options;
+  const allowed =
+    auth === undefined
+      ? undefined
+      : errorAnswer === undefined
+        ? bearerHttpGate(auth, authTarget)
+        : refusedAs(bearerCheck(auth), authTarget, errorAnswer);
   return (req, res, params) => {
     const started = performance.now();
     const path = (req.url ?? "/").split("?", 1)[0]!;
@@ -87,19 +110,55 @@ export function createRouteHandler(
           : err instanceof HttpBodyError
             ? new ConnectError(err.message, err.code)
             : ConnectError.from(err, Code.Internal);
-      const body = JSON.stringify({ code: codeToString(e.code), message: limitMessage(e.rawMessage) }) + "\n";
-      const status = err instanceof HttpBodyError ? err.status : codeToHttpStatus(e.code);
-      // The error's metadata become headers, as Connect (and the auth gate) send them.
-      const headers: Record<string, string> = {};
-      e.metadata.forEach((v, k) => (headers[k] = v));
-      (res as ServerResponse).writeHead(status, {
-        ...headers,
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        "cache-control": "no-store",
-      });
-      (res as ServerResponse).end(req.method === "HEAD" ? undefined : body);
+      writeError(req, res, e, err instanceof HttpBodyError ? err.status : codeToHttpStatus(e.code), errorAnswer);
     });
+  };
+}
+
+/** Writes an error answer: by default the code's status and Connect's JSON error body, the error's metadata as headers. */
+function writeError(
+  req: AnyRequest,
+  res: AnyResponse,
+  e: ConnectError,
+  status: number,
+  errorAnswer: ErrorAnswer | undefined,
+): void {
+  const message = limitMessage(e.rawMessage);
+  const answer =
+    errorAnswer !== undefined
+      ? errorAnswer(new ConnectError(message, e.code, e.metadata), status)
+      : { status, body: { code: codeToString(e.code), message } };
+  const body = JSON.stringify(answer.body) + "\n";
+  // The error's metadata become headers, as Connect (and the auth gate) send them.
+  const headers: Record<string, string> = {};
+  e.metadata.forEach((v, k) => (headers[k] = v));
+  (res as ServerResponse).writeHead(answer.status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+  });
+  (res as ServerResponse).end(req.method === "HEAD" ? undefined : body);
+}
+
+/** The auth gate of a route that answers errors its own way: resolves true when the request may be answered, else answers the refusal. */
+function refusedAs(
+  check: (target: string, header: Headers) => Promise<void>,
+  target: string,
+  errorAnswer: ErrorAnswer,
+): (req: AnyRequest, res: AnyResponse) => Promise<boolean> {
+  return async (req, res) => {
+    const header = new Headers();
+    const authorization = req.headers.authorization;
+    if (authorization !== undefined) header.set("authorization", authorization);
+    try {
+      await check(target, header);
+      return true;
+    } catch (err) {
+      const e = ConnectError.from(err, Code.Internal);
+      writeError(req, res, e, codeToHttpStatus(e.code), errorAnswer);
+      return false;
+    }
   };
 }
 

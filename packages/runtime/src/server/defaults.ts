@@ -75,4 +75,5 @@ export const SERVER_DEFAULTS = {
   tracing: true,
   docs: true,
   fastPath: true,
+  oip: true,
 } as const;

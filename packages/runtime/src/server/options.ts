@@ -138,6 +138,14 @@ export interface ServerOptions {
    * `false` sends everything through connect-node, the reference implementation. Default true.
    */
   fastPath?: boolean;
+  /**
+   * Serve the Open Inference Protocol (KServe v2, as Triton and KServe speak it) on the same
+   * port: REST under `/v2` (JSON and the binary tensor data extension) and gRPC
+   * `inference.GRPCInferenceService`. Every unary model whose request and response fields
+   * are all tensors is an OIP model, named as registered; its inference runs the typed
+   * method's own implementation (same batcher, deadlines, errors). See docs/oip.md. Default true.
+   */
+  oip?: boolean;
 }
 
 /** {@link ServerOptions} with every default applied. */

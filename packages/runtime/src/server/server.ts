@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { Code, ConnectError, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Registry } from "prom-client";
 import { checkBindings, modelServiceEntries, servedModels } from "../binding/connect-routes.js";
 import { ownServiceEntries } from "../binding/own-services.js";
@@ -9,6 +9,7 @@ import type { ExecutorMetrics } from "../executor/metrics.js";
 import { file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_grpc_reflection_v1_reflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { file_grpc_reflection_v1alpha_reflection } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { file_inference_grpc_predict_v2, GRPCInferenceService } from "../gen/inference/grpc_predict_v2_pb.js";
 import { sourceInfo as ownSourceInfo } from "../gen/source_info.js";
 import { healthEntry } from "../health/health-service.js";
 import { createServingState, type ServingState } from "../health/serving-state.js";
@@ -19,6 +20,14 @@ import { contextValuesFor, rememberResponse, type CallObserver } from "../middle
 import { defaultLogger, requestLog } from "../middleware/logging/request-log.js";
 import { createPrometheusMetrics } from "../middleware/metrics/prometheus.js";
 import { tracing as createTracing } from "../middleware/tracing/tracing.js";
+import {
+  createOipCatalog,
+  createOipRestRoutes,
+  OIP_AUTH_TARGET,
+  OIP_HEALTH_METHODS,
+  oipErrorAnswer,
+  oipServiceEntry,
+} from "../oip/index.js";
 import { HEALTH_ROUTE_DOCS } from "../openapi/openapi.js";
 import { createFileIndex, type FileIndex } from "../reflection/file-index.js";
 import { reflectionEntries } from "../reflection/reflection-service.js";
@@ -35,7 +44,7 @@ import { createListener } from "./listeners.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { createRequestCap } from "./request-cap.js";
 import { createShutdown } from "./shutdown.js";
-import { createAppRoutes } from "./app-routes.js";
+import { createAppRoutes, type ServerRoute } from "./app-routes.js";
 import { createLifecycle } from "./lifecycle.js";
 import { createWriteTimeout } from "./write-timeout.js";
 
@@ -122,23 +131,27 @@ export function createServer(options: ServerOptions): BlazeServer {
     ...modelServiceEntries(services, executor, gate, (name) => app.getModel(name)?.rpc === true),
     ...ownServiceEntries(app),
   ];
+  // The Open Inference Protocol: another front for the very same model implementations.
+  const oip = o.oip ? createOipCatalog({ entries: served, state }) : undefined;
   const files = createFileIndex(
     [
       ...served.map((s) => s.service.file),
       file_grpc_health_v1_health,
       file_grpc_reflection_v1_reflection,
       file_grpc_reflection_v1alpha_reflection,
+      ...(oip !== undefined ? [file_inference_grpc_predict_v2] : []),
     ],
     { sourceInfo: [ownSourceInfo, ...(o.descriptorSet !== undefined ? [o.descriptorSet] : [])] },
   );
   const table = createServiceTable([
     ...served,
     healthEntry(state),
+    ...(oip !== undefined ? [oipServiceEntry(oip)] : []),
     ...(o.reflection
-      ? reflectionEntries(
-          files,
-          served.map((s) => s.service.typeName),
-        )
+      ? reflectionEntries(files, [
+          ...served.map((s) => s.service.typeName),
+          ...(oip !== undefined ? [GRPCInferenceService.typeName] : []),
+        ])
       : []),
   ]);
 
@@ -150,7 +163,16 @@ export function createServer(options: ServerOptions): BlazeServer {
     ...(o.log === false ? [] : [requestLog(o.log === true ? defaultLogger() : o.log)]),
   ];
   const calls = createCallsInFlight({ observers, models: table.models });
-  const authenticate = auth !== undefined ? bearerGate(auth) : undefined;
+  // What exempts health from auth (`exempt: ["health"]`, the default) exempts the OIP's health checks too.
+  const healthExempt = auth !== undefined && isExempt(auth, "grpc.health.v1.Health");
+  const gateAuth = auth !== undefined ? bearerGate(auth) : undefined;
+  const authenticate =
+    gateAuth === undefined || !healthExempt || oip === undefined
+      ? gateAuth
+      : async (ctx: HandlerContext) => {
+          if (ctx.service.typeName === GRPCInferenceService.typeName && OIP_HEALTH_METHODS.has(ctx.method.name)) return;
+          await gateAuth(ctx);
+        };
   const { readMaxBytes, readMaxFields, compressMinBytes, interceptors = [] } = o;
 
   // The two implementations of the RPC protocols, and the plain routes.
@@ -184,6 +206,16 @@ export function createServer(options: ServerOptions): BlazeServer {
         scheme: o.tls !== undefined ? "https" : "http",
       })
     : undefined;
+  const oipRoutes: ServerRoute[] =
+    oip === undefined
+      ? []
+      : createOipRestRoutes({ catalog: oip }).map(({ route, health }) => ({
+          route,
+          by: "the Open Inference Protocol (the server's `oip: false` turns it off)",
+          public: health && healthExempt,
+          authTarget: OIP_AUTH_TARGET,
+          errorAnswer: oipErrorAnswer,
+        }));
   const routes = createBuiltinRoutes({
     state,
     registry: prom?.registry,
@@ -195,6 +227,12 @@ export function createServer(options: ServerOptions): BlazeServer {
           bearerAuth: auth !== undefined,
           routes: [
             ...HEALTH_ROUTE_DOCS,
+            ...oipRoutes.map(({ route: r, public: open }) => ({
+              method: r.method,
+              path: r.path,
+              ...r.options,
+              ...(auth !== undefined && (open === true || isExempt(auth, OIP_AUTH_TARGET)) ? { public: true } : {}),
+            })),
             ...app.routes.map((r) => ({
               method: r.method,
               path: r.path,
@@ -211,6 +249,7 @@ export function createServer(options: ServerOptions): BlazeServer {
   const appRoutes = createAppRoutes(app, {
     builtin: routes,
     table,
+    serverRoutes: oipRoutes,
     readMaxBytes,
     auth,
     observers,
@@ -245,7 +284,11 @@ export function createServer(options: ServerOptions): BlazeServer {
     tls: o.tls,
     maxConnections: o.maxConnections,
   });
-  const builtin = new Set(table.methods.filter((m) => m.origin === "builtin").map((m) => m.path));
+  // The server's own long-lived calls (health watches, reflection streams); its unary
+  // ones (ModelInfer among them) finish like any call.
+  const builtin = new Set(
+    table.methods.filter((m) => m.origin === "builtin" && m.method.methodKind !== "unary").map((m) => m.path),
+  );
   const lifecycle = createLifecycle(app.hooks);
   const close = createShutdown({
     state,
