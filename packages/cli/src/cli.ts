@@ -250,10 +250,6 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-/**
- * SIGINT/SIGTERM close `target` and exit 0 (1 when closing fails); a second signal exits at
- * once with 1. `saying` is the line printed on the first signal.
- */
 /** A model repository's spec (`blaze proto model.onnx`), or undefined for a TypeScript entry. */
 async function givenSpec(entry: string): Promise<GivenSpec | undefined> {
   if (!isZeroCodeEntry(entry)) return undefined;
@@ -263,6 +259,10 @@ async function givenSpec(entry: string): Promise<GivenSpec | undefined> {
   return zeroCodeSpec(entry);
 }
 
+/**
+ * SIGINT/SIGTERM close `target` and exit 0 (1 when closing fails); a second signal exits at
+ * once with 1. `saying` is the line printed on the first signal.
+ */
 function closeOnSignals(target: { close(): Promise<void> }, saying: (signal: NodeJS.Signals) => string): void {
   let closing = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

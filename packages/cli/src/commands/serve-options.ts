@@ -166,6 +166,14 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
     describe: "GET /openapi.json and GET /docs (--no-docs turns them off)",
   },
   {
+    flag: "oip",
+    env: "BLAZE_OIP",
+    type: "boolean",
+    default: SERVER_DEFAULTS.oip,
+    describe:
+      "the Open Inference Protocol (KServe v2): REST under /v2 and gRPC inference.GRPCInferenceService (--no-oip turns it off)",
+  },
+  {
     flag: "fast-path",
     env: "BLAZE_FAST_PATH",
     type: "boolean",
@@ -230,6 +238,7 @@ export interface ResolvedServeOptions {
   logRequests: boolean;
   metrics: boolean;
   docs: boolean;
+  oip: boolean;
   fastPath: boolean;
   authToken?: string[];
   authTokenFile?: string;

@@ -52,6 +52,7 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
     ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
     ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
+    ...(flags.oip !== undefined ? { oip: flags.oip } : {}),
     ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
     ...(auth !== undefined ? { auth } : {}),
     ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0
@@ -59,7 +60,7 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
       : {}),
   });
   await server.listen();
-  flags.log(banner(app, server, tls !== undefined));
+  flags.log(banner(app, server, tls !== undefined, flags.oip !== false));
   return server;
 }
 
@@ -221,7 +222,7 @@ function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } {
   return { cert: fs.readFileSync(flags.tlsCert), key: fs.readFileSync(flags.tlsKey) };
 }
 
-function banner(app: App, server: BlazeServer, tls: boolean): string {
+function banner(app: App, server: BlazeServer, tls: boolean, oip: boolean): string {
   const url = server.url();
   const lines = [
     `blaze: serving app "${app.name}" on ${url}`,
@@ -234,6 +235,7 @@ function banner(app: App, server: BlazeServer, tls: boolean): string {
     );
   }
   lines.push(`  grpc    grpc.health.v1.Health, grpc.reflection.v1 and v1alpha`);
+  if (oip) lines.push(`  oip     gRPC inference.GRPCInferenceService, REST /v2 (the Open Inference Protocol)`);
   for (const r of app.routes) lines.push(`  http    ${r.method.padEnd(4)} ${r.path}`);
   lines.push(`  http    GET  /healthz  /readyz  /metrics  /openapi.json  /docs`);
   return lines.join("\n");
