@@ -2,6 +2,7 @@
 // iris example's binding, bearer auth on, a model that loads): health answers without a
 // token, the rest needs one, errors are {"error": …} with their statuses, readiness follows
 // the loader; gRPC's health checks are exempt as REST's are.
+import { gzipSync } from "node:zlib";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Tensor } from "@blazerpc/tensor";
@@ -113,6 +114,24 @@ it("once loaded: ready, and inference answers", async () => {
       outputs: [{ name: "result", datatype: "FP32", shape: [1, 3], data: [0.5, 0.5, 0.5] }],
     },
   ]);
+});
+
+it("a compressed body (Content-Encoding gzip) is 415 {error}, not read as JSON; identity is the body as it is", async () => {
+  const body = JSON.stringify({ inputs: [{ name: "features", datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] }] });
+  const post = async (encoding: string, data: Uint8Array | string) => {
+    const r = await fetch(`${base}/v2/models/iris/infer`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-encoding": encoding },
+      body: data,
+    });
+    return { status: r.status, accept: r.headers.get("accept-encoding"), body: (await r.json()) as unknown };
+  };
+  expect(await post("gzip", gzipSync(body))).toEqual({
+    status: 415,
+    accept: "identity",
+    body: { error: 'the request\'s Content-Encoding is "gzip": send the body uncompressed (identity)' },
+  });
+  expect((await post("identity", body)).status).toBe(200);
 });
 
 it("/openapi.json lists the routes, the health ones needing no token", async () => {

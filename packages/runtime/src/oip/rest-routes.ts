@@ -1,4 +1,5 @@
 import { Code, ConnectError, createHandlerContext } from "@connectrpc/connect";
+import { quoteValue } from "@blazerpc/tensor";
 import type { ErrorAnswer } from "../http/route-handler.js";
 import type { HttpMethod, RouteHandler, RouteOptions, RouteRecord, RouteRequest } from "../http/route.js";
 import { HEADER_LENGTH, joinBody, splitBody, takeBinaryInputs } from "./binary-data.js";
@@ -71,6 +72,16 @@ function truth(value: boolean): Response {
 
 async function infer(req: RouteRequest, catalog: OipCatalog): Promise<Response> {
   const model = catalog.getModelOrThrow(req.params.model!, req.params.version ?? "");
+  // A compressed body (Triton's clients can gzip or deflate it) would be read as JSON and
+  // refused as "not valid JSON"; say what is wrong instead, as HTTP does (415).
+  const encoding = req.headers.get("content-encoding")?.trim() ?? "";
+  if (encoding !== "" && encoding.toLowerCase() !== "identity")
+    return new Response(
+      JSON.stringify({
+        error: `the request's Content-Encoding is ${quoteValue(encoding, 32)}: send the body uncompressed (identity)`,
+      }) + "\n",
+      { status: 415, headers: { "content-type": "application/json", "accept-encoding": "identity" } },
+    );
   const { json, binary } = splitBody(await req.bytes(), req.headers.get(HEADER_LENGTH));
   let body: unknown;
   try {
