@@ -1,6 +1,6 @@
 // The production entry: compiled to dist/server.js and run with plain `node`
 // (no code generation, no TypeScript loader at run time).
-import { createServer } from "@blazerpc/runtime";
+import { createServer, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/embedding/v1/embedding_blaze.js";
 import { app } from "./models.js";
 
@@ -11,6 +11,5 @@ const server = createServer({
   port: Number(process.env.BLAZE_PORT ?? 50051),
 });
 server.listen().then(() => console.log(`embedding listening on ${server.url()}`));
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

@@ -1,6 +1,6 @@
 // The entry point (main.py in the reference): one server, one port. Compiled to
 // dist/server.js and run with plain `node`; `blaze serve director.ts` serves the same app.
-import { createServer } from "@blazerpc/runtime";
+import { createServer, stopOnSignals } from "@blazerpc/runtime";
 import { app } from "./director.js";
 
 const server = createServer({
@@ -15,6 +15,5 @@ server.listen().then(
     process.exit(1);
   },
 );
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

@@ -6,7 +6,7 @@
 // `STATS {json}` line on stdout on SIGUSR2 and at exit: the engine benchmark
 // (bench/engine.cjs) compares the rows the model computed with the answers clients got.
 import * as fs from "node:fs";
-import { createServer, type ExecutorMetrics } from "@blazerpc/runtime";
+import { createServer, type ExecutorMetrics, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/mlp/v1/mlp_blaze.js";
 import { app, batchOptionsFromEnv, getMlpModel } from "./models.js";
 
@@ -91,6 +91,5 @@ getMlpModel()
       process.exit(1);
     },
   );
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

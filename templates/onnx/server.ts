@@ -1,6 +1,6 @@
 // The production entry: `npm run build` compiles it to dist/server.js, run with plain node
 // (no code generation, no TypeScript at run time). `npm run dev` serves models.ts instead.
-import { createServer } from "@blazerpc/runtime";
+import { createServer, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/demo/v1/demo_blaze.js";
 import { app } from "./models.js";
 
@@ -11,6 +11,5 @@ const server = createServer({
   port: Number(process.env.PORT ?? 50051),
 });
 server.listen().then(() => console.log(`demo listening on ${server.url()}`));
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

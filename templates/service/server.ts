@@ -1,6 +1,6 @@
 // The production entry: `npm run build` compiles it to dist/server.js, run with plain node
 // (no code generation, no TypeScript at run time). `npm run dev` serves service.ts instead.
-import { createServer } from "@blazerpc/runtime";
+import { createServer, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceDirectorBinding } from "./gen/demo/v1/demo_blaze.js";
 import { app } from "./service.js";
 
@@ -17,6 +17,5 @@ server.listen().then(
     process.exit(1);
   },
 );
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

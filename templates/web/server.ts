@@ -1,7 +1,7 @@
 // The production entry: `npm run build` compiles it to dist/server.js, run with plain node
 // (no code generation, no TypeScript at run time). The page (dist/web/) can be hosted
 // anywhere; CORS_ORIGINS names the origins it is served from.
-import { createServer } from "@blazerpc/runtime";
+import { createServer, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/demo/v1/demo_blaze.js";
 import { app } from "./models.js";
 
@@ -17,6 +17,5 @@ const server = createServer({
   },
 });
 server.listen().then(() => console.log(`demo listening on ${server.url()}`));
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void server.close().then(() => process.exit(0)));
-}
+// SIGINT/SIGTERM (and, under `npm start`, npm's exit) drain the server, then exit.
+stopOnSignals(server);

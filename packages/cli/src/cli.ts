@@ -182,8 +182,8 @@ export async function main(argv: string[]): Promise<number> {
             const server = await serve(String(args.entry), { ...options, log: (line) => console.log(line) });
             closeOnSignals(
               server,
-              (signal) =>
-                `${signal}: shutting down — NOT_SERVING, no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`,
+              (why) =>
+                `${why}: shutting down — NOT_SERVING${options.drainDelayMs > 0 ? `, still serving for ${options.drainDelayMs} ms (drain delay), then` : ","} no new connections, in-flight requests get up to ${options.shutdownGraceMs} ms`,
             );
           } catch (err) {
             fail(err);
@@ -217,8 +217,8 @@ export async function main(argv: string[]): Promise<number> {
             });
             closeOnSignals(
               session,
-              (signal) =>
-                `${signal}: stopping the watcher and the server (in-flight requests get up to ${options.shutdownGraceMs} ms)`,
+              (why) =>
+                `${why}: stopping the watcher and the server (in-flight requests get up to ${options.shutdownGraceMs} ms)`,
             );
           } catch (err) {
             fail(err);
@@ -260,31 +260,19 @@ async function givenSpec(entry: string): Promise<GivenSpec | undefined> {
 }
 
 /**
- * SIGINT/SIGTERM close `target` and exit 0 (1 when closing fails); a second signal exits at
- * once with 1. `saying` is the line printed on the first signal.
+ * SIGINT/SIGTERM — or, under an npm script, npm's exit — close `target` and exit 0 (1 when
+ * closing fails); a second signal exits at once with 1. `saying` is the line printed on the
+ * first (see `stopOnSignals` of @blazerpc/runtime).
  */
-function closeOnSignals(target: { close(): Promise<void> }, saying: (signal: NodeJS.Signals) => string): void {
-  let closing = false;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      if (closing) {
-        console.log(`blaze: ${signal} again, exiting now`);
-        process.exit(1);
-      }
-      closing = true;
-      console.log(`blaze: ${saying(signal)}`);
-      target.close().then(
-        () => {
-          console.log("blaze: closed");
-          process.exit(0);
-        },
-        (err: unknown) => {
-          console.error(`blaze: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-          process.exit(1);
-        },
-      );
-    });
-  }
+function closeOnSignals(target: { close(): Promise<void> }, saying: (why: string) => string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the runtime only for serve and dev
+  const { stopOnSignals } = require("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
+  stopOnSignals(target, {
+    log: (line) => console.log(`blaze: ${line}`),
+    error: (line) => console.error(`blaze: ${line}`),
+    saying,
+    closed: "closed",
+  });
 }
 
 /** The arguments `blaze serve` and `blaze dev` share: the entry, and every serve option (flag and BLAZE_* variable). */

@@ -22,6 +22,8 @@ export { createExecutor } from "./executor/executor.js";
 export { limitMessage, MAX_ERROR_MESSAGE_BYTES, toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
 export { createServer } from "./server/server.js";
+export type { StopOnSignalsOptions } from "./server/stop-on-signals.js";
+export { stopOnSignals } from "./server/stop-on-signals.js";
 export {
   DEFAULT_HTTP1_MAX_PENDING_REQUESTS,
   DEFAULT_HTTP2_CONNECTION_WINDOW_BYTES,

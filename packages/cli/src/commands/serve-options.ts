@@ -71,6 +71,15 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
     describe: "on SIGTERM/SIGINT, how long in-flight requests get to finish before they are ended with UNAVAILABLE",
   },
   {
+    flag: "drain-delay-ms",
+    env: "BLAZE_DRAIN_DELAY_MS",
+    type: "integer",
+    default: SERVER_DEFAULTS.drainDelayMs,
+    min: 0,
+    describe:
+      "on SIGTERM/SIGINT, how long the server goes on accepting and serving after readiness turned NOT_SERVING, so load balancers stop sending first",
+  },
+  {
     flag: "headers-timeout-ms",
     env: "BLAZE_HEADERS_TIMEOUT_MS",
     type: "integer",
@@ -226,6 +235,7 @@ export interface ResolvedServeOptions {
   maxMessageBytes: number;
   maxMessageFields: number;
   shutdownGraceMs: number;
+  drainDelayMs: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
   requestTimeoutMs: number;

@@ -37,6 +37,7 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
     ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
     ...(flags.maxMessageFields !== undefined ? { readMaxFields: flags.maxMessageFields } : {}),
     ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
+    ...(flags.drainDelayMs !== undefined ? { drainDelayMs: flags.drainDelayMs } : {}),
     ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
     ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),
     ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),

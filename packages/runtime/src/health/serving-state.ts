@@ -31,8 +31,13 @@ export interface ServingState {
   services(): readonly string[];
   /** Each model's status, in registration order. */
   models(): Record<string, ModelStatus>;
-  /** The status of one model; undefined for a model the app does not register. */
+  /** The status of one model (NOT_SERVING once draining); undefined for a model the app does not register. */
   modelStatus(model: string): ModelStatus | undefined;
+  /**
+   * Whether the model itself can answer: LOADING, SERVING or FAILED, whatever the server's
+   * drain (a draining server still answers calls until its drain delay is over).
+   */
+  loadStatus(model: string): ModelStatus | undefined;
   /** Why models failed to load, keyed by model (only failed ones). */
   errors(): Record<string, string>;
   /** True once `drain()` was called. */
@@ -103,6 +108,7 @@ export function createServingState(
       const s = statuses.get(model);
       return s === undefined ? undefined : draining ? "NOT_SERVING" : s;
     },
+    loadStatus: (model) => statuses.get(model),
     errors: () => Object.fromEntries(errors),
     get draining() {
       return draining;

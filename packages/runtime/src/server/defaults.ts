@@ -61,6 +61,7 @@ export const SERVER_DEFAULTS = {
   http2StreamWindowBytes: DEFAULT_HTTP2_STREAM_WINDOW_BYTES,
   http2MaxFrameBytes: DEFAULT_HTTP2_MAX_FRAME_BYTES,
   closeGraceMs: 5000,
+  drainDelayMs: 0,
   headersTimeoutMs: 10_000,
   idleTimeoutMs: 120_000,
   requestTimeoutMs: 300_000,

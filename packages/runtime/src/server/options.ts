@@ -57,6 +57,13 @@ export interface ServerOptions {
    * before the rest are ended with UNAVAILABLE and connections are cut. Default 5000 ms.
    */
   closeGraceMs?: number;
+  /**
+   * Graceful shutdown: how long `close()` keeps accepting and serving after readiness turned
+   * NOT_SERVING (gRPC health, `/readyz` 503), so that load balancers and Kubernetes stop
+   * sending new calls before the port closes; then GOAWAY and the grace period. Default 0
+   * (close at once); behind a load balancer, a little more than its health-check interval.
+   */
+  drainDelayMs?: number;
   /** A connection must send its first request's headers within this time (also the TLS handshake). Default 10 000 ms; 0: no limit. */
   headersTimeoutMs?: number;
   /** A connection with no request in flight for this long is closed (HTTP/2: GOAWAY). Default 120 000 ms; 0: no limit. */

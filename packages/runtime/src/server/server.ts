@@ -115,10 +115,12 @@ export function createServer(options: ServerOptions): BlazeServer {
           executor.queueDepth(model),
         );
   const executor = createExecutor(app, { metrics: combineMetrics([prom?.executor, o.metrics]) });
+  // Set by the shutdown once its drain delay is over: from then on new model calls are refused.
+  let refusing = false;
   const gate = (model: string) => {
-    const status = state.modelStatus(model);
+    const status = state.loadStatus(model);
     // undefined: a code-first RPC, which is not a model and has no status of its own.
-    if (status === "SERVING" || status === undefined) return;
+    if ((status === "SERVING" || status === undefined) && !refusing) return;
     const why =
       status === "LOADING"
         ? "is still loading"
@@ -298,6 +300,10 @@ export function createServer(options: ServerOptions): BlazeServer {
     routes: routesInFlight,
     executor,
     closeGraceMs: o.closeGraceMs,
+    drainDelayMs: o.drainDelayMs,
+    refuseNew: () => {
+      refusing = true;
+    },
     isLongLived: (path) => builtin.has(path),
     stop: lifecycle.stop,
   });
