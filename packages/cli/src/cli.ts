@@ -280,7 +280,8 @@ function serveArguments(y: Argv): Argv {
   y.positional("entry", {
     type: "string",
     demandOption: true,
-    describe: "models file, optionally with :exportName (models.ts:app)",
+    describe:
+      "models file, optionally with :exportName (models.ts:app); or an .onnx file or a folder of models (serve)",
   });
   for (const o of SERVE_OPTIONS) {
     const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";

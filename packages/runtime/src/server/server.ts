@@ -63,7 +63,8 @@ export interface BlazeServer {
   /** Starts listening; resolves once the port is bound. Models with a loader start loading then. */
   listen(): Promise<AddressInfo>;
   /**
-   * Shuts down gracefully: health turns NOT_SERVING at once, the listener stops accepting,
+   * Shuts down gracefully: health turns NOT_SERVING at once (for `drainDelayMs` the server
+   * still accepts and serves, so load balancers see it leave), then the listener stops accepting,
    * HTTP/2 connections get GOAWAY, in-flight requests and streams finish (up to
    * `closeGraceMs`; then they are ended with UNAVAILABLE), batch queues drain and
    * connections close. Resolves when everything is closed; calling it again returns the same promise.
