@@ -71,6 +71,21 @@ async function start(batch: BatchOptions, hold?: Promise<void> | (() => Promise<
   return { server, client, seen, computed, finalized, produced };
 }
 
+/** Resolves once `check` holds (polled every 5 ms, for at most 5 s). */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > 5000) throw new Error("condition not met within 5 s");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Requests queued for model "iris", from the server's own gauge. */
+async function queueDepth(h: Harness): Promise<number> {
+  const metric = await h.server.registry!.getSingleMetric("blazerpc_queue_depth")!.get();
+  return metric.values.find((v) => v.labels.model === "iris")?.value ?? 0;
+}
+
 async function stop(h: Harness): Promise<void> {
   h.client.close();
   await h.server.close();
@@ -288,18 +303,24 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
     let gate: Promise<void> | undefined;
     let open!: () => void;
     const closeGate = () => (gate = new Promise<void>((r) => (open = r)));
-    const h = await start({ maxBatchSize: 1, maxDelayMs: 0 }, () => gate);
+    // While teaching, every batch takes 150 ms from its start (not from when the call was
+    // sent: a first call's connection set-up would eat into it).
+    let teaching = false;
+    const h = await start({ maxBatchSize: 1, maxDelayMs: 0 }, () =>
+      teaching ? new Promise<void>((r) => setTimeout(r, 150)) : gate,
+    );
     try {
       // Teach the batcher that a batch takes ~150 ms.
-      closeGate();
-      setTimeout(() => open(), 150);
+      teaching = true;
       await call(h, 1);
+      teaching = false;
       // One batch running, one queued: ahead of a new call ~450 ms of work with its own.
       closeGate();
       const busy = call(h, 2);
-      await new Promise((r) => setTimeout(r, 30));
+      // By what the server saw, not by sleeping: on a busy machine 30 ms was not always enough.
+      await until(() => h.computed.includes(2));
       const queued = call(h, 3);
-      await new Promise((r) => setTimeout(r, 30));
+      await until(async () => (await queueDepth(h)) === 1);
       const refused = await statusOf(call(h, 4, { deadline: Date.now() + 600 }));
       expect(refused.code).toBe(grpc.status.DEADLINE_EXCEEDED);
       expect(refused.message).toMatch(
