@@ -3,7 +3,8 @@
 // package of packages/ published to it with `pnpm publish`, then, in an empty folder outside
 // the repository and for each template:
 //   npm create blazerpc@<version> app -- --template <t>; npm install; npm test; npm run build;
-//   node dist/server.js, called with a @grpc/grpc-js client;
+//   node dist/server.js, called with a @grpc/grpc-js client; for `service` and `onnx`, the
+//   Dockerfile's final stage carried out without Docker (image-steps.cjs) and its CMD called;
 // and for `web`, the built page in headless Chromium calling the server through the
 // generated client over Connect and gRPC-Web. The templates run side by side, sharing one
 // npm cache (kept between runs under node_modules/.cache).
@@ -18,6 +19,8 @@ import type { Registry, Running } from "./registry.cjs";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const reg = require("./registry.cjs") as typeof import("./registry.cjs");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { runImageSteps } = require("./image-steps.cjs") as typeof import("./image-steps.cjs");
 
 const TEMPLATES = ["model", "web", "onnx", "service"] as const;
 type Template = (typeof TEMPLATES)[number];
@@ -29,7 +32,12 @@ interface Prepared {
   readonly app: string;
   readonly timings: Record<string, number>;
   readonly installBytes: number;
+  /** The container image's final stage carried out without Docker (templates in {@link IMAGED}). */
+  readonly image?: { readonly dir: string; readonly cmd: string[]; readonly env: Record<string, string> };
 }
+
+/** The templates whose Dockerfile's steps are carried out: the shared Dockerfile (service) and the one of its own (onnx). */
+const IMAGED: readonly Template[] = ["service", "onnx"];
 
 let registry: Registry;
 let workDir: string;
@@ -51,7 +59,29 @@ async function prepare(template: Template, env: NodeJS.ProcessEnv): Promise<Prep
   await step("install", ["install"], app);
   await step("test", ["test"], app);
   await step("build", ["run", "build"], app);
-  return { app, timings, installBytes: reg.du(path.join(app, "node_modules")) };
+  let image: Prepared["image"];
+  if (IMAGED.includes(template)) {
+    // The image's final stage: the built project stands for the build stage. Its own npm
+    // cache, which the stage's `npm cache clean --force` may empty.
+    const started = Date.now();
+    const dir = path.join(workDir, `${template}-image`);
+    fs.mkdirSync(dir);
+    const steps = runImageSteps({
+      dockerfile: path.join(app, "Dockerfile"),
+      context: app,
+      stages: { build: app },
+      into: dir,
+      env: { ...env, npm_config_cache: reg.tempDir("blazerpc-image-cache-") },
+    });
+    timings.image = Date.now() - started;
+    image = { dir, cmd: steps.cmd, env: steps.env };
+  }
+  return {
+    app,
+    timings,
+    installBytes: reg.du(path.join(app, "node_modules")),
+    ...(image !== undefined ? { image } : {}),
+  };
 }
 
 beforeAll(async () => {
@@ -214,6 +244,34 @@ describe.each(TEMPLATES)("npm create blazerpc -- --template %s", (template) => {
         expect(result.data.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
         expect(result.data.indexOf(Math.max(...result.data))).toBe(0); // setosa
         expect(await grpcGenerate(app, server, "hello", 4)).toHaveLength(4);
+      }
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+  });
+});
+
+describe.each(IMAGED)("the %s template's container image, its steps carried out without Docker", (template) => {
+  it("holds production dependencies and compiled JavaScript only, runs as CMD says, and answers", async () => {
+    const { image } = await prepared.get(template)!;
+    expect(image).toBeDefined();
+    const { dir, cmd, env } = image!;
+    expect(cmd).toEqual(["node", "dist/server.js"]);
+    expect(env).toMatchObject({ NODE_ENV: "production", HOST: "0.0.0.0", PORT: "50051" });
+    // No TypeScript, no code generation, no sources: what the image does not need.
+    for (const dev of ["typescript", "@blazerpc/cli", "@blazerpc/codegen", "@bufbuild/buf", "ts-morph"])
+      expect({ dev, installed: fs.existsSync(path.join(dir, "node_modules", dev)) }).toEqual({ dev, installed: false });
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith(".ts"))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, "node_modules", "@blazerpc", "runtime"))).toBe(true);
+    // Started as the image starts it (on loopback and a free port here).
+    const server = await reg.startServer(dir, cmd[1]!, { ...process.env, ...env, HOST: "127.0.0.1", PORT: "0" });
+    try {
+      if (template === "service") {
+        expect(await grpcHealthStatus(dir, server)).toMatchObject({ overallStatus: "OVERALL_STATUS_HEALTHY" });
+      } else {
+        const result = await grpcClassify(dir, server, SETOSA);
+        expect(result.shape).toEqual([1, 3]);
+        expect(result.data.every(Number.isFinite)).toBe(true);
       }
     } finally {
       expect(await server.stop()).toBe(0);

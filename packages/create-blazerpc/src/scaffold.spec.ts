@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PassThrough } from "node:stream";
-import { createProject, main, scaffold, TEMPLATES, toPackageName } from "./index.js";
+import { createProject, main, scaffold, TEMPLATES, toDnsLabel, toPackageName } from "./index.js";
 
 const repo = path.resolve(__dirname, "..", "..", "..");
 let tmp: string;
@@ -68,6 +68,37 @@ describe("scaffold", () => {
       expect(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")).not.toContain("extends");
     },
   );
+
+  it.each(TEMPLATES.map((t) => t.name))(
+    "%s: a Dockerfile, .dockerignore and Kubernetes manifests, named after the project",
+    (template) => {
+      const dir = path.join(tmp, "svc");
+      const r = scaffold({ dir, template, packageName: "@acme/iris_v2" });
+      expect(r.files).toEqual(
+        expect.arrayContaining(["Dockerfile", ".dockerignore", "k8s/service.yaml", "k8s/hpa-queue-depth.yaml"]),
+      );
+      expect(r.files).not.toContain("_dockerignore");
+      expect(new Set(r.files).size).toBe(r.files.length);
+      const dockerfile = fs.readFileSync(path.join(dir, "Dockerfile"), "utf8");
+      expect(dockerfile).toMatch(/^FROM node:20-slim AS build$/m);
+      expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
+      expect(dockerfile).toMatch(/^USER node$/m);
+      expect(dockerfile).toContain('CMD ["node", "dist/server.js"]');
+      expect(dockerfile).toContain("docker build -t acme-iris-v2 .");
+      // The onnx template's image carries its model file.
+      expect(dockerfile.includes("COPY --from=build /app/models ./models")).toBe(template === "onnx");
+      const k8s = fs.readFileSync(path.join(dir, "k8s", "service.yaml"), "utf8");
+      expect(k8s).not.toContain("blazerpc-app");
+      expect(k8s).toContain("name: acme-iris-v2");
+    },
+  );
+
+  it("toDnsLabel: a package name as a Kubernetes object name", () => {
+    expect(toDnsLabel("@acme/iris.v2")).toBe("acme-iris-v2");
+    expect(toDnsLabel("My_Service")).toBe("my-service");
+    expect(toDnsLabel("x".repeat(70))).toHaveLength(63);
+    expect(toDnsLabel("___")).toBe("blazerpc-service");
+  });
 
   it("web: the page, its Vite config and the browser transport are there", () => {
     const dir = path.join(tmp, "web-app");

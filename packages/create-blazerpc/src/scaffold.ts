@@ -34,7 +34,18 @@ export interface ScaffoldResult {
 }
 
 /** Template files whose names npm or git would not keep as they are. */
-const RENAMES: Readonly<Record<string, string>> = { _gitignore: ".gitignore", _npmrc: ".npmrc" };
+const RENAMES: Readonly<Record<string, string>> = {
+  _gitignore: ".gitignore",
+  _npmrc: ".npmrc",
+  _dockerignore: ".dockerignore",
+};
+/**
+ * What every project gets besides its template (`templates/_deploy/`): the Dockerfile and
+ * the Kubernetes manifests. A template's own file of the same name wins.
+ */
+const DEPLOY = "_deploy";
+/** The name the deploy files give the app, replaced by the project's (a DNS label). */
+const DEPLOY_NAME = "blazerpc-app";
 /** Never copied, should a template folder hold them (an install or a build run inside it). */
 const SKIP = new Set(["node_modules", "dist", "gen", "proto", "package-lock.json"]);
 
@@ -84,7 +95,7 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
         copy(path.join(from, e.name), relOut);
       } else if (e.isFile()) {
         fs.writeFileSync(to, rewrite(relOut, fs.readFileSync(path.join(from, e.name)), { packageName, version }));
-        files.push(relOut);
+        if (!files.includes(relOut)) files.push(relOut);
       }
     }
   };
@@ -92,6 +103,8 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
     JSON.parse(fs.readFileSync(path.join(source, "package.json"), "utf8")) as { name: string }
   ).name;
   fs.mkdirSync(dir, { recursive: true });
+  const deploy = path.join(path.dirname(source), DEPLOY);
+  if (fs.existsSync(deploy)) copy(deploy, "");
   copy(source, "");
   // The README names the project by its package name.
   const readme = path.join(dir, "README.md");
@@ -100,8 +113,14 @@ export function scaffold(options: ScaffoldOptions): ScaffoldResult {
   return { dir, template, packageName, files: files.sort() };
 }
 
-/** package.json gets the project's name and this release's `@blazerpc/*` versions; other files are copied as they are. */
+/**
+ * package.json gets the project's name and this release's `@blazerpc/*` versions; the
+ * Dockerfile and the Kubernetes manifests name the app after the project; other files are
+ * copied as they are.
+ */
 function rewrite(rel: string, content: Buffer, p: { packageName: string; version: string }): Buffer | string {
+  if (rel === "Dockerfile" || rel.startsWith("k8s/"))
+    return content.toString("utf8").split(DEPLOY_NAME).join(toDnsLabel(p.packageName));
   if (rel !== "package.json") return content;
   const pkg = JSON.parse(content.toString("utf8")) as Record<string, unknown>;
   pkg.name = p.packageName;
@@ -145,4 +164,21 @@ export function toPackageName(dirName: string): string {
     .replace(/^[._]+/, "")
     .replace(/[^a-z\d\-~._]+/g, "-");
   return name === "" ? "blazerpc-service" : name;
+}
+
+/**
+ * A package name as a Kubernetes object name (an RFC 1123 DNS label): `@acme/My_Service` →
+ * `acme-my-service`.
+ *
+ * @example
+ * toDnsLabel("@acme/iris.v2") // "acme-iris-v2"
+ */
+export function toDnsLabel(packageName: string): string {
+  const label = packageName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return label === "" ? "blazerpc-service" : label;
 }
