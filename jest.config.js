@@ -18,6 +18,7 @@ module.exports = {
     "^@blazerpc/(tensor|runtime|codegen|cli|onnx)$": "<rootDir>/packages/$1/src/index.ts",
     "^@blazerpc/onnx/testing$": "<rootDir>/packages/onnx/src/testing/index.ts",
     "^@blazerpc/runtime/defaults$": "<rootDir>/packages/runtime/src/server/defaults.ts",
+    "^@blazerpc/runtime/settings$": "<rootDir>/packages/runtime/src/server/settings.ts",
     // Node16 ESM-style relative imports ("./x.js") to the TypeScript source.
     "^(\\.{1,2}/.*)\\.js$": "$1",
   },

@@ -1,12 +1,12 @@
 // The entry point (main.py in the reference): one server, one port. Compiled to
 // dist/server.js and run with plain `node`; `blaze serve director.ts` serves the same app.
-import { createServer, stopOnSignals } from "@blazerpc/runtime";
+import { createServer, serverOptionsFromEnv, stopOnSignals } from "@blazerpc/runtime";
 import { app } from "./director.js";
 
 const server = createServer({
   app,
-  host: process.env.BLAZE_HOST ?? "127.0.0.1",
-  port: Number(process.env.BLAZE_PORT ?? 50051),
+  // Every BLAZE_* setting (BLAZE_HOST, BLAZE_PORT, limits, timeouts, drain, auth, …), as `blaze serve` reads it.
+  ...serverOptionsFromEnv(),
 });
 server.listen().then(
   () => console.log(`inference director listening on ${server.url()}`),

@@ -1,12 +1,14 @@
 // The production entry: `npm run build` compiles it to dist/server.js, run with plain node
 // (no code generation, no TypeScript at run time). `npm run dev` serves models.ts instead.
-import { createServer, stopOnSignals } from "@blazerpc/runtime";
+import { createServer, serverOptionsFromEnv, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/demo/v1/demo_blaze.js";
 import { app } from "./models.js";
 
 const server = createServer({
   app,
   services: [InferenceServiceBinding],
+  // Every BLAZE_* setting as `blaze serve` reads it (limits, timeouts, BLAZE_DRAIN_DELAY_MS, auth, …).
+  ...serverOptionsFromEnv(),
   host: process.env.HOST ?? "127.0.0.1",
   port: Number(process.env.PORT ?? 50051),
 });

@@ -90,14 +90,19 @@ describe("SIGTERM with --drain-delay-ms", () => {
       }
       await p.waitFor(/blaze: closed/, 15_000);
       expect(await p.exited).toBe(0);
+      // Probes go on until one is refused (the process is gone: it must be soon).
+      const deadline = Date.now() + 5000;
+      while (!probes.some((x) => x.at >= sigterm && x.seen === "refused") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       probing = false;
       await probeLoop;
 
       expect(outcomes.length).toBeGreaterThan(10);
       expect(outcomes.filter((o) => o !== "OK")).toEqual([]);
-      const before = probes.filter((x) => x.at < sigterm);
+      // Before the signal (a probe sent just before it may be answered after: left out).
+      const before = probes.filter((x) => x.at < sigterm - 100);
       expect(before.length).toBeGreaterThan(0);
-      expect(before.every((x) => x.seen === "SERVING" || x.seen === "200")).toBe(true);
+      expect(before.filter((x) => x.seen !== "SERVING" && x.seen !== "200")).toEqual([]);
       // Probes started after the signal: NOT_SERVING / 503 first, then refused — never refused first.
       const after = probes.filter((x) => x.at >= sigterm);
       const firstRefused = after.findIndex((x) => x.seen === "refused");
@@ -105,7 +110,11 @@ describe("SIGTERM with --drain-delay-ms", () => {
       const draining = after.slice(0, firstRefused);
       expect(draining.some((x) => x.via === "grpc" && x.seen === "NOT_SERVING")).toBe(true);
       expect(draining.some((x) => x.via === "http" && x.seen === "503")).toBe(true);
-      expect(draining.every((x) => x.seen === "NOT_SERVING" || x.seen === "503")).toBe(true);
+      // Within the delay every probe is answered, NOT_SERVING or 503 (past it, one caught by
+      // the closing connection may fail otherwise).
+      const inDelay = draining.filter((x) => x.at < sigterm + DRAIN_MS - 200);
+      expect(inDelay.length).toBeGreaterThan(4);
+      expect(inDelay.filter((x) => x.seen !== "NOT_SERVING" && x.seen !== "503")).toEqual([]);
       // And the port stayed open for the delay.
       expect(after[firstRefused]!.at - sigterm).toBeGreaterThanOrEqual(DRAIN_MS - 100);
       expect(p.output()).toMatch(/still serving for 1500 ms \(drain delay\)/);

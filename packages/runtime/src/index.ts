@@ -22,6 +22,8 @@ export { createExecutor } from "./executor/executor.js";
 export { limitMessage, MAX_ERROR_MESSAGE_BYTES, toConnectError } from "./errors.js";
 export type { BlazeServer, RpcInfo, ServerOptions } from "./server/server.js";
 export { createServer } from "./server/server.js";
+export type { ResolvedSettings, SettingSpec } from "./server/settings.js";
+export { resolveSettings, serverOptionsFromEnv, serverOptionsFromSettings, SETTINGS } from "./server/settings.js";
 export type { StopOnSignalsOptions } from "./server/stop-on-signals.js";
 export { stopOnSignals } from "./server/stop-on-signals.js";
 export {

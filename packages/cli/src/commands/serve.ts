@@ -25,43 +25,16 @@ export interface ServeFlags extends Partial<Omit<ResolvedServeOptions, "host" | 
 export async function serve(entrySpec: string, flags: ServeFlags): Promise<BlazeServer> {
   const loaded = isZeroCodeEntry(entrySpec) ? await loadModelFiles(entrySpec, flags) : loadEntry(entrySpec, flags);
   const { app, services, runtime } = loaded;
-  const tls = flags.tlsCert !== undefined || flags.tlsKey !== undefined ? readTls(flags) : undefined;
-  const auth = authOptions(flags);
-  const descriptorSet = flags.descriptorSet !== undefined ? fs.readFileSync(flags.descriptorSet) : loaded.descriptorSet;
+  // The settings the flags (and BLAZE_* variables) gave; --descriptor-set wins over the schema built here.
+  const settings = runtime.serverOptionsFromSettings({ ...flags, host: flags.host, port: flags.port });
   const server = runtime.createServer({
     app,
     services,
-    host: flags.host,
-    port: flags.port,
-    ...(tls !== undefined ? { tls } : {}),
-    ...(flags.maxMessageBytes !== undefined ? { readMaxBytes: flags.maxMessageBytes } : {}),
-    ...(flags.maxMessageFields !== undefined ? { readMaxFields: flags.maxMessageFields } : {}),
-    ...(flags.shutdownGraceMs !== undefined ? { closeGraceMs: flags.shutdownGraceMs } : {}),
-    ...(flags.drainDelayMs !== undefined ? { drainDelayMs: flags.drainDelayMs } : {}),
-    ...(flags.headersTimeoutMs !== undefined ? { headersTimeoutMs: flags.headersTimeoutMs } : {}),
-    ...(flags.idleTimeoutMs !== undefined ? { idleTimeoutMs: flags.idleTimeoutMs } : {}),
-    ...(flags.requestTimeoutMs !== undefined ? { requestTimeoutMs: flags.requestTimeoutMs } : {}),
-    ...(flags.maxConnections !== undefined ? { maxConnections: flags.maxConnections } : {}),
-    ...(flags.maxConcurrentRequests !== undefined ? { maxConcurrentRequests: flags.maxConcurrentRequests } : {}),
-    ...(flags.http2MaxConcurrentStreams !== undefined
-      ? { http2MaxConcurrentStreams: flags.http2MaxConcurrentStreams }
-      : {}),
-    ...(flags.http1MaxPendingRequests !== undefined ? { http1MaxPendingRequests: flags.http1MaxPendingRequests } : {}),
-    ...(flags.writeTimeoutMs !== undefined ? { writeTimeoutMs: flags.writeTimeoutMs } : {}),
-    ...(flags.http2PingIntervalMs !== undefined ? { http2PingIntervalMs: flags.http2PingIntervalMs } : {}),
-    ...(descriptorSet !== undefined ? { descriptorSet } : {}),
-    ...(flags.logRequests !== undefined ? { log: flags.logRequests } : {}),
-    ...(flags.metrics !== undefined ? { prometheus: flags.metrics } : {}),
-    ...(flags.docs !== undefined ? { docs: flags.docs } : {}),
-    ...(flags.oip !== undefined ? { oip: flags.oip } : {}),
-    ...(flags.fastPath !== undefined ? { fastPath: flags.fastPath } : {}),
-    ...(auth !== undefined ? { auth } : {}),
-    ...(flags.corsOrigins !== undefined && flags.corsOrigins.length > 0
-      ? { cors: { origins: flags.corsOrigins } }
-      : {}),
+    ...(loaded.descriptorSet !== undefined ? { descriptorSet: loaded.descriptorSet } : {}),
+    ...settings,
   });
   await server.listen();
-  flags.log(banner(app, server, tls !== undefined, flags.oip !== false));
+  flags.log(banner(app, server, settings.tls !== undefined, flags.oip !== false));
   return server;
 }
 
@@ -198,29 +171,6 @@ function buildDescriptorSet(protoDir: string, log: (line: string) => void): Uint
     return undefined;
   }
   return r.stdout;
-}
-
-/** Bearer-token auth from `--auth-token` and `--auth-token-file`; undefined when neither gives a token. */
-function authOptions(flags: ServeFlags): { tokens: string[]; exempt: string[] } | undefined {
-  const tokens = [...(flags.authToken ?? [])];
-  if (flags.authTokenFile !== undefined) {
-    tokens.push(
-      ...fs
-        .readFileSync(flags.authTokenFile, "utf8")
-        .split(/\r?\n/)
-        .map((t) => t.trim())
-        .filter((t) => t !== "" && !t.startsWith("#")),
-    );
-    if (tokens.length === 0) throw new Error(`--auth-token-file ${flags.authTokenFile} holds no token`);
-  }
-  return tokens.length > 0 ? { tokens, exempt: flags.authExempt ?? ["health"] } : undefined;
-}
-
-function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } {
-  if (flags.tlsCert === undefined || flags.tlsKey === undefined) {
-    throw new Error("TLS needs both --tls-cert and --tls-key");
-  }
-  return { cert: fs.readFileSync(flags.tlsCert), key: fs.readFileSync(flags.tlsKey) };
 }
 
 function banner(app: App, server: BlazeServer, tls: boolean, oip: boolean): string {
