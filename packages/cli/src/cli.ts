@@ -6,6 +6,7 @@ import { check } from "./commands/check.js";
 import { formatSteps, generate, type GivenSpec } from "./commands/generate.js";
 import { serve } from "./commands/serve.js";
 import { resolveServeOptions, SERVE_OPTIONS } from "./commands/serve-options.js";
+import { isWorker, runPrimary, workerCount } from "./commands/workers.js";
 import { hintsFor } from "./hints.js";
 import { isZeroCodeEntry } from "./zero-code/model-repository.js";
 
@@ -179,6 +180,16 @@ export async function main(argv: string[]): Promise<number> {
         later(async () => {
           try {
             const options = resolveServeOptions(args, process.env);
+            const count = workerCount(options.workers, args.workers !== undefined ? "--workers" : "BLAZE_WORKERS");
+            if (count > 1 && !isWorker()) {
+              // This process only watches over the workers; each serves the one port.
+              await runPrimary({
+                count,
+                log: (line) => console.log(line),
+                stopAfterMs: options.drainDelayMs + options.shutdownGraceMs + 5000,
+              });
+              return;
+            }
             const server = await serve(String(args.entry), { ...options, log: (line) => console.log(line) });
             closeOnSignals(
               server,
@@ -267,11 +278,16 @@ async function givenSpec(entry: string): Promise<GivenSpec | undefined> {
 function closeOnSignals(target: { close(): Promise<void> }, saying: (why: string) => string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the runtime only for serve and dev
   const { stopOnSignals } = require("@blazerpc/runtime") as typeof import("@blazerpc/runtime");
+  // A worker of --workers N stops on its primary's SIGTERM (a terminal's SIGINT reaches the
+  // primary, which sends it), and with its primary.
+  const worker = isWorker();
+  if (worker) process.on("SIGINT", () => undefined);
   stopOnSignals(target, {
     log: (line) => console.log(`blaze: ${line}`),
     error: (line) => console.error(`blaze: ${line}`),
     saying,
     closed: "closed",
+    ...(worker ? { signals: ["SIGTERM"], followParent: true } : {}),
   });
 }
 

@@ -9,12 +9,22 @@ export const SERVE_OPTIONS: readonly SettingSpec[] = [
   ...SETTINGS,
   { flag: "proto", env: "BLAZE_PROTO", type: "string", describe: "proto folder (default: proto/ beside the entry)" },
   { flag: "gen", env: "BLAZE_GEN", type: "string", describe: "generated code folder (default: gen/ beside the entry)" },
+  {
+    flag: "workers",
+    env: "BLAZE_WORKERS",
+    type: "string",
+    default: "1",
+    describe:
+      "processes serving the one port (node:cluster), each loading its own models: a number, or auto (one per core)",
+  },
 ];
 
 /** What {@link resolveServeOptions} returns: each option by its flag's camelCase name. */
 export interface ResolvedServeOptions extends ResolvedSettings {
   proto?: string;
   gen?: string;
+  /** `--workers` as given: a number or `auto` (see `workerCount`). */
+  workers: string;
 }
 
 /**

@@ -12,6 +12,8 @@ export interface BuiltinRoutesOptions {
   readonly state: ServingState;
   /** What `/metrics` renders; undefined: no `/metrics`. */
   readonly registry: Registry | undefined;
+  /** How `/metrics` renders it (default: `registry.metrics()`). */
+  readonly renderMetrics?: ((registry: Registry) => Promise<string>) | undefined;
   /** What `/openapi.json` and `/docs` describe; undefined: neither is served. */
   readonly docs: OpenApiOptions | undefined;
   /** With auth on, the docs need the token too (`exempt: ["docs"]` opens them). */
@@ -31,7 +33,7 @@ export interface BuiltinRoutesOptions {
 export function createBuiltinRoutes(options: BuiltinRoutesOptions): Map<string, Route> {
   const { state, registry, docs, auth } = options;
   const routes = createHttpRoutes(state, options.withServices);
-  if (registry !== undefined) routes.set("/metrics", metricsRoute(registry));
+  if (registry !== undefined) routes.set("/metrics", metricsRoute(registry, options.renderMetrics));
   if (docs !== undefined) {
     // Built once, on first request: the document only depends on the schema.
     let built: { json: string; html: string } | undefined;
@@ -70,9 +72,9 @@ export function createBuiltinRoutes(options: BuiltinRoutesOptions): Map<string, 
 }
 
 /** `GET /metrics`: the registry in Prometheus' text format. */
-function metricsRoute(registry: Registry): Route {
+function metricsRoute(registry: Registry, render = (r: Registry) => r.metrics()): Route {
   return (_req: AnyRequest, res: AnyResponse) => {
-    registry.metrics().then(
+    render(registry).then(
       (text) => {
         (res as http.ServerResponse).writeHead(200, {
           "content-type": registry.contentType,

@@ -222,6 +222,7 @@ export function createServer(options: ServerOptions): BlazeServer {
   const routes = createBuiltinRoutes({
     state,
     registry: prom?.registry,
+    renderMetrics: typeof o.prometheus === "object" ? o.prometheus.render : undefined,
     docs: o.docs
       ? {
           title: app.name,

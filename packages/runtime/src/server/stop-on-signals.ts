@@ -19,6 +19,8 @@ export interface StopOnSignalsOptions {
   readonly followParent?: boolean;
   /** How often the parent is looked at, in ms. Default 250. */
   readonly parentCheckMs?: number;
+  /** The signals that stop it. Default SIGINT and SIGTERM. */
+  readonly signals?: readonly NodeJS.Signals[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function stopOnSignals(target: { close(): Promise<void> }, options: StopO
     closed,
     followParent = process.env.npm_lifecycle_event !== undefined,
     parentCheckMs = 250,
+    signals = ["SIGINT", "SIGTERM"],
   } = options;
   let stopping = false;
   let watch: NodeJS.Timeout | undefined;
@@ -61,7 +64,7 @@ export function stopOnSignals(target: { close(): Promise<void> }, options: StopO
       },
     );
   };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(signal));
+  for (const signal of signals) process.on(signal, () => stop(signal));
   if (followParent) {
     const parent = process.ppid;
     watch = setInterval(() => {

@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { Code } from "@connectrpc/connect";
 import { pino, type Logger } from "pino";
 import { codeName, type CallObserver } from "../call-observer.js";
@@ -62,7 +63,9 @@ export function requestLog(logger: Logger): CallObserver {
   };
 }
 
-/** The logger `log: true` uses: JSON lines on stdout, ISO times. */
+/** The logger `log: true` uses: JSON lines on stdout, ISO times; in a cluster worker, its `pid` and `worker` id. */
 export function defaultLogger(): Logger {
-  return pino({ base: { name: "blazerpc" }, timestamp: pino.stdTimeFunctions.isoTime });
+  // In a worker of a cluster (`blaze serve --workers N`) each line says which process wrote it.
+  const worker = cluster.isWorker ? { pid: process.pid, worker: cluster.worker?.id } : {};
+  return pino({ base: { name: "blazerpc", ...worker }, timestamp: pino.stdTimeFunctions.isoTime });
 }

@@ -18,6 +18,12 @@ export interface PrometheusOptions {
   registry?: Registry;
   /** Also export prom-client's process and Node.js metrics (`process_*`, `nodejs_*`). Default true. */
   processMetrics?: boolean;
+  /**
+   * What `GET /metrics` answers, given this server's registry. Default: the registry's own
+   * metrics. A worker of `blaze serve --workers N` answers those of every worker, summed by
+   * its primary (prom-client's AggregatorRegistry).
+   */
+  render?: (registry: Registry) => Promise<string>;
 }
 
 /** The Prometheus metrics of one server: the registry `/metrics` renders, and the hooks that feed it. */
