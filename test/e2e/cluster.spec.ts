@@ -46,8 +46,10 @@ describe("blaze serve --workers 2", () => {
       expect(Number(m[3])).toBe(p.port);
       await p.waitFor(/worker 2 \(pid \d+\) serving app "iris"/);
 
-      // 8 connections × 3 calls: the primary hands connections to both workers.
-      for (let round = 0; round < 3; round++) await Promise.all(cs.map(iris));
+      // 8 connections × 3 calls: the primary hands connections to its workers in turn (a
+      // connection at a time here, so that each worker has taken the last before the next).
+      for (const c of cs) await iris(c);
+      for (let round = 0; round < 2; round++) await Promise.all(cs.map(iris));
       await p.waitForLines(/"method":"PredictIris"/, 24);
       const servedBy = new Set(
         p
