@@ -46,6 +46,12 @@ describe("blaze serve --workers 2", () => {
       expect(Number(m[3])).toBe(p.port);
       await p.waitFor(/worker 2 \(pid \d+\) serving app "iris"/);
 
+      // Readiness speaks for the whole set: SERVING once both workers are (on any connection).
+      for (let i = 0; i < 4; i++) {
+        const r = await fetch(`${p.url}/readyz`, { headers: { connection: "close" } });
+        expect(r.status).toBe(200);
+      }
+
       // 8 connections × 3 calls: the primary hands connections to its workers in turn (a
       // connection at a time here, so that each worker has taken the last before the next).
       for (const c of cs) await iris(c);

@@ -25,6 +25,7 @@ export { createServer } from "./server/server.js";
 export type { ResolvedSettings, SettingSpec } from "./server/settings.js";
 export { resolveSettings, serverOptionsFromEnv, serverOptionsFromSettings, SETTINGS } from "./server/settings.js";
 export type { StopOnSignalsOptions } from "./server/stop-on-signals.js";
+export type { Peers } from "./health/serving-state.js";
 export { stopOnSignals } from "./server/stop-on-signals.js";
 export {
   DEFAULT_HTTP1_MAX_PENDING_REQUESTS,

@@ -7,7 +7,7 @@ import type { App, BlazeServer, ModelServiceBinding } from "@blazerpc/runtime";
 import { isTypeScript, projectPaths, splitEntry } from "../paths.js";
 import { bindingFile, bufBin, generate, isNoModels } from "./generate.js";
 import { isZeroCodeEntry } from "../zero-code/model-repository.js";
-import { isWorker, shareMetrics, workerMetrics } from "./workers.js";
+import { isWorker, shareMetrics, workerMetrics, workerReadiness } from "./workers.js";
 import type { ResolvedServeOptions } from "./serve-options.js";
 
 /** Flags of `blaze serve` (see serve-options.ts for each one's flag, variable and default). */
@@ -30,15 +30,19 @@ export async function serve(entrySpec: string, flags: ServeFlags): Promise<Blaze
   const settings = runtime.serverOptionsFromSettings({ ...flags, host: flags.host, port: flags.port });
   // A worker of --workers N: /metrics answers the whole set's, summed by the primary.
   const worker = isWorker();
+  // …and gRPC health and /readyz speak for the whole set of workers.
+  const readiness = worker ? workerReadiness() : undefined;
   const server = runtime.createServer({
     app,
     services,
     ...(loaded.descriptorSet !== undefined ? { descriptorSet: loaded.descriptorSet } : {}),
     ...settings,
     ...(worker && settings.prometheus !== false ? { prometheus: { render: workerMetrics() } } : {}),
+    ...(readiness !== undefined ? { peers: readiness.peers } : {}),
   });
   if (worker && server.registry !== undefined) shareMetrics(server.registry);
   await server.listen();
+  readiness?.report(server.health);
   const id = process.env.BLAZE_WORKER_ID;
   if (!worker || id === "1") flags.log(banner(app, server, settings.tls !== undefined, flags.oip !== false));
   else flags.log(`blaze: worker ${id ?? "?"} (pid ${process.pid}) serving app "${app.name}" on ${server.url()}`);

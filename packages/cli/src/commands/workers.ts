@@ -13,6 +13,16 @@ interface MetricsAnswer {
   readonly text?: string;
   readonly error?: string;
 }
+/** A worker's own readiness (its models, its drain, the app's status), sent on every change. */
+interface ReadyReport {
+  readonly blazerpc: "ready";
+  readonly ready: boolean;
+}
+/** The primary's answer to every worker: whether the whole set is ready. */
+interface PeersReport {
+  readonly blazerpc: "peers";
+  readonly ready: boolean;
+}
 
 /**
  * How many processes `--workers` asks for: an integer ≥ 1, or `auto` (one per core the
@@ -53,6 +63,8 @@ export interface PrimaryOptions {
  * - starts a worker again when one exits while serving, saying so;
  * - answers the workers' requests for the whole set's metrics (prom-client's
  *   AggregatorRegistry: counters and histograms summed, `/metrics` on any worker shows all);
+ * - tells every worker whether the whole set is ready — every worker running and SERVING —
+ *   so that gRPC health and `/readyz` on any of them speak for all (the server's `peers`);
  * - on SIGINT/SIGTERM sends SIGTERM to every worker (each drains: readiness NOT_SERVING, the
  *   drain delay, GOAWAY, the grace period) and exits 0 once all have exited.
  *
@@ -66,10 +78,25 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
   let stopping = false;
   let announced = false;
   const ids = new Map<Worker, number>();
+  const ready = new Map<Worker, boolean>();
+  let allReady = false;
+  const recompute = () => {
+    const now = ids.size === count && [...ids.keys()].every((w) => ready.get(w) === true);
+    if (now === allReady) return;
+    allReady = now;
+    for (const w of ids.keys()) if (w.isConnected()) w.send({ blazerpc: "peers", ready: now } satisfies PeersReport);
+  };
   const fork = (id: number) => {
     const worker = cluster.fork({ BLAZE_WORKER_ID: String(id) });
     ids.set(worker, id);
-    worker.on("message", (m: MetricsRequest) => {
+    worker.on("message", (m: MetricsRequest | ReadyReport) => {
+      if (m?.blazerpc === "ready") {
+        ready.set(worker, m.ready);
+        // A worker that starts while the set is ready learns it (it assumes not).
+        if (allReady && worker.isConnected()) worker.send({ blazerpc: "peers", ready: true } satisfies PeersReport);
+        recompute();
+        return;
+      }
       if (m?.blazerpc !== "metrics") return;
       aggregator.clusterMetrics().then(
         (text) => worker.isConnected() && worker.send({ blazerpc: "metrics", id: m.id, text } satisfies MetricsAnswer),
@@ -87,6 +114,8 @@ export function runPrimary(options: PrimaryOptions): Promise<void> {
     });
     worker.on("exit", (code, signal) => {
       ids.delete(worker);
+      ready.delete(worker);
+      recompute();
       if (stopping) return;
       log(`blaze: worker ${id} (pid ${worker.process.pid}) exited (${signal ?? code}) — starting another`);
       fork(id);
@@ -152,6 +181,49 @@ export function shareMetrics(registry: import("prom-client").Registry): void {
   AggregatorRegistry.setRegistries([registry]);
   // prom-client answers the primary's requests once an AggregatorRegistry exists in the worker.
   new AggregatorRegistry();
+}
+
+/**
+ * In a worker: the server's `peers` — the whole set's readiness as the primary last said it
+ * (not ready until it says so) — and the function that reports this worker's own readiness
+ * to the primary whenever it changes.
+ *
+ * @example
+ * const { peers, report } = workerReadiness();
+ * const server = createServer({ ..., peers });
+ * report(server.health);
+ */
+export function workerReadiness(): {
+  peers: { ready(): boolean; subscribe(listener: () => void): () => void };
+  report(health: { localStatus(): string; subscribe(listener: () => void): () => void }): void;
+} {
+  let ready = false;
+  const listeners = new Set<() => void>();
+  process.on("message", (m: PeersReport) => {
+    if (m?.blazerpc !== "peers" || m.ready === ready) return;
+    ready = m.ready;
+    for (const l of [...listeners]) l();
+  });
+  return {
+    peers: {
+      ready: () => ready,
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+    report(health) {
+      let last: boolean | undefined;
+      const send = () => {
+        const now = health.localStatus() === "SERVING";
+        if (now === last || !process.connected) return;
+        last = now;
+        process.send!({ blazerpc: "ready", ready: now } satisfies ReadyReport);
+      };
+      health.subscribe(send);
+      send();
+    },
+  };
 }
 
 /** True in a worker of `blaze serve --workers N`. */

@@ -106,3 +106,30 @@ describe("createServingState with the statuses user code sets", () => {
     expect(state.status()).toBe("NOT_SERVING");
   });
 });
+
+describe("createServingState with peers (the other workers of one port)", () => {
+  it("is NOT_SERVING while the peers are not all ready, its own status aside; listeners hear the change", () => {
+    const app = createApp({ name: "demo" });
+    app.model("m", async () => 1);
+    let ready = false;
+    const listeners = new Set<() => void>();
+    const peers = { ready: () => ready, subscribe: (l: () => void) => (listeners.add(l), () => listeners.delete(l)) };
+    const state = createServingState(app, new Map([[MODELS, ["m"]]]), app.servingStatus, peers);
+    let heard = 0;
+    state.subscribe(() => heard++);
+    expect(state.localStatus()).toBe("SERVING");
+    expect(state.status()).toBe("NOT_SERVING");
+    expect(state.serviceStatus(MODELS)).toBe("NOT_SERVING");
+    ready = true;
+    for (const l of listeners) l();
+    expect(heard).toBe(1);
+    expect(state.status()).toBe("SERVING");
+    expect(state.serviceStatus(MODELS)).toBe("SERVING");
+    // Its own drain still wins, and shows in its local status (what it reports to the peers).
+    state.drain();
+    expect(state.localStatus()).toBe("NOT_SERVING");
+    expect(state.status()).toBe("NOT_SERVING");
+    state.dispose();
+    expect(listeners.size).toBe(0);
+  });
+});

@@ -23,8 +23,10 @@ export type ServiceStatus = "SERVING" | "NOT_SERVING";
  * the server NOT_SERVING.
  */
 export interface ServingState {
-  /** The whole server: SERVING when every model is SERVING and the server is not draining. */
+  /** The whole server: SERVING when every model is SERVING, the server is not draining, and its peers (if any) are ready. */
   status(): ServiceStatus;
+  /** {@link status} of this process alone, its peers left out: what it reports to them. */
+  localStatus(): ServiceStatus;
   /** A service's status (`""` is the server), or undefined for a service this server does not serve. */
   serviceStatus(service: string): ServiceStatus | undefined;
   /** Every name health knows: `""` first, then each served service. */
@@ -55,6 +57,18 @@ export interface ServingState {
 }
 
 /**
+ * The other processes a server serves beside, as one (the workers of `blaze serve --workers
+ * N`): while they are not all ready, this server's health says NOT_SERVING too, so that a
+ * probe of the shared port sees the whole set.
+ */
+export interface Peers {
+  /** True while every peer is ready. */
+  ready(): boolean;
+  /** Calls `listener` when {@link ready} may have changed; returns the function that unsubscribes. */
+  subscribe(listener: () => void): () => void;
+}
+
+/**
  * Creates the serving state of an app whose models are served by `services`
  * (service type name → the models its methods call; none for a service of the user's own),
  * following the statuses user code sets in `store`.
@@ -68,6 +82,7 @@ export function createServingState(
   app: App,
   services: ReadonlyMap<string, readonly string[]>,
   store?: StatusStore,
+  peers?: Peers,
 ): ServingState {
   // Code-first RPCs (`app.rpc`) are not models: they have no loader and no status of their own.
   const models = app.models.filter((m) => m.rpc !== true);
@@ -87,9 +102,14 @@ export function createServingState(
     return true;
   };
   const userSays = (service: string) => store?.get(service) !== "NOT_SERVING";
+  const peersReady = () => peers === undefined || peers.ready();
   const unsubscribe = store?.subscribe(notify);
+  const unsubscribePeers = peers?.subscribe(notify);
   const state: ServingState = {
     status() {
+      return peersReady() ? state.localStatus() : "NOT_SERVING";
+    },
+    localStatus() {
       if (!allServing(statuses.keys()) || !userSays("")) return "NOT_SERVING";
       for (const service of services.keys()) if (!userSays(service)) return "NOT_SERVING";
       return "SERVING";
@@ -98,10 +118,13 @@ export function createServingState(
       if (service === "") return state.status();
       const models = services.get(service);
       if (models === undefined) return undefined;
-      return allServing(models) && userSays(service) ? "SERVING" : "NOT_SERVING";
+      return allServing(models) && userSays(service) && peersReady() ? "SERVING" : "NOT_SERVING";
     },
     servicesStatus: () => Object.fromEntries([...services.keys()].map((s) => [s, state.serviceStatus(s)!])),
-    dispose: () => unsubscribe?.(),
+    dispose: () => {
+      unsubscribe?.();
+      unsubscribePeers?.();
+    },
     services: () => ["", ...services.keys()],
     models: () => Object.fromEntries([...statuses].map(([m, s]) => [m, draining ? "NOT_SERVING" : s])),
     modelStatus(model) {

@@ -6,6 +6,7 @@ import type { ExecutorMetrics } from "../executor/metrics.js";
 import type { CorsOptions } from "../http/cors.js";
 import { SERVER_DEFAULTS } from "./defaults.js";
 import type { BearerAuthOptions } from "../middleware/auth/bearer-auth.js";
+import type { Peers } from "../health/serving-state.js";
 import type { PrometheusOptions } from "../middleware/metrics/prometheus.js";
 
 /** Options of {@link createServer}. */
@@ -153,6 +154,12 @@ export interface ServerOptions {
    * method's own implementation (same batcher, deadlines, errors). See docs/oip.md. Default true.
    */
   oip?: boolean;
+  /**
+   * The other processes this server serves beside, on the same port (the workers of `blaze
+   * serve --workers N`): while they are not all ready, gRPC health and `/readyz` say
+   * NOT_SERVING here too, so that a probe sees the whole set. Default: none.
+   */
+  peers?: Peers;
 }
 
 /** {@link ServerOptions} with every default applied. */

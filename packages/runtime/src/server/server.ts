@@ -107,6 +107,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     app,
     new Map([...servedModels(app, services), ...app.services.map((s): [string, string[]] => [s.service.typeName, []])]),
     app.servingStatus,
+    o.peers,
   );
   app.servingStatus.allow(state.services());
   const prom =
