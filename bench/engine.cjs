@@ -452,7 +452,7 @@ async function runAll(monitor, fx, want, tmp, budgetEnd) {
 /** `--render <json>`: rewrites the doc section from a saved run, without measuring. */
 function render(jsonFile) {
   const { machine, run } = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
-  writeDocSection(docSection(run, machine));
+  h.writeDocSection("engine", docSection(run, machine));
   log(`wrote ${path.relative(ROOT, DOC)} from ${jsonFile}`);
 }
 
@@ -527,7 +527,7 @@ async function main() {
   if (QUICK) {
     log("--quick run, docs/benchmarks.md left as it was");
   } else {
-    writeDocSection(section);
+    h.writeDocSection("engine", section);
     log(`wrote ${path.relative(ROOT, DOC)} (between ${START} and ${END})`);
   }
 }
@@ -550,17 +550,6 @@ function histogramText(hist) {
     .slice(0, 3)
     .map(([s, n]) => `${s}: ${pct(n / total)}`)
     .join(", ");
-}
-
-function writeDocSection(section) {
-  const doc = fs.existsSync(DOC) ? fs.readFileSync(DOC, "utf8") : "# Benchmarks\n";
-  const block = `${START}\n${section}\n${END}`;
-  const s = doc.indexOf(START);
-  const e = doc.indexOf(END);
-  let next;
-  if (s >= 0 && e > s) next = doc.slice(0, s) + block + doc.slice(e + END.length);
-  else next = `${doc.replace(/\n*$/, "\n")}\n${block}\n`;
-  fs.writeFileSync(DOC, next);
 }
 
 function docSection(r, m) {

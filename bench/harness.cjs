@@ -375,7 +375,31 @@ function machineInfo() {
   };
 }
 
+// ---------------------------------------------------------------------------------------
+// docs/benchmarks.md
+
+/**
+ * Puts `section` into docs/benchmarks.md between the comment markers `<!-- NAME-bench:start -->`
+ * and `<!-- NAME-bench:end -->` (appended, markers and all, when they are not there yet): each
+ * benchmark rewrites its own section and leaves the rest of the file alone.
+ */
+function writeDocSection(name, section) {
+  const file = path.join(ROOT, "docs", "benchmarks.md");
+  const start = `<!-- ${name}-bench:start -->`;
+  const end = `<!-- ${name}-bench:end -->`;
+  const doc = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n";
+  const block = `${start}\n${section}\n${end}`;
+  const s = doc.indexOf(start);
+  const e = doc.indexOf(end);
+  fs.writeFileSync(
+    file,
+    s >= 0 && e > s ? doc.slice(0, s) + block + doc.slice(e + end.length) : `${doc.replace(/\n*$/, "\n")}\n${block}\n`,
+  );
+  return { file, start, end };
+}
+
 module.exports = {
+  writeDocSection,
   ROOT,
   SERVER_CORE,
   LOADGEN_CORE,

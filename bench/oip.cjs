@@ -15,6 +15,7 @@ const http2 = require("node:http2");
 const path = require("node:path");
 const {
   ROOT,
+  writeDocSection,
   SERVER_CORE,
   installExitHandlers,
   cleanUp,
@@ -42,9 +43,6 @@ const ROUNDS = QUICK ? 1 : 4;
 const DURATION_S = QUICK ? 2 : 6;
 const WARMUP_S = QUICK ? 1 : 2;
 const STREAMS = 64;
-const DOC = path.join(ROOT, "docs", "benchmarks.md");
-const START = "<!-- oip-bench:start -->";
-const END = "<!-- oip-bench:end -->";
 
 const TYPED_PATH = "/models.v1.InferenceService/PredictMlp";
 const OIP_PATH = "/inference.GRPCInferenceService/ModelInfer";
@@ -206,14 +204,8 @@ async function main() {
   ].join("\n");
   console.log(section);
   if (!QUICK) {
-    const doc = fs.readFileSync(DOC, "utf8");
-    const block = `${START}\n${section}\n${END}`;
-    const s = doc.indexOf(START);
-    const e = doc.indexOf(END);
-    const next =
-      s >= 0 && e > s ? doc.slice(0, s) + block + doc.slice(e + END.length) : `${doc.trimEnd()}\n\n${block}\n`;
-    fs.writeFileSync(DOC, next);
-    console.error(`bench: wrote ${path.relative(ROOT, DOC)} (between ${START} and ${END})`);
+    const { file, start, end } = writeDocSection("oip", section);
+    console.error(`bench: wrote ${path.relative(ROOT, file)} (between ${start} and ${end})`);
   }
   await cleanUp();
 }

@@ -9,10 +9,17 @@
 //   npm run bench:rollout            rewrites docs/benchmarks.md between the rollout-bench markers
 //   node bench/rollout.cjs --quick   shorter, docs untouched
 "use strict";
-const fs = require("node:fs");
 const path = require("node:path");
 const grpc = require("@grpc/grpc-js");
-const { ROOT, installExitHandlers, cleanUp, spawnOnCore, track, SERVER_CORE } = require("./harness.cjs");
+const {
+  ROOT,
+  writeDocSection,
+  installExitHandlers,
+  cleanUp,
+  spawnOnCore,
+  track,
+  SERVER_CORE,
+} = require("./harness.cjs");
 const { RPC_PATH, fixture, create, toBinary, fromBinary } = require("./iris.cjs");
 const { HealthCheckRequestSchema, HealthCheckResponseSchema } = require(
   path.join(ROOT, "packages/runtime/dist/gen/grpc/health/v1/health_pb.js"),
@@ -22,9 +29,6 @@ const QUICK = process.argv.includes("--quick");
 const DRAIN_MS = [1000, 0];
 const CALLERS = 16;
 const SETTLE_MS = QUICK ? 500 : 1500;
-const DOC = path.join(ROOT, "docs", "benchmarks.md");
-const START = "<!-- rollout-bench:start -->";
-const END = "<!-- rollout-bench:end -->";
 const SERVING = 1;
 
 /** `blaze serve` of the compiled iris example on `port`, with the drain delay; resolves once it serves. */
@@ -185,15 +189,8 @@ async function main() {
   ].join("\n");
   console.log(section);
   if (!QUICK) {
-    const doc = fs.readFileSync(DOC, "utf8");
-    const block = `${START}\n${section}\n${END}`;
-    const s = doc.indexOf(START);
-    const e = doc.indexOf(END);
-    fs.writeFileSync(
-      DOC,
-      s >= 0 && e > s ? doc.slice(0, s) + block + doc.slice(e + END.length) : `${doc.trimEnd()}\n\n${block}\n`,
-    );
-    console.error(`bench: wrote ${path.relative(ROOT, DOC)} (between ${START} and ${END})`);
+    const { file, start, end } = writeDocSection("rollout", section);
+    console.error(`bench: wrote ${path.relative(ROOT, file)} (between ${start} and ${end})`);
   }
   await cleanUp();
   if (withDelay.counts.failed > 0) process.exitCode = 1;

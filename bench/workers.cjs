@@ -13,6 +13,7 @@ const path = require("node:path");
 const { spawn } = require("node:child_process");
 const {
   ROOT,
+  writeDocSection,
   installExitHandlers,
   cleanUp,
   makeTmpDir,
@@ -38,9 +39,6 @@ const STREAMS = 8;
 const RPC = "/models.v1.InferenceService/PredictMlp";
 /** Rows per call: enough that the model's compute dominates each call, and h2load's share of the cores stays small. */
 const ROWS = 4;
-const DOC = path.join(ROOT, "docs", "benchmarks.md");
-const START = "<!-- workers-bench:start -->";
-const END = "<!-- workers-bench:end -->";
 
 function serve(repository, workers) {
   return new Promise((resolve, reject) => {
@@ -130,15 +128,8 @@ async function main() {
   ].join("\n");
   console.log(section);
   if (!QUICK) {
-    const doc = fs.readFileSync(DOC, "utf8");
-    const block = `${START}\n${section}\n${END}`;
-    const s = doc.indexOf(START);
-    const e = doc.indexOf(END);
-    fs.writeFileSync(
-      DOC,
-      s >= 0 && e > s ? doc.slice(0, s) + block + doc.slice(e + END.length) : `${doc.trimEnd()}\n\n${block}\n`,
-    );
-    console.error(`bench: wrote ${path.relative(ROOT, DOC)} (between ${START} and ${END})`);
+    const { file, start, end } = writeDocSection("workers", section);
+    console.error(`bench: wrote ${path.relative(ROOT, file)} (between ${start} and ${end})`);
   }
   await cleanUp();
 }

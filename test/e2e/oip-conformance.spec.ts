@@ -12,17 +12,14 @@ import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 import type { Tensor } from "@blazerpc/tensor";
 import { loadOnnxModel, type OnnxModel, type OnnxValueInfo } from "../../packages/onnx/src/index.js";
 import { buildMlp, seededFloat32 } from "../../packages/onnx/src/testing/index.js";
 import { histogram, parsePrometheusText } from "./prometheus-text.js";
-import { repoRoot, run, startBlaze, type BlazeProcess } from "./support.js";
+import { compileKserveForPython, python, repoRoot, run, startBlaze, type BlazeProcess } from "./support.js";
 
-const python = "/usr/bin/python3";
 const curlBin = "/usr/bin/curl";
-const KSERVE_PROTO = path.join(repoRoot, "packages", "runtime", "proto");
 const EMBEDDING_MODEL = path.join(
   path.dirname(
     createRequire(path.join(repoRoot, "examples", "embedding", "package.json")).resolve(
@@ -54,20 +51,7 @@ beforeAll(async () => {
   // KServe's proto, compiled for Python grpcio by Debian's grpc_tools.
   pyDir = path.join(tmp, "py");
   fs.mkdirSync(pyDir);
-  const gen = spawnSync(
-    python,
-    [
-      "-m",
-      "grpc_tools.protoc",
-      `-I${KSERVE_PROTO}`,
-      `--python_out=${pyDir}`,
-      `--grpc_python_out=${pyDir}`,
-      "inference/grpc_predict_v2.proto",
-    ],
-    { encoding: "utf8", timeout: 30_000 },
-  );
-  expect({ code: gen.status, err: gen.stderr }).toEqual({ code: 0, err: "" });
-  fs.writeFileSync(path.join(pyDir, "inference", "__init__.py"), "");
+  expect(compileKserveForPython(pyDir)).toEqual({ code: 0, err: "" });
 
   server = await startBlaze([models, "--port", "0"]);
   expect(server.output()).toMatch(/^blaze: loaded "embedding" v1 \(batched\), "mlp" v1 \(batched\) from /m);

@@ -5,7 +5,6 @@
 // grpc_tools.protoc of KServe's own grpc_predict_v2.proto). Every answer is compared with
 // the typed API's answer to the same input (PredictMlp over gRPC), byte for byte: OIP runs
 // the very same method implementation. One in-process server for the file.
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http2 from "node:http2";
 import * as os from "node:os";
@@ -33,12 +32,10 @@ import {
 } from "../../packages/runtime/src/gen/inference/grpc_predict_v2_pb.js";
 import { runMlpReference, seededFloat32 } from "../../packages/onnx/src/testing/index.js";
 import { histogram, parsePrometheusText } from "./prometheus-text.js";
-import { bufBin, grpcMessage, grpcUnary, parseJsonStream, repoRoot, run } from "./support.js";
+import { bufBin, compileKserveForPython, grpcMessage, grpcUnary, parseJsonStream, python, run } from "./support.js";
 
 const MODEL = "mlp";
 const OIP = "inference.GRPCInferenceService";
-const python = "/usr/bin/python3";
-const KSERVE_PROTO = path.join(repoRoot, "packages", "runtime", "proto");
 
 let server: BlazeServer;
 let base: string;
@@ -600,20 +597,7 @@ describe("gRPC inference.GRPCInferenceService with @grpc/grpc-js", () => {
 it("is called by Python grpcio with stubs from grpc_tools.protoc of KServe's proto (Debian)", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "blaze-oip-py-"));
   try {
-    const gen = spawnSync(
-      python,
-      [
-        "-m",
-        "grpc_tools.protoc",
-        `-I${KSERVE_PROTO}`,
-        `--python_out=${dir}`,
-        `--grpc_python_out=${dir}`,
-        "inference/grpc_predict_v2.proto",
-      ],
-      { encoding: "utf8", timeout: 30_000 },
-    );
-    expect({ code: gen.status, err: gen.stderr }).toEqual({ code: 0, err: "" });
-    fs.writeFileSync(path.join(dir, "inference", "__init__.py"), "");
+    expect(compileKserveForPython(dir)).toEqual({ code: 0, err: "" });
     const x = features(2, 14);
     const want = await typed(x, 2);
     fs.writeFileSync(path.join(dir, "input.bin"), bytesOf(x));

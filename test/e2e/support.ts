@@ -241,3 +241,32 @@ export async function expectGeneratedUpToDate(fixture: string, lockFile: string)
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** Debian's Python, with python3-grpcio and python3-grpc-tools (.ci/run installs them). */
+export const python = "/usr/bin/python3";
+
+/**
+ * Compiles KServe's v2 proto (packages/runtime/proto/inference/grpc_predict_v2.proto) for
+ * Python grpcio into `dir` with Debian's grpc_tools.protoc: `inference/grpc_predict_v2_pb2.py`
+ * and `_pb2_grpc.py`, importable as the package `inference`.
+ *
+ * @returns protoc's exit code and stderr (0 and "" when it worked).
+ */
+export function compileKserveForPython(dir: string): { code: number | null; err: string } {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
+  const gen = spawnSync(
+    python,
+    [
+      "-m",
+      "grpc_tools.protoc",
+      `-I${path.join(repoRoot, "packages", "runtime", "proto")}`,
+      `--python_out=${dir}`,
+      `--grpc_python_out=${dir}`,
+      "inference/grpc_predict_v2.proto",
+    ],
+    { encoding: "utf8", timeout: 30_000 },
+  );
+  if (gen.status === 0) fs.writeFileSync(path.join(dir, "inference", "__init__.py"), "");
+  return { code: gen.status, err: gen.stderr };
+}
