@@ -175,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       "serve <entry>",
       "serve the app on one port (gRPC, gRPC-Web, Connect, HTTP routes); every flag can also come from its BLAZE_* variable",
-      (y) => serveArguments(y),
+      (y) => serveArguments(y, "serve"),
       (args) =>
         later(async () => {
           try {
@@ -205,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
       "dev <entry>",
       "serve the app, watch the entry and what it imports, and on a change regenerate (when a signature changed), type-check and restart on the same port; a change with errors leaves the last good server answering",
       (y) => {
-        serveArguments(y);
+        serveArguments(y, "dev");
         y.option("type-check", {
           type: "boolean",
           default: true,
@@ -292,7 +292,7 @@ function closeOnSignals(target: { close(): Promise<void> }, saying: (why: string
 }
 
 /** The arguments `blaze serve` and `blaze dev` share: the entry, and every serve option (flag and BLAZE_* variable). */
-function serveArguments(y: Argv): Argv {
+function serveArguments(y: Argv, command: "serve" | "dev"): Argv {
   y.positional("entry", {
     type: "string",
     demandOption: true,
@@ -300,6 +300,8 @@ function serveArguments(y: Argv): Argv {
       "models file, optionally with :exportName (models.ts:app); or an .onnx file or a folder of models (serve)",
   });
   for (const o of SERVE_OPTIONS) {
+    // `blaze dev` serves one process: several are for `blaze serve`.
+    if (command === "dev" && o.flag === "workers") continue;
     const shown = o.default !== undefined ? ` [default: ${String(o.default)}]` : "";
     y.option(o.flag, {
       type: o.type === "boolean" ? "boolean" : "string",

@@ -28,8 +28,14 @@ const HINTS: readonly Hint[] = [
   },
   { flags: ["reload", "watch"], commands: ["dev"], text: "`blaze dev` always watches and reloads: leave the flag out" },
   {
+    flags: ["w", "processes", "concurrency"],
+    commands: ["serve"],
+    text: "did you mean --workers N (or auto)? Processes serving the one port, each with its own models",
+  },
+  {
     flags: ["workers", "w", "processes"],
-    text: "--workers is not supported yet: run one `blaze serve` per core behind a load balancer, or stateless replicas (docs/operations.md); CPU-bound models can run in worker threads with app.model(name, { worker: true }, fn)",
+    commands: ["dev"],
+    text: "`blaze dev` serves one process (it restarts it on every change): `blaze serve --workers N` runs several",
   },
   {
     flags: ["template", "t"],

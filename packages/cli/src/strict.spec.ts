@@ -46,13 +46,13 @@ describe("unknown flags and bad values", () => {
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
   });
 
-  it("blaze serve --reload --workers 4: exit 1 with what to use instead, and no server", async () => {
-    const r = await blaze("serve", path.join(dir, "models.ts"), "--reload", "--workers", "4", "--port", "0");
+  it("blaze serve --reload --processes 4: exit 1 with what to use instead, and no server", async () => {
+    const r = await blaze("serve", path.join(dir, "models.ts"), "--reload", "--processes", "4", "--port", "0");
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
-    expect(r.err).toMatch(/^blaze: Unknown arguments: reload, workers$/m);
+    expect(r.err).toMatch(/^blaze: Unknown arguments: reload, processes$/m);
     expect(r.err).toContain("did you mean `blaze dev <entry>`");
-    expect(r.err).toContain("--workers is not supported yet");
+    expect(r.err).toContain("did you mean --workers N (or auto)?");
     expect(r.err).toContain("`blaze serve --help` lists the options");
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
   });
@@ -63,7 +63,9 @@ describe("unknown flags and bad values", () => {
     expect(r.out).toBe("");
     expect(r.err).toMatch(/^blaze: Unknown arguments: reload, workers$/m);
     expect(r.err).toContain("`blaze dev` always watches and reloads: leave the flag out");
-    expect(r.err).toContain("--workers is not supported yet");
+    expect(r.err).toContain(
+      "`blaze dev` serves one process (it restarts it on every change): `blaze serve --workers N` runs several",
+    );
     expect(r.err).toContain("`blaze dev --help` lists the options");
     expect(fs.readdirSync(dir)).toEqual(["models.ts"]);
   });
@@ -96,15 +98,15 @@ describe("unknown flags and bad values", () => {
     expect(r.err).toContain("Did you mean serve?");
   });
 
-  it("as a process: exit status 1 and the server never starts", () => {
+  it("as a process: exit status 1 and the server never starts (--workers that is not a count)", () => {
     const r = spawnSync(
       process.execPath,
-      [blazeBin, "serve", path.join(dir, "models.ts"), "--workers", "4", "--port", "0"],
+      [blazeBin, "serve", path.join(dir, "models.ts"), "--workers", "many", "--port", "0"],
       { encoding: "utf8", timeout: 20_000 },
     );
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("Unknown argument: workers");
+    expect(r.stderr).toContain('blaze: --workers must be an integer ≥ 1 or "auto", got "many"');
   });
 });
 
