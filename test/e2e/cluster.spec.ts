@@ -46,7 +46,13 @@ describe("blaze serve --workers 2", () => {
       expect(Number(m[3])).toBe(p.port);
       await p.waitFor(/worker 2 \(pid \d+\) serving app "iris"/);
 
-      // Readiness speaks for the whole set: SERVING once both workers are (on any connection).
+      // Readiness speaks for the whole set: SERVING once both workers are and the primary has
+      // said so (a moment after the last one's banner), then on every connection.
+      const until = Date.now() + 10_000;
+      while ((await fetch(`${p.url}/readyz`, { headers: { connection: "close" } })).status !== 200) {
+        if (Date.now() > until) throw new Error(`/readyz never turned 200:\n${p.output()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       for (let i = 0; i < 4; i++) {
         const r = await fetch(`${p.url}/readyz`, { headers: { connection: "close" } });
         expect(r.status).toBe(200);
