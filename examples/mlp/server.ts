@@ -6,7 +6,7 @@
 // `STATS {json}` line on stdout on SIGUSR2 and at exit: the engine benchmark
 // (bench/engine.cjs) compares the rows the model computed with the answers clients got.
 import * as fs from "node:fs";
-import { createServer, type ExecutorMetrics, stopOnSignals } from "@blazerpc/runtime";
+import { createServer, type ExecutorMetrics, serverOptionsFromEnv, stopOnSignals } from "@blazerpc/runtime";
 import { InferenceServiceBinding } from "./gen/mlp/v1/mlp_blaze.js";
 import { app, batchOptionsFromEnv, getMlpModel } from "./models.js";
 
@@ -75,8 +75,8 @@ if (collected !== undefined) {
 const server = createServer({
   app,
   services: [InferenceServiceBinding],
-  host: process.env.BLAZE_HOST ?? "127.0.0.1",
-  port: Number(process.env.BLAZE_PORT ?? 50051),
+  // Every BLAZE_* setting (BLAZE_HOST, BLAZE_PORT, limits, timeouts, drain, auth, …), as `blaze serve` reads it.
+  ...serverOptionsFromEnv(),
   ...(collected !== undefined ? { metrics: collected.metrics } : {}),
 });
 getMlpModel()

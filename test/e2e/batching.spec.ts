@@ -99,6 +99,15 @@ const request = (first: number, rows = 1) => ({
   }),
 });
 
+/** A PredictIris request for `first` as one gRPC frame (flag, length, message). */
+const grpcFrameOf = (first: number) => {
+  const message = toBinary(PredictIrisRequestSchema, create(PredictIrisRequestSchema, request(first)));
+  const frame = Buffer.alloc(5 + message.length);
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, 5);
+  return frame;
+};
+
 const call = (h: Harness, first: number, options: grpc.CallOptions = {}, rows = 1) =>
   new Promise<Tensor>((resolve, reject) => {
     h.client.makeUnaryRequest(
@@ -261,7 +270,7 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
     }
   });
 
-  it("a full queue refuses a call before reading it: headers in, body never sent, RESOURCE_EXHAUSTED at once", async () => {
+  it("a full queue refuses a call at the door, before reading it: headers in, body never sent, one trailers-only answer", async () => {
     let release!: () => void;
     const h = await start(
       { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 },
@@ -274,24 +283,79 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
       const queued = call(h, 2);
       await new Promise((r) => setTimeout(r, 50));
       // A raw HTTP/2 gRPC call that sends its headers and keeps its body back: the server
-      // answers (headers, then trailers with the status) while the request is still open.
+      // answers at once, while the request is still open, with one header block that ends
+      // the stream (the gRPC spec's Trailers-Only response): no call was built for it.
       const req = session.request(
         { ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" },
         { endStream: false },
       );
-      const answer = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
-        req.on("trailers", resolve);
+      let trailers = false;
+      req.on("trailers", () => (trailers = true));
+      const answer = await new Promise<{ headers: http2.IncomingHttpHeaders; ended: boolean }>((resolve, reject) => {
+        req.on("response", (headers, flags) => resolve({ headers, ended: (flags & 0x1) !== 0 }));
         req.on("error", reject);
       });
-      expect(answer["grpc-status"]).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
-      expect(decodeURIComponent(String(answer["grpc-message"]))).toBe(
-        'model "iris" is at capacity: 1 requests queued (queueCapacity 1) — retry later',
+      expect(answer.ended).toBe(true);
+      expect(answer.headers[":status"]).toBe(200);
+      expect(answer.headers["content-type"]).toBe("application/grpc+proto");
+      expect(answer.headers["grpc-status"]).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+      expect(String(answer.headers["grpc-message"])).toBe(
+        'model "iris" is at capacity: 1 requests queued (queueCapacity 1) %E2%80%94 retry later',
       );
+      expect(trailers).toBe(false);
       expect(req.writableEnded).toBe(false); // we never sent the body
       req.close();
       release();
       await Promise.all([busy, queued]);
       expect(h.computed).toEqual([1, 2]);
+    } finally {
+      release();
+      session.close();
+      await stop(h);
+    }
+  });
+
+  it("calls admitted at the door hold their places before they are read: a burst is judged against them, not an empty queue", async () => {
+    let release!: () => void;
+    const h = await start(
+      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 },
+      new Promise<void>((r) => (release = r)),
+    );
+    const session = http2.connect(`http://127.0.0.1:${h.server.address().port}`);
+    try {
+      const busy = call(h, 1);
+      await until(() => h.computed.includes(1));
+      // Five calls whose headers arrive with no body yet: none of them can be queued (nothing
+      // of them is read), yet only two places are left — the first two hold them.
+      const reqs = [10, 11, 12, 13, 14].map(() =>
+        session.request(
+          { ":method": "POST", ":path": IRIS, "content-type": "application/grpc", te: "trailers" },
+          { endStream: false },
+        ),
+      );
+      const outcomes = reqs.map(
+        (req) =>
+          new Promise<{ status: string | undefined; trailersOnly: boolean }>((resolve, reject) => {
+            let trailersOnly = false;
+            req.on("response", (headers, flags) => {
+              if ((flags & 0x1) !== 0) {
+                trailersOnly = true;
+                resolve({ status: String(headers["grpc-status"]), trailersOnly });
+              }
+            });
+            req.on("trailers", (t) => resolve({ status: String(t["grpc-status"]), trailersOnly }));
+            req.on("data", () => undefined);
+            req.on("error", reject);
+          }),
+      );
+      const refused = await Promise.all(outcomes.slice(2));
+      expect(refused).toEqual(Array(3).fill({ status: String(grpc.status.RESOURCE_EXHAUSTED), trailersOnly: true }));
+      // The two admitted send their bodies and are answered once the model is free.
+      reqs.slice(0, 2).forEach((req, i) => req.end(grpcFrameOf(10 + i)));
+      release();
+      expect(await Promise.all(outcomes.slice(0, 2))).toEqual(Array(2).fill({ status: "0", trailersOnly: false }));
+      await busy;
+      expect(h.computed).toEqual([1, 10, 11]);
     } finally {
       release();
       session.close();

@@ -54,5 +54,12 @@ export { fromOipDatatype, OIP_AUTH_TARGET, toOipDatatype } from "./oip/index.js"
 export { createOpenApiDocument } from "./openapi/openapi.js";
 export type { HttpRouteDoc, OpenApiOptions } from "./openapi/openapi.js";
 export type { HttpMethod, RouteHandler, RouteOptions, RouteRecord, RouteRequest } from "./http/route.js";
-export type { CallObserver, CallInfo, CallOutcome, RouteCallInfo, RouteOutcome } from "./middleware/call-observer.js";
+export type {
+  CallObserver,
+  CallInfo,
+  CallOutcome,
+  RefusedCallInfo,
+  RouteCallInfo,
+  RouteOutcome,
+} from "./middleware/call-observer.js";
 export { peerOf } from "./middleware/call-observer.js";

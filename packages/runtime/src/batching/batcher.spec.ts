@@ -184,6 +184,98 @@ describe("tensor batching", () => {
   });
 });
 
+describe("the fast lane", () => {
+  it("computes a call that finds the model idle and the queue empty at once: no queue entry, its result as the model returned it", async () => {
+    const app = createApp({ name: "t" });
+    const returned: unknown[] = [];
+    app.model("m", { batch: { maxBatchSize: 8, maxDelayMs: 0 } }, async (x: Tensor) => {
+      const out = { ...x };
+      returned.push(out);
+      return out;
+    });
+    const hooks: string[] = [];
+    const batcher = createBatcher(
+      app.getModelOrThrow("m"),
+      { maxBatchSize: 8, maxDelayMs: 0 },
+      {
+        queued: (_m, depth) => hooks.push(`queued ${depth}`),
+        dequeued: (_m, waitMs, depth) => hooks.push(`dequeued ${waitMs} ${depth}`),
+        computed: (_m, size) => hooks.push(`computed ${size}`),
+      },
+    );
+    const result = await batcher.submit([rows([[1, 2]])], never());
+    expect(result).toBe(returned[0]); // not split, not copied
+    expect(hooks).toEqual(["dequeued 0 0", "computed 1"]);
+  });
+
+  it("queues the calls that come while it computes, and batches them as soon as it ends", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, calls, sizes } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 8, maxDelayMs: 0 },
+    );
+    const first = batcher.submit([rows([[1]])], never());
+    const later = [batcher.submit([rows([[2]])], never()), batcher.submit([rows([[3]])], never())];
+    expect(batcher.depth).toBe(2);
+    release();
+    expect((await Promise.all([first, ...later])).map(valuesOf)).toEqual([[1], [2], [3]]);
+    expect(sizes).toEqual([1, 2]);
+    expect(calls.map((c) => (c[0] as Tensor).shape[0])).toEqual([1, 2]);
+  });
+
+  it("checks its result as a batch's: a wrong row count is INTERNAL, an expired deadline is never computed", async () => {
+    const { batcher, calls, rejected } = setup(async () => rows([[1], [2]]), { maxBatchSize: 8, maxDelayMs: 0 });
+    const misfit = await errorOf(batcher.submit([rows([[1]])], never()));
+    expect(misfit.code).toBe(Code.Internal);
+    expect(misfit.rawMessage).toMatch(/^model "m" returned a result that does not fit its batch: /);
+    const late = await errorOf(
+      batcher.submit([rows([[1]])], { signal: new AbortController().signal, timeoutMs: () => 0 }),
+    );
+    expect(late.code).toBe(Code.DeadlineExceeded);
+    expect(calls).toHaveLength(1);
+    expect(rejected).toEqual(["deadline"]);
+  });
+});
+
+describe("reservations (calls admitted before they are read)", () => {
+  it("hold a place each until submitted or released, so that later admissions count them", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { batcher, calls, rejected } = setup(
+      async (x: Tensor) => {
+        await gate;
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 },
+    );
+    const running = batcher.submit([rows([[1]])], never());
+    const a = { held: false };
+    const b = { held: false };
+    expect(batcher.admit(undefined, a)).toBeUndefined();
+    expect(batcher.admit(undefined, b)).toBeUndefined();
+    expect([a.held, b.held]).toEqual([true, true]);
+    // Nothing is queued yet, but both places are taken.
+    expect(batcher.depth).toBe(0);
+    expect(batcher.admit(undefined, { held: false })?.code).toBe(Code.ResourceExhausted);
+    batcher.release(a);
+    expect(a.held).toBe(false);
+    batcher.release(a); // twice is once
+    // b is submitted with its place: queued without asking admission again.
+    const queued = batcher.submit([rows([[2]])], { signal: new AbortController().signal, reservation: b });
+    expect(b.held).toBe(false);
+    expect(batcher.depth).toBe(1);
+    expect(batcher.admit(undefined)).toBeUndefined(); // one place left
+    release();
+    await Promise.all([running, queued]);
+    expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2]]);
+    expect(rejected).toEqual(["queue_full"]);
+  });
+});
+
 describe("adaptive wait", () => {
   const identity = async (x: Tensor) => x;
   const timed = async (p: Promise<unknown>) => {
@@ -373,6 +465,32 @@ describe("deadlines, cancellation, backpressure", () => {
     await Promise.all([busy, queued]);
     expect(calls.map((c) => valuesOf(c[0]))).toEqual([[1], [2], [3]]);
     expect(rejected).toEqual(["deadline", "deadline"]);
+  });
+
+  it("judges by the median of recent batches: one quick batch among slow ones does not make it admit too much", async () => {
+    let ms = 60;
+    let gate: Promise<void> | undefined = undefined; // set once the model has learnt
+    let open!: () => void;
+    const { batcher } = setup(
+      async (x: Tensor) => {
+        if (gate !== undefined) await gate;
+        else await new Promise((r) => setTimeout(r, ms));
+        return x;
+      },
+      { maxBatchSize: 1, maxDelayMs: 0 },
+    );
+    for (let i = 0; i < 3; i++) await batcher.submit([rows([[i]])], never()); // ~60 ms each
+    ms = 0;
+    await batcher.submit([rows([[3]])], never()); // one quick batch
+    gate = new Promise<void>((r) => (open = r));
+    const busy = batcher.submit([rows([[4]])], never());
+    const queued = batcher.submit([rows([[5]])], never());
+    // Ahead of a new call: the running batch, the queued one and its own, ~180 ms by the
+    // median; by the quickest batch it would be a few ms, and a 300 ms deadline admitted.
+    expect(batcher.admit(300)?.code).toBe(Code.DeadlineExceeded);
+    expect(batcher.admit(1_000)).toBeUndefined();
+    open();
+    await Promise.all([busy, queued]);
   });
 
   it("tells a transport at once that the queue is full (admit)", async () => {

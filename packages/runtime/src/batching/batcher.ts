@@ -3,8 +3,17 @@ import type { Tensor } from "@blazerpc/tensor";
 import type { BatchOptions, ModelRecord } from "../app.js";
 import { cheapError } from "../executor/cheap-error.js";
 import type { ExecutorMetrics, RejectionReason } from "../executor/metrics.js";
+import { queueFullRefusal, refusalError, type Refusal } from "../executor/refusal.js";
 import { validateRequest } from "../executor/validate.js";
 import { concatRows, isTensor, splitResult, stackKey } from "./tensor-batch.js";
+
+/**
+ * A place held in a model's queue by `admit` for a call admitted before it is read: counted
+ * with the queue by every later admission until the call is submitted or the place released.
+ */
+export interface Reservation {
+  held: boolean;
+}
 
 /** What the batcher needs of a call besides its arguments. */
 export interface QueuedCall {
@@ -12,6 +21,8 @@ export interface QueuedCall {
   readonly signal: AbortSignal;
   /** Milliseconds left before the call's deadline, or undefined without one. */
   timeoutMs?(): number | undefined;
+  /** The place `admit` held for it, if it was admitted before it was read: `submit` takes it over. */
+  readonly reservation?: Reservation;
 }
 
 /** Queues the calls of one model and runs them in batches. */
@@ -29,9 +40,17 @@ export interface Batcher {
    * read: the error it would get (RESOURCE_EXHAUSTED for a full queue, DEADLINE_EXCEEDED
    * when the work queued ahead of it and its own batch, by recent compute times, would take
    * more than half of its time left), else undefined. An idle model admits every call. A
-   * refusal is counted (`metrics.rejected`). `submit` makes the same checks.
+   * refusal is counted (`metrics.rejected`). `submit` makes the same checks, except for a
+   * call that holds a reservation.
+   *
+   * Given a `reservation`, an admitted call also holds a place (one row) until it is
+   * submitted (with that reservation) or `release`d: a burst of calls that arrives in one
+   * read is admitted before any of them is read and queued, and without reservations every
+   * one of them would be judged against the same short queue.
    */
-  admit(timeoutMs: number | undefined): ConnectError | undefined;
+  admit(timeoutMs: number | undefined, reservation?: Reservation): Refusal | undefined;
+  /** Gives back the place a call held and will not use (it ended before it was submitted). */
+  release(reservation: Reservation): void;
   /** Requests waiting in the queue. */
   readonly depth: number;
   /** Resolves once the queue is empty and no batch is running. */
@@ -95,6 +114,7 @@ export function createBatcher(
   const { maxRowsPerRequest = maxBatchSize } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
+  const queueFull = queueFullRefusal(model, queueCapacity);
   // The queue, oldest first, from `start`. Calls that leave it are only marked (O(1) for an
   // abort, however long the queue); the array is compacted as `start` moves on.
   let queue: Pending[] = [];
@@ -102,6 +122,8 @@ export function createBatcher(
   let live = 0;
   /** Rows of the calls in the queue. */
   let queuedRows = 0;
+  /** Places held by calls admitted but not submitted yet (see `admit`). */
+  let reserved = 0;
   /** Queued rows per stacking key. */
   const rowsByKey = new Map<string, number>();
   let running = false;
@@ -140,6 +162,9 @@ export function createBatcher(
   };
 
   function submit(args: readonly unknown[], callInfo: QueuedCall): Promise<unknown> {
+    // Admitted already (see `admit`): its place becomes its queue entry, or is given back.
+    const admitted = callInfo.reservation?.held === true;
+    if (admitted) release(callInfo.reservation!);
     const { signal } = callInfo;
     if (signal.aborted) {
       const { reason, err } = abortError(signal, model);
@@ -156,8 +181,18 @@ export function createBatcher(
     } catch (err) {
       return Promise.reject(err);
     }
-    const refused = admit(callInfo.timeoutMs?.());
-    if (refused !== undefined) return Promise.reject(refused);
+    // The fast lane: an idle model, an empty queue, and a call that would be dispatched
+    // alone at once anyway — computed now, with no queue entry, abort listener or split.
+    if (!running && live === 0 && startsAlone(shape.rows)) {
+      const left = callInfo.timeoutMs?.();
+      if (left !== undefined && left <= 0) {
+        metrics.rejected?.(model, "deadline");
+        return Promise.reject(deadlineError(model));
+      }
+      return runAlone(args, shape);
+    }
+    const refused = admitted ? undefined : admit(callInfo.timeoutMs?.());
+    if (refused !== undefined) return Promise.reject(refusalError(refused));
     return new Promise((resolve, rejectCall) => {
       const pending: Pending = {
         args,
@@ -186,26 +221,87 @@ export function createBatcher(
     });
   }
 
-  function admit(timeoutMs: number | undefined): ConnectError | undefined {
-    if (live >= queueCapacity) {
+  /**
+   * Whether a lone call of `rows` rows, queued now to an idle model, would be dispatched at
+   * once by `schedule` (a full batch, a preferred size, no wait, or waiting has not paid).
+   */
+  function startsAlone(rows: number): boolean {
+    if (rows >= maxBatchSize || maxDelayMs <= 0 || preferred.some((size) => size <= rows)) return true;
+    return adaptiveWait && fruitless >= FRUITLESS_WAITS && ++skipped % PROBE_EVERY !== 0;
+  }
+
+  /** Computes one call as a batch of its own, on the fast lane (see `submit`). */
+  async function runAlone(
+    args: readonly unknown[],
+    shape: { mode: "tensor" | "list"; rows: number },
+  ): Promise<unknown> {
+    metrics.dequeued?.(model, 0, 0);
+    running = true;
+    const started = performance.now();
+    let result: unknown;
+    try {
+      result = await (shape.mode === "tensor" ? call(...args) : call(...args.map((a) => [a])));
+    } catch (err) {
+      running = false;
+      metrics.computed?.(model, shape.rows, performance.now() - started, false);
+      schedule();
+      throw err;
+    }
+    running = false;
+    learn(performance.now() - started);
+    metrics.computed?.(model, shape.rows, performance.now() - started, true);
+    // Calls that came while it computed are in the queue: their batch goes now.
+    schedule();
+    let part: unknown;
+    try {
+      part = shape.mode === "tensor" ? ownRows(result, shape.rows, model) : checkList(result, 1)[0];
+    } catch (err) {
+      throw misfit(err);
+    }
+    if (shape.mode === "list" && part instanceof Error) throw part;
+    return part;
+  }
+
+  /** Learns a batch's compute time. */
+  function learn(took: number): void {
+    recent[recentCount++ % RECENT_BATCHES] = took;
+    computeEstimate = median(recent.subarray(0, Math.min(recentCount, RECENT_BATCHES)));
+  }
+
+  function admit(timeoutMs: number | undefined, reservation?: Reservation): Refusal | undefined {
+    const refused = judge(timeoutMs);
+    if (refused === undefined && reservation !== undefined && !reservation.held) {
+      reservation.held = true;
+      reserved++;
+    }
+    return refused;
+  }
+
+  function release(reservation: Reservation): void {
+    if (!reservation.held) return;
+    reservation.held = false;
+    reserved--;
+  }
+
+  function judge(timeoutMs: number | undefined): Refusal | undefined {
+    if (live + reserved >= queueCapacity) {
       metrics.rejected?.(model, "queue_full");
-      return cheapError(
-        `model "${model}" is at capacity: ${live} requests queued (queueCapacity ${queueCapacity}) — retry later`,
-        Code.ResourceExhausted,
-      );
+      return queueFull;
     }
     // An idle model takes every call: its estimate only learns from batches that run.
-    if (timeoutMs === undefined || computeEstimate === 0 || (live === 0 && !running)) return undefined;
-    // The batch that runs, then the batches queued ahead, then the call's own: they may
-    // take half of the time left; the other half is slack for the transport and for a busy
-    // event loop, so that what is admitted is answered in time.
-    const aheadMs = (running ? computeEstimate : 0) + (Math.floor(queuedRows / maxBatchSize) + 1) * computeEstimate;
+    if (timeoutMs === undefined || computeEstimate === 0 || (live === 0 && reserved === 0 && !running))
+      return undefined;
+    // The batch that runs, then the batches queued ahead (and the places held), then the
+    // call's own: they may take half of the time left; the other half is slack for the
+    // transport and for a busy event loop, so that what is admitted is answered in time.
+    const ahead = queuedRows + reserved;
+    const aheadMs = (running ? computeEstimate : 0) + (Math.floor(ahead / maxBatchSize) + 1) * computeEstimate;
     if (aheadMs <= timeoutMs / 2) return undefined;
     metrics.rejected?.(model, "deadline");
-    return cheapError(
-      `model "${model}" cannot answer before the deadline: ${live} requests are queued ahead, about ${aheadMs.toFixed(1)} ms of work, and ${Math.max(0, timeoutMs).toFixed(1)} ms are left`,
-      Code.DeadlineExceeded,
-    );
+    return {
+      code: Code.DeadlineExceeded,
+      message: `model "${model}" cannot answer before the deadline: ${live} requests are queued ahead, about ${aheadMs.toFixed(1)} ms of work, and ${Math.max(0, timeoutMs).toFixed(1)} ms are left`,
+    };
   }
 
   function schedule(): void {
@@ -322,8 +418,7 @@ export function createBatcher(
     }
     running = false;
     const took = performance.now() - started;
-    recent[recentCount++ % RECENT_BATCHES] = took;
-    computeEstimate = Math.min(...recent.subarray(0, Math.min(recentCount, RECENT_BATCHES)));
+    learn(took);
     metrics.computed?.(model, rows, took, true);
     let parts: unknown[];
     try {
@@ -336,10 +431,7 @@ export function createBatcher(
             )
           : checkList(result, batch.length);
     } catch (err) {
-      const e = new ConnectError(
-        `model "${model}" returned a result that does not fit its batch: ${(err as Error).message}`,
-        Code.Internal,
-      );
+      const e = misfit(err);
       for (const p of batch) p.reject(e);
       return;
     }
@@ -350,9 +442,17 @@ export function createBatcher(
     });
   }
 
+  function misfit(err: unknown): ConnectError {
+    return new ConnectError(
+      `model "${model}" returned a result that does not fit its batch: ${(err as Error).message}`,
+      Code.Internal,
+    );
+  }
+
   return {
     submit,
     admit,
+    release,
     get depth() {
       return live;
     },
@@ -369,6 +469,12 @@ export function createBatcher(
  * make the batcher refuse calls that would have been answered in time.
  */
 const RECENT_BATCHES = 8;
+
+/** The middle of a few numbers (the upper one of the two middle ones for an even count). */
+function median(values: Float64Array): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[sorted.length >> 1]!;
+}
 
 /** `adaptiveWait`: fruitless waits in a row before a lone call is computed at once. */
 const FRUITLESS_WAITS = 3;
@@ -390,6 +496,15 @@ function describe(args: readonly unknown[], model: string): { mode: "tensor" | "
     return { mode: "tensor", key: stackKey(tensors), rows };
   }
   return { mode: "list", key: "list", rows: 1 };
+}
+
+/**
+ * A batch of one call's result, checked as `splitResult` checks it, without splitting: a
+ * tensor with the call's rows is its own result as it is.
+ */
+function ownRows(result: unknown, rows: number, model: string): unknown {
+  if (isTensor(result) && result.shape.length > 0 && result.shape[0] === rows) return result;
+  return splitResult(result, [rows], model)[0];
 }
 
 function checkList(result: unknown, n: number): unknown[] {

@@ -5,6 +5,8 @@ import { callContextOf } from "../context/call-context.js";
 import { untilAborted } from "../context/until-aborted.js";
 import { toConnectError } from "../errors.js";
 import type { Executor } from "../executor/executor.js";
+import type { Reservation } from "../batching/batcher.js";
+import type { Refusal } from "../executor/refusal.js";
 import type { MethodBinding, ModelServiceBinding } from "./define-model-service.js";
 import { createServiceTable, type ServiceEntry } from "./service-table.js";
 
@@ -84,7 +86,7 @@ export function modelServiceEntries(
   return services.map(({ service, methods }) => {
     const impl: Record<string, unknown> = {};
     const models: Record<string, string> = {};
-    const admit: Record<string, (timeoutMs: number | undefined) => Error | undefined> = {};
+    const admission: Record<string, Admission> = {};
     for (const method of service.methods) {
       const binding = methods[method.localName];
       if (binding === undefined) continue;
@@ -92,9 +94,14 @@ export function modelServiceEntries(
         binding.kind === "unary" ? unary(binding, executor, gate) : serverStreaming(binding, executor, gate);
       // A code-first RPC (`app.rpc`) is not a model: metrics and logs name no model for it.
       if (!isRpc(binding.model)) models[method.localName] = binding.model;
-      if (binding.kind === "unary") admit[method.localName] = (timeoutMs) => executor.admit(binding.model, timeoutMs);
+      if (binding.kind === "unary") {
+        admission[method.localName] = {
+          admit: (timeoutMs, reservation) => executor.admit(binding.model, timeoutMs, reservation),
+          release: (reservation) => executor.release(binding.model, reservation),
+        };
+      }
     }
-    return { service, impl, origin: "model", models, admit, native: true } satisfies ServiceEntry;
+    return { service, impl, origin: "model", models, admission, native: true } satisfies ServiceEntry;
   });
 }
 
@@ -108,6 +115,17 @@ export function registerBindings(
   createServiceTable(modelServiceEntries(services, executor, gate)).register(router);
 }
 
+/**
+ * A batched model's admission of unary calls before they are read: `admit` is the refusal a
+ * call with `timeoutMs` left gets at once (its queue full, or more work queued than the
+ * deadline allows), else undefined — and then the call holds a place (`reservation`) until
+ * it is invoked with it (its context's `reservation`) or `release`d.
+ */
+export interface Admission {
+  admit(timeoutMs: number | undefined, reservation: Reservation): Refusal | undefined;
+  release(reservation: Reservation): void;
+}
+
 /** One method's implementation, as connect's router and the native gRPC path both call it. */
 export type ModelRpc =
   | {
@@ -116,8 +134,8 @@ export type ModelRpc =
       /** The model it serves; `""` for a method that is not a model's. */
       readonly model: string;
       readonly impl: (req: unknown, ctx: HandlerContext) => Promise<unknown>;
-      /** The error a call with `timeoutMs` left would be refused with before it is read (a batched model's queue is full or too long), else undefined. */
-      readonly admit?: (timeoutMs: number | undefined) => Error | undefined;
+      /** Admission before the call is read (a batched model's queue full or too long): see {@link Admission}. */
+      readonly admission?: Admission;
     }
   | {
       readonly kind: "server_streaming";

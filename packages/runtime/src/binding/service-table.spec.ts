@@ -18,7 +18,7 @@ const director: ServiceEntry = {
   origin: "own",
   native: true,
 };
-const refuseAll = () => undefined;
+const refuseAll = { admit: () => undefined, release: () => undefined };
 const diff: ServiceEntry = {
   service: InferenceService,
   impl: {
@@ -32,7 +32,7 @@ const diff: ServiceEntry = {
   },
   origin: "model",
   models: { predictEcho: "echo", predictTicks: "ticks" },
-  admit: { predictEcho: refuseAll },
+  admission: { predictEcho: refuseAll },
   native: true,
 };
 const reflection: ServiceEntry = {
@@ -81,9 +81,9 @@ describe("createServiceTable", () => {
     const echo = table.native.get(`/${DIFF}/PredictEcho`)!;
     expect(echo.kind).toBe("unary");
     expect(echo.model).toBe("echo");
-    expect(echo.kind === "unary" && echo.admit).toBe(refuseAll);
+    expect(echo.kind === "unary" && echo.admission).toBe(refuseAll);
     const slow = table.native.get(`/${DIFF}/PredictSlow`)!;
-    expect("admit" in slow).toBe(false);
+    expect("admission" in slow).toBe(false);
     expect(table.native.get(`/${DIFF}/PredictTicks`)?.kind).toBe("server_streaming");
     const own = table.native.get(`/${DIRECTOR}/GetHealthStatus`)!;
     expect(own.kind === "unary" && (await own.impl({}, {} as HandlerContext))).toEqual({

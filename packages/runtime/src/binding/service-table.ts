@@ -1,6 +1,6 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import type { ModelRpc } from "./connect-routes.js";
+import type { Admission, ModelRpc } from "./connect-routes.js";
 
 /** Where a served service comes from: the generated model bindings, the user's own code, or the server itself (health, reflection). */
 export type ServiceOrigin = "model" | "own" | "builtin";
@@ -13,8 +13,8 @@ export interface ServiceEntry {
   readonly origin: ServiceOrigin;
   /** The model each method serves, by method local name (model services only). */
   readonly models?: Readonly<Record<string, string>>;
-  /** Early refusal of a unary call before its body is read (a batched model's full queue), by method local name. */
-  readonly admit?: Readonly<Record<string, (timeoutMs: number | undefined) => Error | undefined>>;
+  /** Admission of a unary call before its body is read (a batched model's queue), by method local name. */
+  readonly admission?: Readonly<Record<string, Admission>>;
   /** The native gRPC path may take this service's unary and server-streaming methods. */
   readonly native: boolean;
 }
@@ -77,8 +77,8 @@ export function createServiceTable(entries: readonly ServiceEntry[]): ServiceTab
       const model = entry.models?.[method.localName] ?? "";
       let rpc: ModelRpc | undefined;
       if (entry.native && method.methodKind === "unary") {
-        const admit = entry.admit?.[method.localName];
-        rpc = { kind: "unary", method, model, impl: fn as never, ...(admit !== undefined ? { admit } : {}) };
+        const admission = entry.admission?.[method.localName];
+        rpc = { kind: "unary", method, model, impl: fn as never, ...(admission !== undefined ? { admission } : {}) };
       } else if (entry.native && method.methodKind === "server_streaming") {
         rpc = { kind: "server_streaming", method, model, impl: fn as never };
       }

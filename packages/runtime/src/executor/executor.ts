@@ -1,7 +1,8 @@
 import type { App, ModelRecord } from "../app.js";
-import { createBatcher, type Batcher } from "../batching/batcher.js";
+import { createBatcher, type Batcher, type Reservation } from "../batching/batcher.js";
 import { createWorkerPool, findFunctionSource, type WorkerPool } from "../worker/worker-pool.js";
 import type { ExecutorMetrics } from "./metrics.js";
+import type { Refusal } from "./refusal.js";
 import { validateRequest } from "./validate.js";
 
 /** What the executor needs of a call: its abort signal (deadline or client gone). */
@@ -9,6 +10,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** Milliseconds left before the call's deadline, or undefined without one (connect's HandlerContext has it). */
   timeoutMs?(): number | undefined;
+  /** The place `admit` held for the call, if it was admitted before it was read. */
+  readonly reservation?: Reservation;
 }
 
 /** Runs registered models. */
@@ -26,11 +29,14 @@ export interface Executor {
    */
   stream(model: string, args: readonly unknown[], ctx: CallContext): AsyncIterable<unknown>;
   /**
-   * For a batched model, the error a call with `timeoutMs` left would be refused with at
+   * For a batched model, the refusal a call with `timeoutMs` left would get at
    * once (full queue, or more work queued than its deadline allows; see `Batcher.admit`),
-   * else undefined. Lets a transport refuse a call before it reads the request.
+   * else undefined. Lets a transport refuse a call before it reads the request; given a
+   * `reservation`, an admitted call holds its place until it is invoked with it or released.
    */
-  admit(model: string, timeoutMs: number | undefined): Error | undefined;
+  admit(model: string, timeoutMs: number | undefined, reservation?: Reservation): Refusal | undefined;
+  /** Gives back a place `admit` held for a call that ended before it was invoked. */
+  release(model: string, reservation: Reservation): void;
   /** Requests queued for a batched model (0 for others). */
   queueDepth(model: string): number;
   /** Resolves once every batcher's queue is empty and no batch is running. */
@@ -116,7 +122,8 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
       // yield* forwards return(): a client that goes away ends the model's generator.
       yield* result;
     },
-    admit: (model, timeoutMs) => batcherOf(model)?.admit(timeoutMs),
+    admit: (model, timeoutMs, reservation) => batcherOf(model)?.admit(timeoutMs, reservation),
+    release: (model, reservation) => batcherOf(model)?.release(reservation),
     queueDepth: (model) => batchers.get(model)?.depth ?? 0,
     async drain() {
       await Promise.all([...batchers.values()].map((b) => b.drain()));

@@ -6,6 +6,8 @@ import {
   type ContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { refusalError, type Refusal } from "../executor/refusal.js";
 import { clientGoneError, isClientGone } from "../server/abort-reasons.js";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 
@@ -29,6 +31,9 @@ export interface CallInfo {
   readonly context: HandlerContext;
 }
 
+/** A call refused as it arrived: what {@link CallInfo} says, without a handler context. */
+export type RefusedCallInfo = Omit<CallInfo, "context">;
+
 /** How a call ended. */
 export interface CallOutcome {
   /** The status code (Code.Ok is 0). */
@@ -48,6 +53,12 @@ export interface CallOutcome {
 export interface CallObserver {
   /** The call's headers arrived. Returns what to call when it ends (or nothing). */
   start(call: CallInfo): ((outcome: CallOutcome) => void) | void;
+  /**
+   * A call refused as it arrived, before anything was built for it (no handler context):
+   * under overload, a batched model's full queue or a deadline its queue cannot meet. Its
+   * outcome is the error it was answered with, `durationMs` the time to answer it.
+   */
+  refused?(call: RefusedCallInfo, outcome: CallOutcome): void;
   /** A request to one of the app's HTTP routes (`app.route`) arrived. Returns what to call when it is answered (or nothing). */
   route?(request: RouteCallInfo): ((outcome: RouteOutcome) => void) | void;
 }
@@ -162,6 +173,75 @@ export function callObservers(
       for (const e of ends) e(outcome);
     };
   };
+}
+
+/** What a transport knows of a call it refused as it arrived. */
+export interface RefusedTransport extends CallTransport {
+  readonly protocol: string;
+  /** The request's headers, built only when an observer reads them. */
+  readonly header: Headers;
+}
+
+/**
+ * Tells every observer of a call refused as it arrived (see {@link CallObserver.refused}).
+ * `models` maps `service/method` to the model it serves.
+ */
+export function refusedCalls(
+  observers: readonly CallObserver[],
+  models: ReadonlyMap<string, string>,
+): (method: DescMethod, transport: RefusedTransport, refusal: Refusal, started: number) => void {
+  const modelOf = new Map<DescMethod, string>();
+  const wanted = observers.filter((o) => o.refused !== undefined);
+  return (method, transport, refusal, started) => {
+    if (wanted.length === 0) return;
+    let model = modelOf.get(method);
+    if (model === undefined) {
+      model = models.get(`${method.parent.typeName}/${method.name}`) ?? "";
+      modelOf.set(method, model);
+    }
+    const call = new RefusedCall(method, model, transport);
+    const outcome = new RefusedOutcome(refusal, performance.now() - started);
+    for (const o of wanted) o.refused!(call, outcome);
+  };
+}
+
+/** A refused call as observers see it: what only some of them read is read when they do. */
+class RefusedCall implements RefusedCallInfo {
+  readonly service: string;
+  readonly method: string;
+  readonly protocol: string;
+  readonly httpVersion: string;
+  constructor(
+    desc: DescMethod,
+    readonly model: string,
+    private readonly transport: RefusedTransport,
+  ) {
+    this.service = desc.parent.typeName;
+    this.method = desc.name;
+    this.protocol = transport.protocol;
+    this.httpVersion = transport.httpVersion;
+  }
+  get header(): Headers {
+    return this.transport.header;
+  }
+  get peer(): string | undefined {
+    return this.transport.peer;
+  }
+}
+
+/** A refusal as a call's outcome; its error object is made only when an observer reads it. */
+class RefusedOutcome implements CallOutcome {
+  readonly code: Code;
+  private made: ConnectError | undefined;
+  constructor(
+    private readonly refusal: Refusal,
+    readonly durationMs: number,
+  ) {
+    this.code = refusal.code;
+  }
+  get error(): ConnectError {
+    return (this.made ??= refusalError(this.refusal));
+  }
 }
 
 /** The client reset the request's HTTP/2 stream (Node sets `aborted` on a stream the peer closed early). */

@@ -1,7 +1,10 @@
 import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type * as http2 from "node:http2";
 import { toWireError } from "../errors.js";
-import { callObservers, observeCalls, type CallObserver } from "../middleware/call-observer.js";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { callObservers, observeCalls, refusedCalls, type CallObserver } from "../middleware/call-observer.js";
+import type { Refusal } from "../executor/refusal.js";
+import { webHeaders } from "./protocol-grpc/headers.js";
 
 /** A call's handler context as connect-node and the native path build it: with `abort`, which connect's public type does not name. */
 type AbortableContext = HandlerContext & { abort?(reason?: unknown): void };
@@ -23,6 +26,17 @@ export interface CallsInFlight {
   connect(ctx: HandlerContext): void;
   /** The native gRPC path: a call started; returns what to call, once, when it has ended. */
   native(ctx: HandlerContext, stream: http2.ServerHttp2Stream): (error: ConnectError | undefined) => void;
+  /**
+   * The native gRPC path refused a call as it arrived (overload), before any call was built:
+   * the observers count and log it. `started`: `performance.now()` as it arrived.
+   */
+  refused(
+    method: DescMethod,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    refusal: Refusal,
+    started: number,
+  ): void;
   /** Ends every call still in flight with `reason`. */
   abortAll(reason: ConnectError): void;
   /** Calls in flight. */
@@ -45,6 +59,7 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
   const inflight = new Set<AbortableContext>();
   const observeConnect = observeCalls(observers, models);
   const observeNative = callObservers(observers, models);
+  const observeRefused = refusedCalls(observers, models);
   return {
     connect(ctx) {
       inflight.add(ctx);
@@ -74,6 +89,9 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
         end?.(error);
       };
     },
+    refused(method, stream, headers, refusal, started) {
+      observeRefused(method, new RefusedStream(stream, headers), refusal, started);
+    },
     abortAll(reason) {
       for (const ctx of inflight) abortCall(ctx, reason);
     },
@@ -81,6 +99,22 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
       return inflight.size;
     },
   };
+}
+
+/** What the observers of a refused native call read of its transport, read only when they do. */
+class RefusedStream {
+  readonly protocol = "grpc";
+  readonly httpVersion = "2.0";
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+  ) {}
+  get peer(): string | undefined {
+    return this.stream.session?.socket?.remoteAddress;
+  }
+  get header(): Headers {
+    return webHeaders(this.headers);
+  }
 }
 
 /**

@@ -93,7 +93,9 @@ export function createDispatch(options: DispatchOptions): Dispatch {
     stream(stream, headers) {
       if (refuseStream?.(stream) === true) return true;
       if (native?.(stream, headers) !== true) return false;
-      onNativeStream?.(stream, headers[":path"]!);
+      // A call refused at the door is answered already (one trailers-only header block, its
+      // body read and dropped): nothing of it to track.
+      if (!stream.writableEnded) onNativeStream?.(stream, headers[":path"]!);
       return true;
     },
     request(req, res) {

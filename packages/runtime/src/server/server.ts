@@ -205,6 +205,8 @@ export function createServer(options: ServerOptions): BlazeServer {
         interceptors,
         ...(spans !== undefined ? { around: spans.around } : {}),
         onCall: calls.native,
+        onRefused: (rpc, stream, headers, refusal, started) =>
+          calls.refused(rpc.method, stream, headers, refusal, started),
         ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
         contextValues: createContextValues,
         scheme: o.tls !== undefined ? "https" : "http",

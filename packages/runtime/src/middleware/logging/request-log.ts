@@ -1,7 +1,7 @@
 import cluster from "node:cluster";
 import { Code } from "@connectrpc/connect";
 import { pino, type Logger } from "pino";
-import { codeName, type CallObserver } from "../call-observer.js";
+import { codeName, type CallObserver, type CallOutcome, type RefusedCallInfo } from "../call-observer.js";
 
 /** Codes that mean the server, not the client, is at fault: logged at `error`. */
 const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Code.DataLoss, Code.Unimplemented]);
@@ -24,25 +24,27 @@ const SERVER_FAULTS = new Set([Code.Unknown, Code.Internal, Code.Unavailable, Co
  * createServer({ app, services, log: pino({ level: "warn" }) }); // only failed calls
  */
 export function requestLog(logger: Logger): CallObserver {
+  const log = (call: RefusedCallInfo, outcome: CallOutcome): void => {
+    const entry = {
+      service: call.service,
+      method: call.method,
+      model: call.model,
+      protocol: call.protocol,
+      http: call.httpVersion,
+      peer: call.peer,
+      code: codeName(outcome.code),
+      ms: Math.round(outcome.durationMs * 1000) / 1000,
+      ...(outcome.error !== undefined ? { error: outcome.error.rawMessage } : {}),
+    };
+    if ((outcome.code as number) === 0) logger.info(entry, "rpc");
+    else if (SERVER_FAULTS.has(outcome.code)) logger.error(entry, "rpc");
+    else logger.warn(entry, "rpc");
+  };
   return {
     start(call) {
-      return (outcome) => {
-        const entry = {
-          service: call.service,
-          method: call.method,
-          model: call.model,
-          protocol: call.protocol,
-          http: call.httpVersion,
-          peer: call.peer,
-          code: codeName(outcome.code),
-          ms: Math.round(outcome.durationMs * 1000) / 1000,
-          ...(outcome.error !== undefined ? { error: outcome.error.rawMessage } : {}),
-        };
-        if ((outcome.code as number) === 0) logger.info(entry, "rpc");
-        else if (SERVER_FAULTS.has(outcome.code)) logger.error(entry, "rpc");
-        else logger.warn(entry, "rpc");
-      };
+      return (outcome) => log(call, outcome);
     },
+    refused: log,
     route(request) {
       return (outcome) => {
         const entry = {

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ExecutorMetrics } from "../../executor/metrics.js";
+import type { ExecutorMetrics, RejectionReason } from "../../executor/metrics.js";
 import type { ServingState } from "../../health/serving-state.js";
-import { codeName, type CallObserver } from "../call-observer.js";
+import { codeName, type CallObserver, type RefusedCallInfo } from "../call-observer.js";
 import {
   counterSeries,
   gaugeSeries,
@@ -162,6 +162,7 @@ export function createPrometheusMetrics(
       computeOk: HistogramHandle;
       computeError: HistogramHandle;
       batchSize: HistogramHandle;
+      rejected: Map<RejectionReason, CounterHandle>;
     }
   >();
   const perModel = (model: string) => {
@@ -172,15 +173,36 @@ export function createPrometheusMetrics(
         computeOk: histogramSeries(compute, { model, outcome: "ok" }),
         computeError: histogramSeries(compute, { model, outcome: "error" }),
         batchSize: histogramSeries(batchSize, { model }),
+        rejected: new Map(),
       };
       models.set(model, m);
     }
     return m;
   };
-  const series = new Map<
-    string,
-    Map<string, { inFlight: GaugeHandle; duration: HistogramHandle; requests: (code: Code) => CounterHandle }>
-  >();
+  type CallSeries = { inFlight: GaugeHandle; duration: HistogramHandle; requests: (code: Code) => CounterHandle };
+  const series = new Map<string, Map<string, CallSeries>>();
+  /** The labelled series of a method and protocol, looked up once, not hashed per call. */
+  const seriesOf = (call: RefusedCallInfo): CallSeries => {
+    const key = `${call.service}/${call.method}`;
+    let byProtocol = series.get(key);
+    if (byProtocol === undefined) series.set(key, (byProtocol = new Map()));
+    let s = byProtocol.get(call.protocol);
+    if (s === undefined) {
+      const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
+      const codes = new Map<Code, CounterHandle>();
+      s = {
+        inFlight: gaugeSeries(inFlight, labels),
+        duration: histogramSeries(duration, labels),
+        requests: (code) => {
+          let c = codes.get(code);
+          if (c === undefined) codes.set(code, (c = counterSeries(requests, { ...labels, code: codeName(code) })));
+          return c;
+        },
+      };
+      byProtocol.set(call.protocol, s);
+    }
+    return s;
+  };
   return {
     registry,
     executor: {
@@ -192,36 +214,27 @@ export function createPrometheusMetrics(
         (ok ? m.computeOk : m.computeError).observe(computeMs / 1000);
         m.batchSize.observe(size);
       },
-      rejected: (model, reason) => rejections.inc({ model, reason }),
+      rejected(model, reason) {
+        const { rejected } = perModel(model);
+        let c = rejected.get(reason);
+        if (c === undefined) rejected.set(reason, (c = counterSeries(rejections, { model, reason })));
+        c.inc();
+      },
     },
     calls: {
       start(call) {
-        // The labelled series of a method and protocol, looked up once, not hashed per call.
-        const key = `${call.service}/${call.method}`;
-        let byProtocol = series.get(key);
-        if (byProtocol === undefined) series.set(key, (byProtocol = new Map()));
-        let s = byProtocol.get(call.protocol);
-        if (s === undefined) {
-          const labels = { service: call.service, method: call.method, model: call.model, protocol: call.protocol };
-          const codes = new Map<Code, CounterHandle>();
-          s = {
-            inFlight: gaugeSeries(inFlight, labels),
-            duration: histogramSeries(duration, labels),
-            requests: (code) => {
-              let c = codes.get(code);
-              if (c === undefined) codes.set(code, (c = counterSeries(requests, { ...labels, code: codeName(code) })));
-              return c;
-            },
-          };
-          byProtocol.set(call.protocol, s);
-        }
-        const { inFlight: gauge, duration: histogram, requests: counter } = s;
+        const { inFlight: gauge, duration: histogram, requests: counter } = seriesOf(call);
         gauge.inc();
         return (outcome) => {
           gauge.dec();
           counter(outcome.code).inc();
           histogram.observe(outcome.durationMs / 1000);
         };
+      },
+      refused(call, outcome) {
+        const { duration: histogram, requests: counter } = seriesOf(call);
+        counter(outcome.code).inc();
+        histogram.observe(outcome.durationMs / 1000);
       },
       route(request) {
         return (outcome) => {

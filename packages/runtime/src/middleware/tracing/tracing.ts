@@ -8,7 +8,7 @@ import {
   type TextMapGetter,
 } from "@opentelemetry/api";
 import { createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { codeName, type CallObserver } from "../call-observer.js";
+import { codeName, type CallObserver, type CallOutcome, type RefusedCallInfo } from "../call-observer.js";
 
 const kSpan = createContextKey<Span | undefined>(undefined, { description: "blazerpc span" });
 
@@ -35,34 +35,42 @@ export function tracing(): {
   around: <T>(ctx: HandlerContext, fn: () => T) => T;
 } {
   const tracer = trace.getTracer("@blazerpc/runtime");
+  const startSpan = (call: RefusedCallInfo): Span | undefined => {
+    // No SDK registered (checked per call: one may be registered later): no span at all.
+    if (!sdkRegistered()) return undefined;
+    const parent = propagation.extract(context.active(), call.header, headerGetter);
+    return tracer.startSpan(
+      `${call.service}/${call.method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": call.protocol === "connect" ? "connect_rpc" : "grpc",
+          "rpc.service": call.service,
+          "rpc.method": call.method,
+          "blazerpc.protocol": call.protocol,
+          ...(call.model !== "" ? { "blazerpc.model": call.model } : {}),
+        },
+      },
+      parent,
+    );
+  };
+  const endSpan = (span: Span, outcome: CallOutcome): void => {
+    span.setAttribute("rpc.grpc.status_code", outcome.code);
+    span.setAttribute("blazerpc.code", codeName(outcome.code));
+    if (outcome.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.rawMessage });
+    span.end();
+  };
   return {
     calls: {
       start(call) {
-        // No SDK registered (checked per call: one may be registered later): no span at all.
-        if (!sdkRegistered()) return;
-        const parent = propagation.extract(context.active(), call.header, headerGetter);
-        const span = tracer.startSpan(
-          `${call.service}/${call.method}`,
-          {
-            kind: SpanKind.SERVER,
-            attributes: {
-              "rpc.system": call.protocol === "connect" ? "connect_rpc" : "grpc",
-              "rpc.service": call.service,
-              "rpc.method": call.method,
-              "blazerpc.protocol": call.protocol,
-              ...(call.model !== "" ? { "blazerpc.model": call.model } : {}),
-            },
-          },
-          parent,
-        );
+        const span = startSpan(call);
+        if (span === undefined) return;
         call.context.values.set(kSpan, span);
-        return (outcome) => {
-          span.setAttribute("rpc.grpc.status_code", outcome.code);
-          span.setAttribute("blazerpc.code", codeName(outcome.code));
-          if (outcome.error !== undefined)
-            span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.rawMessage });
-          span.end();
-        };
+        return (outcome) => endSpan(span, outcome);
+      },
+      refused(call, outcome) {
+        const span = startSpan(call);
+        if (span !== undefined) endSpan(span, outcome);
       },
     },
     // The same, for the native gRPC path.

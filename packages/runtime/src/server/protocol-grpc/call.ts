@@ -14,6 +14,7 @@ import {
 import { compressionNegotiate, type Compression } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { Reservation } from "../../batching/batcher.js";
 import type { ModelRpc } from "../../binding/connect-routes.js";
 import { toWireError } from "../../errors.js";
 import { checkMessageFields } from "../../limits/message-fields.js";
@@ -65,6 +66,8 @@ export class NativeCall implements NativeCallContext {
     private readonly nodeHeaders: http2.IncomingHttpHeaders,
     private readonly rpc: ModelRpc,
     private readonly options: NativeGrpcOptions,
+    /** The place its model's admission holds for it (given back at the end if never used). */
+    readonly reservation?: Reservation,
   ) {
     this.method = rpc.method;
     this.signal = this.controller.signal;
@@ -121,6 +124,7 @@ export class NativeCall implements NativeCallContext {
     const ended = onCall?.(this, stream);
     stream.once("close", () => {
       if (this.timer !== undefined) clearTimeout(this.timer);
+      if (this.reservation?.held === true && this.rpc.kind === "unary") this.rpc.admission?.release(this.reservation);
       // A call answered in full ends without touching its signal (connect's contexts abort it
       // with no reason, which costs a DOMException per call); one cut short aborts it.
       if (!this.done) {
@@ -138,12 +142,6 @@ export class NativeCall implements NativeCallContext {
       if (requestGate !== undefined) {
         const gated = requestGate(this);
         if (gated !== undefined) await gated;
-      }
-      // Under overload, refuse before reading the request: a full queue, or more work queued
-      // than the deadline allows, costs the server next to nothing.
-      if (this.rpc.kind === "unary" && timeout.error === undefined) {
-        const refused = this.rpc.admit?.(timeout.timeoutMs);
-        if (refused !== undefined) throw refused;
       }
       const readInput = async (): Promise<unknown> => {
         if (negotiated.error !== undefined) throw negotiated.error;

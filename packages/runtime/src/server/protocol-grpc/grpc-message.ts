@@ -10,20 +10,16 @@
  * encodeGrpcMessage("100% → done"); // "100%25 %E2%86%92 done"
  */
 export function encodeGrpcMessage(text: string): string {
-  let plain = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x25) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) return text;
+  return NOT_PLAIN.test(text) ? text.replace(NOT_PLAIN_RUNS, percentEncode) : text;
+}
+
+/** Characters the spec sends as they are: printable ASCII but `%`. */
+const NOT_PLAIN = /[^\x20-\x24\x26-\x7e]/;
+const NOT_PLAIN_RUNS = /[^\x20-\x24\x26-\x7e]+/g;
+
+function percentEncode(run: string): string {
   let out = "";
-  for (const b of Buffer.from(text, "utf8")) {
-    out +=
-      b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);
-  }
+  for (const b of Buffer.from(run, "utf8")) out += `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }
 

@@ -6,6 +6,7 @@ import type {
   UnaryRequest,
   UnaryResponse,
 } from "@connectrpc/connect";
+import type { Reservation } from "../../batching/batcher.js";
 
 /** A call's implementation as interceptors see it, unary or streaming. */
 export type AnyFn = (req: UnaryRequest | StreamRequest) => Promise<UnaryResponse | StreamResponse>;
@@ -42,7 +43,9 @@ export function mergedContext(ctx: HandlerContext, req: UnaryRequest | StreamReq
     responseHeader: ctx.responseHeader,
     responseTrailer: ctx.responseTrailer,
     values: req.contextValues,
-  };
+    // The place its model's admission holds for the call (the native path's own field).
+    reservation: (ctx as { reservation?: Reservation }).reservation,
+  } as HandlerContext;
 }
 
 /**

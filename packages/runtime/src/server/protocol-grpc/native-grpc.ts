@@ -1,7 +1,10 @@
 import type * as http2 from "node:http2";
 import type { ConnectError, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
 import type { ModelRpc } from "../../binding/connect-routes.js";
+import type { Reservation } from "../../batching/batcher.js";
+import type { Refusal } from "../../executor/refusal.js";
 import { NativeCall } from "./call.js";
+import { grpcTimeoutMs, refuseCall } from "./refuse.js";
 
 /**
  * The native gRPC path: `application/grpc` and `application/grpc+proto` unary and
@@ -37,6 +40,17 @@ export interface NativeGrpcOptions {
     stream: http2.ServerHttp2Stream,
   ) => ((error: ConnectError | undefined) => void) | undefined;
   /**
+   * Called for a call refused as it arrived (see {@link createNativeGrpc}), with the refusal it
+   * was answered with and `performance.now()` as it arrived.
+   */
+  readonly onRefused?: (
+    rpc: ModelRpc,
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+    refusal: Refusal,
+    started: number,
+  ) => void;
+  /**
    * Runs once a call's headers are in, before its body is read (connect's `requestGate`,
    * e.g. auth). A throw or rejection answers the call with that error.
    */
@@ -52,9 +66,13 @@ export interface NativeGrpcOptions {
   readonly scheme: "http" | "https";
 }
 
-/** A native call's handler context: connect's, plus `abort` (as connect's own contexts have). */
+/**
+ * A native call's handler context: connect's, plus `abort` (as connect's own contexts have)
+ * and the place its model's admission holds for it, if any.
+ */
 export interface NativeCallContext extends HandlerContext {
   abort(reason?: unknown): void;
+  readonly reservation?: Reservation;
 }
 
 /** Takes a stream when the native path serves it; returns false to leave it to connect-node. */
@@ -62,6 +80,14 @@ export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.Incomi
 
 /**
  * The native gRPC path for the given RPCs, to try on each HTTP/2 stream before connect-node.
+ *
+ * A unary call to a batched model is first offered to the model's admission
+ * (`rpc.admission`: its queue full, or more work queued than the call's `grpc-timeout`
+ * allows): one admitted holds its place until its model is called, and one refused is
+ * answered at the door with one trailers-only header block (RESOURCE_EXHAUSTED or
+ * DEADLINE_EXCEEDED) — no call object, no body read, no auth check — and reported to
+ * `onRefused`. Under overload, this is what keeps refusing the excess cheap enough for the
+ * server to go on serving at capacity.
  *
  * @example
  * const native = createNativeGrpc({
@@ -77,14 +103,25 @@ export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.Incomi
  * });
  */
 export function createNativeGrpc(options: NativeGrpcOptions): NativeGrpc {
-  const { rpcs } = options;
+  const { rpcs, onRefused } = options;
   return (stream, headers) => {
     if (headers[":method"] !== "POST") return false;
     const type = headers["content-type"];
     if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
     const rpc = rpcs.get(headers[":path"]!);
     if (rpc === undefined) return false;
-    void new NativeCall(stream, headers, rpc, options).run();
+    let reservation: Reservation | undefined;
+    if (rpc.kind === "unary" && rpc.admission !== undefined) {
+      const started = performance.now();
+      reservation = { held: false };
+      const refused = rpc.admission.admit(grpcTimeoutMs(headers), reservation);
+      if (refused !== undefined) {
+        refuseCall(stream, refused);
+        onRefused?.(rpc, stream, headers, refused, started);
+        return true;
+      }
+    }
+    void new NativeCall(stream, headers, rpc, options, reservation).run();
     return true;
   };
 }
