@@ -12,6 +12,7 @@
 //   node bench/run.cjs       the same without the build step (run `tsc -b` first)
 //   node bench/run.cjs --only unary,connect   some scenarios only; docs/benchmarks.md untouched
 //   node bench/run.cjs --quick   1-second runs to try the harness; docs/benchmarks.md untouched
+//   node bench/run.cjs --render .bench-out/bench-….json   rewrites the section from a run's results
 //
 // Raw results go to .bench-out/ as JSON. See docs/benchmarks.md for what is measured and how.
 "use strict";
@@ -724,16 +725,27 @@ on the other, then the self and inclusive time per function of the \`.cpuprofile
   every observe and inc, four or five times per call (~25–30% of the CPU under this load).
   The server now finds each series once and updates it in place
   (\`src/middleware/metrics/fast-series.ts\`); with and without metrics now measure the same.
-- **What still stands between BlazeRPC and the 1.3× grpc-js target** on this benchmark is
-  mostly the iris example's adaptive batcher: with the same server and the model registered
-  without \`batch\`, the unary call runs at about 0.95–1.0× grpc-js at c=64 (9,700 vs
-  9,800 req/s in one run) and ~30 µs behind it at c=1. The batcher's per-request queue entry,
-  abort listener, promise and row concatenation/splitting cost ~25% for a model that does
-  almost no work — batching pays for real models (see the engine benchmark), not for a 4×3
-  linear layer. The rest is spread thin: HTTP/2 \`respond\` and header encoding (~6%, the
-  same work grpc-js does), garbage collection (~13%: 64 calls in flight keep their objects
-  alive across scavenges, so many are promoted and old-space collections run every second),
-  the AbortController per call (~3%), protobuf-es decode/encode (~5%).
+- **The batcher's fast lane.** The iris example batches (\`maxBatchSize 32, maxDelayMs 0\`),
+  and a model that does almost no work finds itself idle for nearly every call: each call was
+  queued, given an abort listener and a promise, dispatched as a batch of one, its rows
+  "concatenated" and "split" — ~25% of the CPU for a 4×3 linear layer. A call that finds the
+  model idle and the queue empty, and would be dispatched alone at once anyway, is now
+  computed directly: no queue entry, listener, concat or split, its result as the model
+  returned it (\`src/batching/batcher.ts\`, \`runAlone\`). After it, the executor, batcher and
+  model together are ~7% of the CPU at c=64.
+- **What stands between BlazeRPC and the 1.3× grpc-js target.** Measured per call (thread CPU
+  time from /proc during h2load -c1 -m64, server pinned to one core): blazerpc ~62 µs on the
+  event loop + ~21 µs in V8's garbage-collector threads (which share the pinned core); bare
+  grpc-js ~45 + ~20 µs; raw node:http2 ~27 µs + its share. 1.3× grpc-js is ~0.7× the raw
+  floor here: it would leave ~16 µs per call for everything beyond answering an HTTP/2 stream
+  — reading the body, protobuf-es decode and encode (~8 µs together), the tensor checks, the
+  model, metrics, deadlines, bookkeeping — and for their garbage. In the profile (after the
+  fast lane) the rest is spread thin: garbage collection ~22% of the samples plus ~15% "idle"
+  (the event loop waiting while the collector's threads run), HTTP/2 \`respond\` and
+  trailers ~6% (the same work grpc-js does), protobuf-es ~8%, the AbortController and its
+  listeners ~5%, observers and connection tracking ~5%. What is left to try: an
+  AbortController made only when something listens, the model call's abort race done by the
+  native call itself rather than by a listener per call, and no per-call timer for the body.
 - **1 MiB echo**: the stream window (4 MiB, Node's default 64 KiB) and frame size (64 KiB)
   settings and writing large frames as prefix + bytes (no copy into one buffer) give the
   native path its lead over grpc-js; the floor server (raw http2) shows what copying bytes
@@ -749,7 +761,21 @@ on the other, then the self and inclusive time per function of the \`.cpuprofile
 
 // ---------------------------------------------------------------------------------------
 
+/** `--render <json>`: writes this section again from a run's raw results (after the analysis text changed). */
+function render(jsonFile) {
+  const { machine, targets: targetList, results } = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
+  const fx = fixture();
+  const bx = benchFixture();
+  const { PredictIrisRequestSchema } = loadIrisPb();
+  const irisJson = toJsonString(PredictIrisRequestSchema, fromBinary(PredictIrisRequestSchema, fx.request));
+  const list = scenarios({ fx, bx, irisJson });
+  fs.writeFileSync(DOC, withSection(docText(list, results, machine, { bx, targetList })));
+  console.error(`bench: wrote ${path.relative(ROOT, DOC)} from ${path.relative(ROOT, jsonFile)}`);
+}
+
 async function main() {
+  const renderAt = process.argv.indexOf("--render");
+  if (renderAt > 0) return render(process.argv[renderAt + 1]);
   ensureH2load();
   if (!PIN) console.error("bench: taskset or a second core is missing; running unpinned");
 

@@ -108,7 +108,17 @@ function headerBlock(authority, timeout) {
 }
 
 // "grpc-status" Huffman-coded (RFC 7541 Appendix B), as nghttp2 sends the name.
-const HUFFMAN = { g: "100110", r: "101100", p: "101011", c: "00100", "-": "010110", s: "01000", t: "01001", a: "00011", u: "101101" };
+const HUFFMAN = {
+  g: "100110",
+  r: "101100",
+  p: "101011",
+  c: "00100",
+  "-": "010110",
+  s: "01000",
+  t: "01001",
+  a: "00011",
+  u: "101101",
+};
 function huffman(s) {
   let bits = [...s].map((ch) => HUFFMAN[ch]).join("");
   while (bits.length % 8 !== 0) bits += "1";
@@ -261,7 +271,8 @@ function createConnection() {
     },
     expireWaiting() {
       const now = performance.now();
-      while (this.waiting.length > 0 && now - this.waiting[0].sent >= timeoutMs) finish(this.waiting.shift(), "expired");
+      while (this.waiting.length > 0 && now - this.waiting[0].sent >= timeoutMs)
+        finish(this.waiting.shift(), "expired");
     },
   };
   socket.write(

@@ -303,6 +303,15 @@ describe("deadlines, cancellation and backpressure over gRPC", () => {
         'model "iris" is at capacity: 1 requests queued (queueCapacity 1) %E2%80%94 retry later',
       );
       expect(trailers).toBe(false);
+      // Counted like any other call, though none was built for it.
+      const requests = await h.server.registry!.getSingleMetric("blazerpc_requests_total")!.get();
+      expect(
+        requests.values.find((v) => v.labels.method === "PredictIris" && v.labels.code === "RESOURCE_EXHAUSTED")?.value,
+      ).toBe(1);
+      const rejections = await h.server.registry!.getSingleMetric("blazerpc_rejections_total")!.get();
+      expect(rejections.values.find((v) => v.labels.model === "iris" && v.labels.reason === "queue_full")?.value).toBe(
+        1,
+      );
       expect(req.writableEnded).toBe(false); // we never sent the body
       req.close();
       release();
