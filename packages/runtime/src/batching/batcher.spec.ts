@@ -25,6 +25,19 @@ function setup(fn: ModelFunction, options: BatchOptions) {
   return { batcher: createBatcher(app.getModelOrThrow("m"), options, metrics), calls, rejected, sizes };
 }
 
+/** {@link setup} with a model that answers its input once `release()` is called. */
+function gated(options: BatchOptions) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return {
+    ...setup(async (x: Tensor) => {
+      await gate;
+      return x;
+    }, options),
+    release,
+  };
+}
+
 const never = () => ({ signal: new AbortController().signal });
 const errorOf = (p: Promise<unknown>) =>
   p.then(
@@ -209,15 +222,7 @@ describe("the fast lane", () => {
   });
 
   it("queues the calls that come while it computes, and batches them as soon as it ends", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, sizes } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 8, maxDelayMs: 0 },
-    );
+    const { batcher, calls, sizes, release } = gated({ maxBatchSize: 8, maxDelayMs: 0 });
     const first = batcher.submit([rows([[1]])], never());
     const later = [batcher.submit([rows([[2]])], never()), batcher.submit([rows([[3]])], never())];
     expect(batcher.depth).toBe(2);
@@ -243,15 +248,7 @@ describe("the fast lane", () => {
 
 describe("reservations (calls admitted before they are read)", () => {
   it("hold a place each until submitted or released, so that later admissions count them", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, rejected } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 },
-    );
+    const { batcher, calls, rejected, release } = gated({ maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 2 });
     const running = batcher.submit([rows([[1]])], never());
     const a = { held: false };
     const b = { held: false };
@@ -339,15 +336,7 @@ describe("list batching (non-tensor inputs)", () => {
 
 describe("deadlines, cancellation, backpressure", () => {
   it("removes a request whose deadline passes in the queue: DEADLINE_EXCEEDED, never computed", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, rejected } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 1, maxDelayMs: 0 },
-    );
+    const { batcher, calls, rejected, release } = gated({ maxBatchSize: 1, maxDelayMs: 0 });
     const busy = batcher.submit([rows([[1]])], never()); // occupies the model
     const deadline = new AbortController();
     const late = errorOf(batcher.submit([rows([[2]])], { signal: deadline.signal }));
@@ -365,15 +354,7 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 
   it("drops a request whose deadline has passed at dispatch even if no timer fired (a busy event loop)", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls, rejected } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 1, maxDelayMs: 0 },
-    );
+    const { batcher, calls, rejected, release } = gated({ maxBatchSize: 1, maxDelayMs: 0 });
     const busy = batcher.submit([rows([[1]])], never());
     let left = 1000;
     const expiring = errorOf(
@@ -494,15 +475,7 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 
   it("tells a transport at once that the queue is full (admit)", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, rejected } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 },
-    );
+    const { batcher, rejected, release } = gated({ maxBatchSize: 1, maxDelayMs: 0, queueCapacity: 1 });
     const running = batcher.submit([rows([[1]])], never());
     const queued = batcher.submit([rows([[2]])], never());
     expect(batcher.admit(undefined)?.code).toBe(Code.ResourceExhausted);
@@ -513,15 +486,7 @@ describe("deadlines, cancellation, backpressure", () => {
   });
 
   it("keeps its accounting when requests leave from the middle of a long queue", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const { batcher, calls } = setup(
-      async (x: Tensor) => {
-        await gate;
-        return x;
-      },
-      { maxBatchSize: 4, maxDelayMs: 0 },
-    );
+    const { batcher, calls, release } = gated({ maxBatchSize: 4, maxDelayMs: 0 });
     const busy = batcher.submit([rows([[0]])], never());
     const controllers = Array.from({ length: 2000 }, () => new AbortController());
     const all = controllers.map((c, i) =>

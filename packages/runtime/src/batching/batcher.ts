@@ -23,6 +23,8 @@ export interface QueuedCall {
   timeoutMs?(): number | undefined;
   /** The place `admit` held for it, if it was admitted before it was read: `submit` takes it over. */
   readonly reservation?: Reservation;
+  /** Whether it has ended early, read instead of `signal.aborted` when given (a signal made only when asked for). */
+  readonly aborted?: boolean;
 }
 
 /** Queues the calls of one model and runs them in batches. */
@@ -66,7 +68,8 @@ interface Pending {
   readonly rows: number;
   readonly enqueuedAt: number;
   readonly signal: AbortSignal;
-  readonly timeoutMs: (() => number | undefined) | undefined;
+  /** The call, for its time left (`timeoutMs`). */
+  readonly call: QueuedCall;
   readonly onAbort: () => void;
   /** False once the call left the queue (taken into a batch, or rejected). */
   queued: boolean;
@@ -165,9 +168,8 @@ export function createBatcher(
     // Admitted already (see `admit`): its place becomes its queue entry, or is given back.
     const admitted = callInfo.reservation?.held === true;
     if (admitted) release(callInfo.reservation!);
-    const { signal } = callInfo;
-    if (signal.aborted) {
-      const { reason, err } = abortError(signal, model);
+    if (callInfo.aborted ?? callInfo.signal.aborted) {
+      const { reason, err } = abortError(callInfo.signal, model);
       metrics.rejected?.(model, reason);
       return Promise.reject(err);
     }
@@ -193,13 +195,14 @@ export function createBatcher(
     }
     const refused = admitted ? undefined : admit(callInfo.timeoutMs?.());
     if (refused !== undefined) return Promise.reject(refusalError(refused));
+    const { signal } = callInfo;
     return new Promise((resolve, rejectCall) => {
       const pending: Pending = {
         args,
         ...shape,
         enqueuedAt: performance.now(),
         signal,
-        timeoutMs: callInfo.timeoutMs?.bind(callInfo),
+        call: callInfo,
         queued: true,
         onAbort: () => {
           if (!pending.queued) return; // already in a batch: its result is simply not delivered
@@ -355,7 +358,7 @@ export function createBatcher(
     for (let i = start; i < queue.length && rows < limit; i++) {
       const p = queue[i]!;
       if (!p.queued) continue;
-      const left = p.timeoutMs?.();
+      const left = p.call.timeoutMs?.();
       if (left !== undefined && left <= 0) {
         refuse(p, deadlineError(model));
         continue;

@@ -153,12 +153,20 @@ function unary(binding: MethodBinding, executor: Executor, gate: ModelGate) {
     try {
       // The call ends when its signal aborts (deadline, client gone, or the server's
       // shutdown grace ran out), even while the model still computes: its answer is dropped.
-      result = await untilAborted(executor.invoke(binding.model, args, ctx), ctx.signal);
+      // A transport that answers the call itself when it aborts (the native gRPC path) needs
+      // no race (nor a listener on a signal nobody else may ever ask for).
+      const work = executor.invoke(binding.model, args, ctx);
+      result = await (answersOnAbort(ctx) ? work : untilAborted(work, ctx.signal));
     } catch (err) {
       throw toConnectError(err, "model", binding.model);
     }
     return encode(binding, result);
   };
+}
+
+/** The native gRPC path's calls answer themselves when they abort (`NativeCall.abort`). */
+function answersOnAbort(ctx: HandlerContext): boolean {
+  return (ctx as HandlerContext & { answersOnAbort?: boolean }).answersOnAbort === true;
 }
 
 function serverStreaming(binding: MethodBinding, executor: Executor, gate: ModelGate) {

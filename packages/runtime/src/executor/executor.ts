@@ -12,6 +12,16 @@ export interface CallContext {
   timeoutMs?(): number | undefined;
   /** The place `admit` held for the call, if it was admitted before it was read. */
   readonly reservation?: Reservation;
+  /**
+   * Whether the call has ended early, from a transport that makes its signal only when asked
+   * (the native gRPC path): read instead of `signal.aborted`.
+   */
+  readonly aborted?: boolean;
+}
+
+/** Whether a call has ended early, without making a lazily made signal. */
+export function isAborted(ctx: CallContext): boolean {
+  return ctx.aborted ?? ctx.signal.aborted;
 }
 
 /** Runs registered models. */
@@ -99,7 +109,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
       const batcher = batcherOf(model);
       if (batcher !== undefined) return batcher.submit(args, ctx);
       const record = app.getModelOrThrow(model);
-      ctx.signal.throwIfAborted();
+      if (isAborted(ctx)) ctx.signal.throwIfAborted();
       validateRequest(record, args);
       const started = performance.now();
       try {
@@ -113,7 +123,7 @@ export function createExecutor(app: App, options: ExecutorOptions = {}): Executo
     },
     async *stream(model, args, ctx) {
       const record = app.getModelOrThrow(model);
-      ctx.signal.throwIfAborted();
+      if (isAborted(ctx)) ctx.signal.throwIfAborted();
       validateRequest(record, args);
       const result = record.fn(...args) as AsyncIterable<unknown>;
       if (result === null || typeof (result as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] !== "function") {

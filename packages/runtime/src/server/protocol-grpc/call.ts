@@ -46,8 +46,17 @@ export class NativeCall implements NativeCallContext {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   readonly method: DescMethod;
-  readonly signal: AbortSignal;
-  private readonly controller = new AbortController();
+  /**
+   * This transport answers the call itself the moment it aborts (deadline, shutdown): its
+   * implementation need not race its work against the signal (see connect-routes).
+   */
+  readonly answersOnAbort = true;
+  /** Made when something asks for the signal: most calls end without anyone listening. */
+  private controller: AbortController | undefined;
+  private ended = false;
+  private endReason: unknown;
+  /** A unary call's implementation is running: an abort answers the call. */
+  private awaiting = false;
   private reqHeader: Headers | undefined;
   private resHeader: Headers | undefined;
   private resTrailer: Headers | undefined;
@@ -70,7 +79,19 @@ export class NativeCall implements NativeCallContext {
     readonly reservation?: Reservation,
   ) {
     this.method = rpc.method;
-    this.signal = this.controller.signal;
+  }
+
+  /** The call's abort signal, made on first use (aborted already if the call has ended). */
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort(this.endReason);
+    }
+    return this.controller.signal;
+  }
+  /** Whether the call has ended early — what `signal.aborted` says, without making the signal. */
+  get aborted(): boolean {
+    return this.ended;
   }
 
   get service() {
@@ -95,12 +116,23 @@ export class NativeCall implements NativeCallContext {
   get values(): ContextValues {
     return (this.ctxValues ??= this.options.contextValues?.() ?? createContextValues());
   }
-  timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
+  timeoutMs(): number | undefined {
+    return this.deadline === undefined ? undefined : this.deadline - Date.now();
+  }
 
-  /** Ends the call's signal (connect's handler contexts have the same method). */
+  /**
+   * Ends the call early: its signal aborts with `reason` (connect's handler contexts have the
+   * same method), and a unary call whose model still computes is answered with it — a moment
+   * later, so that a queued request its batcher takes out answers with its own, more precise
+   * error; the model's result, when it comes, is dropped.
+   */
   abort(reason?: unknown): void {
+    if (this.ended) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.controller.abort(reason);
+    this.ended = true;
+    this.endReason = reason;
+    this.controller?.abort(reason);
+    if (this.awaiting) setImmediate(() => this.fail(reason));
   }
 
   async run(): Promise<void> {
@@ -129,10 +161,10 @@ export class NativeCall implements NativeCallContext {
       // with no reason, which costs a DOMException per call); one cut short aborts it.
       if (!this.done) {
         // What ended the call first: its deadline (or the shutdown), else the client's reset.
-        const reason: unknown = this.signal.aborted ? this.signal.reason : undefined;
+        const reason: unknown = this.endReason;
         this.error ??=
           reason instanceof ConnectError ? reason : (connectErrorFromH2ResetCode(stream.rstCode) ?? clientGoneError());
-        if (!this.signal.aborted) this.abort(this.error);
+        if (!this.ended) this.abort(this.error);
       }
       ended?.(this.error);
     });
@@ -179,7 +211,16 @@ export class NativeCall implements NativeCallContext {
     const output = this.method.output as DescMessage;
     let result: unknown;
     if (interceptors.length === 0) {
-      result = create(output, (await this.invoke(() => rpc.impl(message, this))) as never);
+      let out: unknown;
+      this.awaiting = true;
+      try {
+        out = await this.invoke(() => rpc.impl(message, this));
+      } finally {
+        this.awaiting = false;
+      }
+      // Answered already: the call was aborted while its model computed.
+      if (this.done) return;
+      result = create(output, out as never);
     } else {
       const next = applyInterceptors(async (req): Promise<UnaryResponse> => {
         const r = req as UnaryRequest;
@@ -307,7 +348,7 @@ export class NativeCall implements NativeCallContext {
   private fail(err: unknown): void {
     const error = toWireError(err);
     this.error ??= error;
-    if (!this.signal.aborted) this.abort(error);
+    if (!this.ended) this.abort(error);
     if (this.stream.destroyed || this.done) return;
     setTrailerStatus(this.responseTrailer, error);
     respecGrpcMessage(this.responseTrailer);

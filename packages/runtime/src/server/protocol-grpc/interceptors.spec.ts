@@ -44,14 +44,17 @@ describe("mergedContext", () => {
       header: "req-header",
       contextValues: "req-values",
     } as unknown as UnaryRequest | StreamRequest;
-    expect(mergedContext(ctx, req)).toEqual({
+    const merged = mergedContext(ctx, req);
+    // The call's own deadline, read through the call (a method of the call, not a detached function).
+    expect(merged.timeoutMs()).toBe(5);
+    expect(merged).toEqual({
       method: "method",
       service: "req-service",
       requestMethod: "POST",
       protocolName: "grpc",
       url: "http://h/a.B/C",
       signal: "req-signal",
-      timeoutMs: ctx.timeoutMs,
+      timeoutMs: expect.any(Function) as unknown,
       requestHeader: "req-header",
       responseHeader: "response-header",
       responseTrailer: "response-trailer",

@@ -38,7 +38,7 @@ export function mergedContext(ctx: HandlerContext, req: UnaryRequest | StreamReq
     protocolName: ctx.protocolName,
     url: ctx.url,
     signal: req.signal,
-    timeoutMs: ctx.timeoutMs,
+    timeoutMs: () => ctx.timeoutMs(),
     requestHeader: req.header,
     responseHeader: ctx.responseHeader,
     responseTrailer: ctx.responseTrailer,

@@ -1,6 +1,7 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { Code, type HandlerContext } from "@connectrpc/connect";
 import { HealthCheckRequestSchema, HealthCheckResponseSchema, Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { ModelRpc } from "../../binding/connect-routes.js";
 import { createNativeGrpc } from "./native-grpc.js";
@@ -88,5 +89,93 @@ describe("createNativeGrpc", () => {
       "POST /grpc.health.v1.Health/Watch application/grpc",
       "PUT /grpc.health.v1.Health/Check application/grpc",
     ]);
+  });
+});
+
+// A call's abort signal is made only when something asks for it, and a unary call still
+// ends at its deadline while its model computes: the call answers itself.
+describe("a native call's signal", () => {
+  const check = Health.method.check;
+  let impl: (req: unknown, ctx: HandlerContext) => Promise<unknown> = async () => ({ status: 1 });
+  const native = createNativeGrpc({
+    rpcs: new Map<string, ModelRpc>([
+      ["/grpc.health.v1.Health/Check", { kind: "unary", method: check, model: "m", impl: (r, c) => impl(r, c) }],
+    ]),
+    readMaxBytes: 1024,
+    readMaxFields: 1000,
+    compressMinBytes: 1024,
+    interceptors: [],
+    scheme: "http",
+  });
+  let server: http2.Http2Server;
+  let url: string;
+  beforeAll(async () => {
+    server = http2.createServer();
+    server.on("stream", (stream, headers) => void native(stream, headers));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const body = Buffer.from([0, 0, 0, 0, 0]); // an empty HealthCheckRequest
+  function call(extra: http2.OutgoingHttpHeaders = {}): Promise<http2.IncomingHttpHeaders> {
+    return new Promise((resolve, reject) => {
+      const session = http2.connect(url);
+      session.on("error", reject);
+      const req = session.request({
+        ":method": "POST",
+        ":path": "/grpc.health.v1.Health/Check",
+        "content-type": "application/grpc",
+        ...extra,
+      });
+      req.on("trailers", (t) => {
+        session.close();
+        resolve(t);
+      });
+      req.on("data", () => undefined);
+      req.end(body);
+    });
+  }
+
+  it("is never made for a call answered in full that nobody asked it of", async () => {
+    const Real = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Real {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      impl = async () => ({ status: 1 });
+      expect((await call())["grpc-status"]).toBe("0");
+      expect(made).toBe(0);
+      // One that asks gets a real signal, made then.
+      let seen: AbortSignal | undefined;
+      impl = async (_r, ctx) => {
+        seen = ctx.signal;
+        return { status: 1 };
+      };
+      expect((await call())["grpc-status"]).toBe("0");
+      expect(made).toBe(1);
+      expect(seen?.aborted).toBe(false);
+    } finally {
+      globalThis.AbortController = Real;
+    }
+  });
+
+  it("ends a unary call at its deadline while its model still computes, and aborts a signal asked for afterwards", async () => {
+    let ctxOf: HandlerContext | undefined;
+    let finish!: () => void;
+    impl = (_r, ctx) => {
+      ctxOf = ctx;
+      return new Promise((r) => (finish = () => r({ status: 1 })));
+    };
+    const started = Date.now();
+    const trailers = await call({ "grpc-timeout": "50m" });
+    expect(trailers["grpc-status"]).toBe(String(Code.DeadlineExceeded));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(ctxOf?.signal.aborted).toBe(true);
+    finish(); // its result comes too late and is dropped
   });
 });

@@ -73,6 +73,10 @@ export interface NativeGrpcOptions {
 export interface NativeCallContext extends HandlerContext {
   abort(reason?: unknown): void;
   readonly reservation?: Reservation;
+  /** Whether the call has ended early, read without making its signal. */
+  readonly aborted: boolean;
+  /** The transport answers the call itself when it aborts (see connect-routes' `unary`). */
+  readonly answersOnAbort: true;
 }
 
 /** Takes a stream when the native path serves it; returns false to leave it to connect-node. */
