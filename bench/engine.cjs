@@ -694,8 +694,10 @@ this section of this file is rewritten; \`node bench/engine.cjs --quick\` tries 
   once (every answer came seconds late), which measured the client; this one gets every answer
   from such a server within 100 ms at 11,000 requests/s. In-process, the same at 2 × the
   engine's rate, with an abort signal and \`timeoutMs()\` as connect-node gives the executor
-  (the requests sent within one millisecond share one signal and one timer, so that the
-  generator's cost stays small next to the engine's on their shared core); there an answer
+  (the requests sent within one millisecond share one signal and one timer, and a request's
+  tensor is reused once it is answered, as the closed-loop callers of row b reuse theirs: a
+  fresh 2 KiB tensor per request, 60 MB/s of external memory at 2 × R, made V8 run full
+  collections, and the generator's garbage was counted against the engine); there an answer
   after its deadline counts as not good.
 
 ### Machine
@@ -851,8 +853,7 @@ function analysis(r) {
   the batcher refuse every request with a short deadline from then on (this was the 0% of the
   earlier runs). What keeps goodput below R here is the core's time spent generating and
   refusing twice the model's rate in the same process (the load generator shares the core):
-  each refusal is a rejected promise with its own error object, and each request the
-  generator makes is a fresh 2 KiB tensor.
+  each refusal is a rejected promise with its own error object.
 - **Overload over gRPC (e): what a refusal costs in Node.js.** At 2 × R the server
   computed ${num(go.on.server.rowsComputed)} rows and refused ${JSON.stringify(go.on.server.rejected)}; goodput ${pct(go.on.client.goodputPerSec / go.on.sustainable)} of R
   (queueCapacity ${QUEUE_CAPACITY}: ${pct(go.capped.client.goodputPerSec / go.capped.sustainable)}; 0% before the changes below). What was built,
