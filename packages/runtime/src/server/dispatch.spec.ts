@@ -191,7 +191,7 @@ describe("createDispatch: HTTP/2 streams", () => {
       },
       native: () => {
         asked.push("native");
-        return true;
+        return "call";
       },
     });
     expect(dispatch.stream(stream, headers)).toBe(true);
@@ -202,11 +202,18 @@ describe("createDispatch: HTTP/2 streams", () => {
     const seen: [unknown, string][] = [];
     const { dispatch } = setup({
       refuseStream: () => false,
-      native: () => true,
+      native: () => "call",
       onNativeStream: (s, p) => void seen.push([s, p]),
     });
     expect(dispatch.stream(stream, headers)).toBe(true);
     expect(seen).toEqual([[stream, "/director.v1.InferenceDirector/GetHealthStatus"]]);
+  });
+
+  it("a call the native path refused at the door is answered already: not tracked", () => {
+    const seen: string[] = [];
+    const { dispatch } = setup({ native: () => "refused", onNativeStream: (_s, p) => void seen.push(p) });
+    expect(dispatch.stream(stream, headers)).toBe(true);
+    expect(seen).toEqual([]);
   });
 
   it("one the native path leaves, or with no native path, goes on to the compatibility layer", () => {

@@ -92,10 +92,11 @@ export function createDispatch(options: DispatchOptions): Dispatch {
   return {
     stream(stream, headers) {
       if (refuseStream?.(stream) === true) return true;
-      if (native?.(stream, headers) !== true) return false;
+      const taken = native?.(stream, headers) ?? false;
+      if (taken === false) return false;
       // A call refused at the door is answered already (one trailers-only header block, its
       // body read and dropped): nothing of it to track.
-      if (!stream.writableEnded) onNativeStream?.(stream, headers[":path"]!);
+      if (taken === "call") onNativeStream?.(stream, headers[":path"]!);
       return true;
     },
     request(req, res) {

@@ -79,8 +79,14 @@ export interface NativeCallContext extends HandlerContext {
   readonly answersOnAbort: true;
 }
 
-/** Takes a stream when the native path serves it; returns false to leave it to connect-node. */
-export type NativeGrpc = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+/**
+ * Takes a stream when the native path serves it (`"call"`: a call runs on it; `"refused"`:
+ * answered at the door already); returns false to leave it to connect-node.
+ */
+export type NativeGrpc = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+) => "call" | "refused" | false;
 
 /**
  * The native gRPC path for the given RPCs, to try on each HTTP/2 stream before connect-node.
@@ -122,10 +128,10 @@ export function createNativeGrpc(options: NativeGrpcOptions): NativeGrpc {
       if (refused !== undefined) {
         refuseCall(stream, refused);
         onRefused?.(rpc, stream, headers, refused, started);
-        return true;
+        return "refused";
       }
     }
     void new NativeCall(stream, headers, rpc, options, reservation).run();
-    return true;
+    return "call";
   };
 }
