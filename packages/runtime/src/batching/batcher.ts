@@ -174,7 +174,7 @@ export function createBatcher(
       return Promise.reject(err);
     }
     // What the request is comes first: an invalid one gets INVALID_ARGUMENT whatever the load.
-    let shape: { mode: "tensor" | "list"; key: string; rows: number };
+    let shape: { mode: "tensor" | "list"; rows: number };
     try {
       shape = describe(args, model);
       if (shape.mode === "tensor" && shape.rows > maxRowsPerRequest)
@@ -196,10 +196,13 @@ export function createBatcher(
     const refused = admitted ? undefined : admit(callInfo.timeoutMs?.());
     if (refused !== undefined) return Promise.reject(refusalError(refused));
     const { signal } = callInfo;
+    // The stacking key only matters in the queue (the fast lane's call is a batch of its own).
+    const key = shape.mode === "tensor" ? stackKey(args as readonly Tensor[]) : "list";
     return new Promise((resolve, rejectCall) => {
       const pending: Pending = {
         args,
         ...shape,
+        key,
         enqueuedAt: performance.now(),
         signal,
         call: callInfo,
@@ -218,7 +221,7 @@ export function createBatcher(
       queue.push(pending);
       live++;
       queuedRows += shape.rows;
-      rowsByKey.set(shape.key, (rowsByKey.get(shape.key) ?? 0) + shape.rows);
+      rowsByKey.set(key, (rowsByKey.get(key) ?? 0) + shape.rows);
       metrics.queued?.(model, live);
       schedule();
     });
@@ -484,8 +487,8 @@ const FRUITLESS_WAITS = 3;
 /** `adaptiveWait`: one lone call in this many still waits, to notice when traffic picks up. */
 const PROBE_EVERY = 16;
 
-/** How a call can be batched: its mode, the key it shares a batch by, its row count. */
-function describe(args: readonly unknown[], model: string): { mode: "tensor" | "list"; key: string; rows: number } {
+/** How a call can be batched: its mode and its row count. */
+function describe(args: readonly unknown[], model: string): { mode: "tensor" | "list"; rows: number } {
   if (args.length > 0 && args.every((a) => isTensor(a) && a.shape.length > 0)) {
     const tensors = args as readonly Tensor[];
     const rows = tensors[0]!.shape[0]!;
@@ -496,9 +499,9 @@ function describe(args: readonly unknown[], model: string): { mode: "tensor" | "
         Code.InvalidArgument,
       );
     }
-    return { mode: "tensor", key: stackKey(tensors), rows };
+    return { mode: "tensor", rows };
   }
-  return { mode: "list", key: "list", rows: 1 };
+  return { mode: "list", rows: 1 };
 }
 
 /**

@@ -6,6 +6,24 @@ import { HealthCheckRequestSchema, HealthCheckResponseSchema, Health } from "../
 import type { ModelRpc } from "../../binding/connect-routes.js";
 import { createNativeGrpc } from "./native-grpc.js";
 
+interface Served {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** A real node:http2 server on 127.0.0.1:0 whose streams go to `onStream`. */
+async function serve(
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
+): Promise<Served> {
+  const server = http2.createServer();
+  server.on("stream", onStream);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
 // Which streams the native path takes, and which it leaves to connect-node: checked on a
 // real node:http2 server with a real node:http2 client.
 describe("createNativeGrpc", () => {
@@ -21,21 +39,19 @@ describe("createNativeGrpc", () => {
     interceptors: [],
     scheme: "http",
   });
-  let server: http2.Http2Server;
+  let server: Served;
   let url: string;
   const declined: string[] = [];
   beforeAll(async () => {
-    server = http2.createServer();
-    server.on("stream", (stream, headers) => {
+    server = await serve((stream, headers) => {
       if (native(stream, headers)) return;
       declined.push(`${headers[":method"]} ${headers[":path"]} ${headers["content-type"]}`);
       stream.respond({ ":status": 404 });
       stream.end();
     });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => server.close());
 
   function call(
     headers: http2.OutgoingHttpHeaders,
@@ -107,15 +123,13 @@ describe("a native call's signal", () => {
     interceptors: [],
     scheme: "http",
   });
-  let server: http2.Http2Server;
+  let server: Served;
   let url: string;
   beforeAll(async () => {
-    server = http2.createServer();
-    server.on("stream", (stream, headers) => void native(stream, headers));
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serve((stream, headers) => void native(stream, headers));
+    url = server.url;
   });
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  afterAll(() => server.close());
 
   const body = Buffer.from([0, 0, 0, 0, 0]); // an empty HealthCheckRequest
   function call(extra: http2.OutgoingHttpHeaders = {}): Promise<http2.IncomingHttpHeaders> {
