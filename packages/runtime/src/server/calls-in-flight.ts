@@ -4,6 +4,7 @@ import { toWireError } from "../errors.js";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { callObservers, observeCalls, refusedCalls, type CallObserver } from "../middleware/call-observer.js";
 import type { Refusal } from "../executor/refusal.js";
+import type { AnyRequest } from "../http/routes.js";
 import { webHeaders } from "./protocol-grpc/headers.js";
 
 /** A call's handler context as connect-node and the native path build it: with `abort`, which connect's public type does not name. */
@@ -26,6 +27,8 @@ export interface CallsInFlight {
   connect(ctx: HandlerContext): void;
   /** The native gRPC path: a call started; returns what to call, once, when it has ended. */
   native(ctx: HandlerContext, stream: http2.ServerHttp2Stream): (error: ConnectError | undefined) => void;
+  /** The native Connect path: a call started; returns what to call, once, when it has ended. */
+  nativeConnect(ctx: HandlerContext, req: AnyRequest): (error: ConnectError | undefined) => void;
   /**
    * The native gRPC path refused a call as it arrived (overload), before any call was built:
    * the observers count and log it. `started`: `performance.now()` as it arrived.
@@ -82,6 +85,19 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
         httpVersion: "2.0",
         get peer() {
           return stream.session?.socket?.remoteAddress;
+        },
+      });
+      return (error) => {
+        inflight.delete(ctx);
+        end?.(error);
+      };
+    },
+    nativeConnect(ctx, req) {
+      inflight.add(ctx);
+      const end = observeNative(ctx, {
+        httpVersion: req.httpVersion,
+        get peer() {
+          return req.socket?.remoteAddress;
         },
       });
       return (error) => {

@@ -2,6 +2,7 @@ import type * as http2 from "node:http2";
 import type { AnyRequest, AnyResponse } from "../http/routes.js";
 import type { RouteMatcher } from "../http/route.js";
 import type { AppRouteHandler } from "./app-routes.js";
+import type { NativeConnect } from "./protocol-connect/index.js";
 import type { NativeGrpc } from "./protocol-grpc/index.js";
 
 type Handler = (req: AnyRequest, res: AnyResponse) => void;
@@ -16,6 +17,8 @@ export interface DispatchOptions {
   readonly rpc: Handler;
   /** The native gRPC path: takes the HTTP/2 streams it serves; undefined with `fastPath: false`. */
   readonly native?: NativeGrpc;
+  /** The native Connect path: takes the Connect unary requests it serves, before connect-node; undefined with `fastPath: false`. */
+  readonly connect?: NativeConnect;
   /** Called first for every request (connection bookkeeping: timeouts, in-flight counts). */
   readonly onRequest?: Handler;
   /** Called for every HTTP/2 stream the native path takes (connection bookkeeping). */
@@ -56,15 +59,18 @@ export interface Dispatch {
  *    `/openapi.json`, `/docs`) → that route.
  * 5. The method and path of one of the app's routes (`app.route`) → that route; its path
  *    with another method → 405 with `allow`.
- * 6. Everything else (gRPC, gRPC-Web, Connect binary and JSON, Connect GET, unknown paths)
- *    → connect-node, the reference implementation of every protocol.
+ * 6. A Connect unary `POST` (`application/json` or `application/proto`) to a unary method
+ *    the native path serves → the native Connect path.
+ * 7. Everything else (gRPC, gRPC-Web, Connect streaming and GET, unknown paths) →
+ *    connect-node, the reference implementation of every protocol.
  *
  * @example
  * const dispatch = createDispatch({ routes, rpc, native });
  * http.createServer(dispatch.request);
  */
 export function createDispatch(options: DispatchOptions): Dispatch {
-  const { routes, appRoutes, rpc, native, onRequest, onNativeStream, refuse, refuseStream, schedule, cors } = options;
+  const { routes, appRoutes, rpc, native, connect, onRequest, onNativeStream, refuse, refuseStream, schedule, cors } =
+    options;
   const answer: Handler = (req, res) => {
     if (cors?.(req, res) === true) return;
     if (req.method === "GET" || req.method === "HEAD") {
@@ -87,6 +93,7 @@ export function createDispatch(options: DispatchOptions): Dispatch {
         return;
       }
     }
+    if (connect?.(req, res) === true) return;
     rpc(req, res);
   };
   return {

@@ -37,6 +37,7 @@ import { createCallsInFlight } from "./calls-in-flight.js";
 import { createConnectHandler } from "./connect-handler.js";
 import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
+import { createNativeConnect } from "./protocol-connect/index.js";
 import { createNativeGrpc } from "./protocol-grpc/index.js";
 import { createHttp1Pipeline } from "./http1-pipeline.js";
 import { createHttp2Ping } from "./http2-ping.js";
@@ -212,6 +213,20 @@ export function createServer(options: ServerOptions): BlazeServer {
         scheme: o.tls !== undefined ? "https" : "http",
       })
     : undefined;
+  const nativeConnect = o.fastPath
+    ? createNativeConnect({
+        rpcs: table.native,
+        readMaxBytes,
+        readMaxFields,
+        compressMinBytes,
+        interceptors,
+        ...(spans !== undefined ? { around: spans.around } : {}),
+        onCall: calls.nativeConnect,
+        ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
+        contextValues: contextValuesFor,
+        scheme: o.tls !== undefined ? "https" : "http",
+      })
+    : undefined;
   const oipRoutes: ServerRoute[] =
     oip === undefined
       ? []
@@ -272,6 +287,7 @@ export function createServer(options: ServerOptions): BlazeServer {
     appRoutes,
     rpc,
     ...(native !== undefined ? { native } : {}),
+    ...(nativeConnect !== undefined ? { connect: nativeConnect } : {}),
     ...(o.cors !== undefined ? { cors: createCors(o.cors) } : {}),
     onRequest(req, res) {
       tracker.request(req, res);

@@ -1,0 +1,89 @@
+import type { ConnectError, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
+import { contentTypeUnaryRegExp } from "@connectrpc/connect/protocol-connect";
+import type { ModelRpc } from "../../binding/connect-routes.js";
+import type { AnyRequest, AnyResponse } from "../../http/routes.js";
+import { ConnectUnaryCall } from "./unary-call.js";
+
+/**
+ * The native Connect path: Connect unary calls (`POST` with `application/json` or
+ * `application/proto`, over HTTP/1.1 or HTTP/2) answered directly on Node's request and
+ * response, with @bufbuild/protobuf for the messages, instead of through connect-node's
+ * universal request, pipelines of async iterators and linked abort signals.
+ *
+ * connect-node stays the reference: everything this path answers, it answers the way
+ * connect-node's Connect handler does — same status, headers (`trailer-` ones included),
+ * error bodies, compression negotiation (gzip and br, from `compressMinBytes`), limits,
+ * timeouts, request gate and interceptors — and test/e2e/connect-differential.spec.ts holds
+ * both to it. What it does not take (Connect GET, streaming, other content types, methods
+ * that are not unary, unknown paths) goes to connect-node unchanged.
+ */
+export interface NativeConnectOptions {
+  /** The RPCs by URL path; only the unary ones are taken. */
+  readonly rpcs: ReadonlyMap<string, ModelRpc>;
+  /** Largest request body accepted, in bytes (the same limit connect-node applies). */
+  readonly readMaxBytes: number;
+  /** Most fields (or JSON values) a request message may hold, counted before it is decoded. */
+  readonly readMaxFields: number;
+  /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
+  readonly compressMinBytes: number;
+  /** Connect interceptors, outermost first: the same ones connect-node runs. */
+  readonly interceptors: readonly Interceptor[];
+  /**
+   * Called as each call starts (its headers are in): in-flight sets, observers. Returns what
+   * to call, once, when the call has ended — with the error it failed with, or undefined.
+   */
+  readonly onCall?: (
+    ctx: NativeConnectContext,
+    req: AnyRequest,
+  ) => ((error: ConnectError | undefined) => void) | undefined;
+  /** Runs once a call's headers are in, before its body is read (connect's `requestGate`). */
+  readonly requestGate?: (ctx: HandlerContext) => void | Promise<void>;
+  /** Wraps each call's implementation (tracing makes the call's span the active one there). */
+  readonly around?: <T>(ctx: HandlerContext, fn: () => T) => T;
+  /** The context values each call starts with (connect-node's `contextValues`). */
+  readonly contextValues?: (req: AnyRequest) => ContextValues;
+  /** `http` or `https`, for the calls' `url`. */
+  readonly scheme: "http" | "https";
+}
+
+/** A native Connect call's handler context: connect's, plus `abort` and what the native gRPC path's also say. */
+export interface NativeConnectContext extends HandlerContext {
+  abort(reason?: unknown): void;
+  readonly aborted: boolean;
+  readonly answersOnAbort: true;
+}
+
+/** Takes a request when the native Connect path serves it (true); false leaves it to connect-node. */
+export type NativeConnect = (req: AnyRequest, res: AnyResponse) => boolean;
+
+/**
+ * The native Connect path for the given RPCs, to try on each request before connect-node.
+ *
+ * @example
+ * const connect = createNativeConnect({
+ *   rpcs,
+ *   readMaxBytes: 4 << 20,
+ *   readMaxFields: 100_000,
+ *   compressMinBytes: 1024,
+ *   interceptors: [],
+ *   scheme: "http",
+ * });
+ * http.createServer((req, res) => {
+ *   if (!connect(req, res)) connectNode(req, res);
+ * });
+ */
+export function createNativeConnect(options: NativeConnectOptions): NativeConnect {
+  const unary = new Map<string, Extract<ModelRpc, { kind: "unary" }>>();
+  for (const [path, rpc] of options.rpcs) if (rpc.kind === "unary") unary.set(path, rpc);
+  return (req, res) => {
+    if (req.method !== "POST") return false;
+    const type = req.headers["content-type"];
+    if (type === undefined) return false;
+    const binary = type === "application/proto";
+    if (!binary && type !== "application/json" && !contentTypeUnaryRegExp.test(type)) return false;
+    const rpc = unary.get(req.url!);
+    if (rpc === undefined) return false;
+    void new ConnectUnaryCall(req, res, rpc, binary || /proto$/i.test(type), options).run();
+    return true;
+  };
+}
