@@ -142,8 +142,10 @@ export interface ServerOptions {
   interceptors?: Interceptor[];
   /**
    * Serve gRPC (`application/grpc`, `application/grpc+proto` over HTTP/2, unary and server
-   * streaming model RPCs) on the native fast path, written directly on `node:http2` streams.
-   * `false` sends everything through connect-node, the reference implementation. Default true.
+   * streaming RPCs) on the native fast path, written directly on `node:http2` streams, and
+   * Connect unary calls (`POST` of `application/json` or `application/proto`, HTTP/1.1 and
+   * HTTP/2) on the native Connect path. `false` sends everything through connect-node, the
+   * reference implementation. Default true.
    */
   fastPath?: boolean;
   /**
