@@ -3,7 +3,6 @@ import {
   create,
   fromBinary,
   fromJsonString,
-  toBinary,
   toJsonString,
   type DescMessage,
   type DescMethod,
@@ -32,6 +31,7 @@ import { createJsonValueCounter } from "../../limits/json-values.js";
 import { checkMessageFields } from "../../limits/message-fields.js";
 import { MAX_TIMEOUT_MS } from "../../limits/timeouts.js";
 import { clientGoneError, deadlineError } from "../abort-reasons.js";
+import { joinSegments, segmentsLength, toBinarySegments } from "../message-segments.js";
 import { copyHeaders, headerValue, nodeHeadersInto, webHeaders } from "../protocol-grpc/headers.js";
 import { applyInterceptors, mergedContext } from "../protocol-grpc/interceptors.js";
 import type { NativeConnectOptions } from "./native-connect.js";
@@ -298,10 +298,11 @@ export class ConnectUnaryCall {
       if (this.done) return;
       if (this.ended) throw this.endReason;
     }
-    let body: Uint8Array;
+    let body: Uint8Array | Uint8Array[];
     if (this.binary) {
       try {
-        body = toBinary(output, result as never);
+        // A large tensor's bytes passed on as they are, not copied into one buffer.
+        body = toBinarySegments(output, result as object);
       } catch (e) {
         throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
       }
@@ -333,12 +334,12 @@ export class ConnectUnaryCall {
   }
 
   /** Writes the response: compressed when negotiated and large enough, trailers as `trailer-` headers. */
-  private async respond(status: number, body: Uint8Array): Promise<void> {
+  private async respond(status: number, body: Uint8Array | Uint8Array[]): Promise<void> {
     this.done = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     let encoding: string | undefined;
-    if (this.compression !== null && body.byteLength >= this.options.compressMinBytes) {
-      body = await this.compression.compress(body);
+    if (this.compression !== null && segmentsLength(body) >= this.options.compressMinBytes) {
+      body = await this.compression.compress(joinSegments(body));
       encoding = this.compression.name;
     }
     const { res } = this;
@@ -352,9 +353,14 @@ export class ConnectUnaryCall {
       headers = nodeHeadersInto({}, this.responseHeader);
       this.resTrailer?.forEach((value, key) => appendHeader(headers, `trailer-${key}`, value));
     }
-    headers["content-length"] = String(body.byteLength);
-    (res as import("node:http").ServerResponse).writeHead(status, headers);
-    res.end(body);
+    headers["content-length"] = String(segmentsLength(body));
+    const out = res as import("node:http").ServerResponse;
+    out.writeHead(status, headers);
+    if (body instanceof Uint8Array) out.end(body);
+    else {
+      for (let i = 0; i < body.length - 1; i++) out.write(body[i]!);
+      out.end(body[body.length - 1]!);
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import type * as http2 from "node:http2";
-import { create, toBinary, fromBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
+import { create, fromBinary, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -21,7 +21,8 @@ import { checkMessageFields } from "../../limits/message-fields.js";
 import { clampTimeoutMs } from "../../limits/timeouts.js";
 import { clientGoneError, deadlineError } from "../abort-reasons.js";
 import { BodyReader } from "./body-reader.js";
-import { COMPRESSED_FLAG, encodeEnvelope, type Frame } from "./envelope.js";
+import { joinSegments, segmentsLength, toBinarySegments } from "../message-segments.js";
+import { COMPRESSED_FLAG, encodeEnvelope, encodeEnvelopeParts, type Frame } from "./envelope.js";
 import { copyHeaders, headerValue, nodeHeadersInto, utcDate, webHeaders } from "./headers.js";
 import { respecGrpcMessage } from "./grpc-message.js";
 import { applyInterceptors, mergedContext, withTrailers } from "./interceptors.js";
@@ -298,20 +299,18 @@ export class NativeCall implements NativeCallContext {
     this.end(undefined);
   }
 
-  /** A message as one gRPC frame: flags, length, bytes (compressed when negotiated and ≥ 1 KiB). */
+  /** A message as one gRPC frame: flags, length, bytes (compressed when negotiated and ≥ 1 KiB; a large tensor's bytes passed on, not copied). */
   private async frame(message: unknown, output: DescMessage): Promise<Frame> {
-    let data: Uint8Array;
+    let parts: Uint8Array | Uint8Array[];
     try {
-      data = toBinary(output, message as never);
+      parts = toBinarySegments(output, message as object);
     } catch (e) {
       throw new ConnectError(`serialize binary: ${e instanceof Error ? e.message : String(e)}`, Code.Internal);
     }
-    let flags = 0;
-    if (this.compression !== null && data.byteLength >= this.options.compressMinBytes) {
-      data = await this.compression.compress(data);
-      flags = COMPRESSED_FLAG;
+    if (this.compression !== null && segmentsLength(parts) >= this.options.compressMinBytes) {
+      return encodeEnvelope(COMPRESSED_FLAG, await this.compression.compress(joinSegments(parts)));
     }
-    return encodeEnvelope(flags, data);
+    return encodeEnvelopeParts(0, parts);
   }
 
   private sendHeaders(): void {
@@ -334,8 +333,8 @@ export class NativeCall implements NativeCallContext {
     if (frame === undefined) stream.end();
     else if (frame instanceof Uint8Array) stream.end(frame);
     else {
-      stream.write(frame[0]);
-      stream.end(frame[1]);
+      for (let i = 0; i < frame.length - 1; i++) stream.write(frame[i]);
+      stream.end(frame[frame.length - 1]);
     }
   }
 
@@ -377,8 +376,9 @@ function ignore(): void {}
 
 function write(stream: http2.ServerHttp2Stream, frame: Frame): boolean {
   if (frame instanceof Uint8Array) return stream.write(frame);
-  stream.write(frame[0]);
-  return stream.write(frame[1]);
+  let ok = true;
+  for (const part of frame) ok = stream.write(part);
+  return ok;
 }
 
 function drained(stream: http2.ServerHttp2Stream): Promise<void> {

@@ -1,5 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { encodeEnvelope, parseSingleEnvelope, readEnvelopeLength, SPLIT_FRAME_BYTES } from "./envelope.js";
+import {
+  encodeEnvelope,
+  encodeEnvelopeParts,
+  parseSingleEnvelope,
+  readEnvelopeLength,
+  SPLIT_FRAME_BYTES,
+} from "./envelope.js";
 
 /** A frame as a client writes it. */
 function envelope(flags: number, data: Uint8Array | number[]): Buffer {
@@ -55,6 +61,19 @@ describe("encodeEnvelope", () => {
     expect([...frame.subarray(0, 5)]).toEqual([0, 0, 0, 1, 0x2c]);
     expect(readEnvelopeLength(frame, 0)).toBe(300);
     expect(readEnvelopeLength(new Uint8Array([9, 9, 0xff, 0xff, 0xff, 0xff]), 1)).toBe(0xffff_ffff);
+  });
+});
+
+describe("encodeEnvelopeParts", () => {
+  it("puts one prefix with the total length before the parts, passed on as they are", () => {
+    const a = new Uint8Array([1, 2]);
+    const b = new Uint8Array(70_000).fill(9);
+    const frame = encodeEnvelopeParts(0, [a, b]) as Uint8Array[];
+    expect(Buffer.from(frame[0]!)).toEqual(Buffer.from([0, 0, 0x01, 0x11, 0x72]));
+    expect(frame[1]).toBe(a);
+    expect(frame[2]).toBe(b);
+    // One buffer: encodeEnvelope's frame.
+    expect(Buffer.from(encodeEnvelopeParts(1, a) as Uint8Array)).toEqual(Buffer.from([1, 0, 0, 0, 2, 1, 2]));
   });
 });
 

@@ -12,8 +12,8 @@ export const COMPRESSED_FLAG = 0b0000_0001;
 /** Messages from this size on are written as prefix + bytes rather than copied into one buffer. */
 export const SPLIT_FRAME_BYTES = 64 * 1024;
 
-/** One gRPC frame: a single buffer, or the 5-byte prefix and the message bytes. */
-export type Frame = Uint8Array | [Buffer, Uint8Array];
+/** One gRPC frame: a single buffer, or the 5-byte prefix and the message's bytes in parts. */
+export type Frame = Uint8Array | Uint8Array[];
 
 /**
  * A message as one gRPC frame. From {@link SPLIT_FRAME_BYTES} on, the prefix and the
@@ -37,6 +37,23 @@ export function encodeEnvelope(flags: number, data: Uint8Array): Frame {
   frame.writeUInt32BE(data.byteLength, 1);
   frame.set(data, 5);
   return frame;
+}
+
+/**
+ * A message given in parts (see `toBinarySegments`) as one gRPC frame: the 5-byte prefix,
+ * then the parts as they are, to be written one after the other.
+ *
+ * @example
+ * const frame = encodeEnvelopeParts(0, toBinarySegments(schema, message));
+ */
+export function encodeEnvelopeParts(flags: number, parts: Uint8Array | Uint8Array[]): Frame {
+  if (parts instanceof Uint8Array) return encodeEnvelope(flags, parts);
+  let length = 0;
+  for (const p of parts) length += p.byteLength;
+  const head = Buffer.allocUnsafe(5);
+  head[0] = flags;
+  head.writeUInt32BE(length, 1);
+  return [head, ...parts];
 }
 
 /**
