@@ -754,15 +754,28 @@ on the other, then the self and inclusive time per function of the \`.cpuprofile
   timeout in the connection tracker (a sweep instead), and fewer closures per call in the
   observers.
 - **1 MiB echo**: the stream window (4 MiB, Node's default 64 KiB) and frame size (64 KiB)
-  settings and writing large frames as prefix + bytes (no copy into one buffer) give the
-  native path its lead over grpc-js; the floor server (raw http2) shows what copying bytes
-  alone costs. protobuf-es's \`toBinary\` still copies the tensor once into its writer.
-- **Connect over HTTP/1.1** goes through connect-node on both settings: BlazeRPC's layers
-  (one-port sniffing, connection tracking, observers, batching) cost it against a bare
-  connect-node handler. Turning Nagle off on the sniffed sockets (\`noDelay\`, which
-  \`http.createServer\` does for its own sockets but a plain \`net.Server\` does not) took
-  it from 0.40× to about 0.6×; a lean Connect unary path, like the gRPC one, is what the
-  2× target needs and is not built yet.
+  settings and writing large frames as prefix + bytes gave the native path its first lead over
+  grpc-js (1.3–1.8×). The profile then showed protobuf-es's \`toBinary\` as a third of the
+  CPU: its writer grows its buffer by doubling (copying what it holds each time), copies the
+  tensor in, shifts it by a byte to widen the enclosing message's length prefix, and copies
+  the whole out at the end — three to four copies of the megabyte per answer, and as many
+  large buffers for the collector. \`toBinarySegments\` (\`src/server/message-segments.ts\`)
+  writes the very same bytes with a bytes value from 64 KiB on passed by reference (when it is
+  a message's last field, at any depth, as a tensor's \`data\` is), and both native paths
+  write the parts one after the other: 281–288 → 323–397 calls/s in the same pinned setup,
+  2.7–4.7× grpc-js. What is left is the one copy of the request (its HTTP/2 chunks joined
+  for protobuf-es) and the collector's work on the megabyte buffers each call brings; the raw
+  floor server sends the chunks it received straight back.
+- **Connect over HTTP/1.1**: through connect-node, BlazeRPC's Connect JSON calls ran at
+  0.5–0.7× a bare connect-node handler, which is itself slow here (~230 µs of CPU per call:
+  its profile has a \`DOMException\` with its stack trace made for every call's abort
+  signal, ~10%, and a separate \`writev\` per response). The native Connect path
+  (\`src/server/protocol-connect/\`) answers Connect unary calls on Node's request and
+  response, as the native gRPC path does on the stream — no universal request, async
+  iterators, linked abort controllers or per-call Headers, the abort signal made only when
+  something listens — and is held to connect-node's answers by
+  \`test/e2e/connect-differential.spec.ts\`: 2,834 → 8,012 calls/s (h2load \`--h1 -c8 -m8\`,
+  pinned), 1.9–2.6× bare connect-node.
 `;
 }
 
