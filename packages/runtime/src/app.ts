@@ -30,6 +30,16 @@ export interface BatchOptions {
    * Default true; false always waits.
    */
   adaptiveWait?: boolean;
+  /**
+   * Adaptive LIFO: when the oldest queued request has waited this many milliseconds more
+   * than batching itself accounts for (`maxDelayMs` plus two batches' compute time, from the
+   * model's recent batches), the queue is stale — more work arrives than the model clears —
+   * and batches are formed from the newest requests first, which can still be answered in
+   * time, while the oldest wait (or reach their deadline). Back to oldest first once the
+   * oldest request's wait falls under it. A number ≥ 0, or `Infinity` for always oldest
+   * first. Default 100.
+   */
+  staleQueueMs?: number;
 }
 
 import type { DescService } from "@bufbuild/protobuf";
@@ -439,4 +449,6 @@ function checkBatchOptions(model: string, b: BatchOptions): void {
   }
   if (b.adaptiveWait !== undefined && typeof b.adaptiveWait !== "boolean")
     throw bad(`adaptiveWait must be true or false, got ${String(b.adaptiveWait)}`);
+  if (b.staleQueueMs !== undefined && !(typeof b.staleQueueMs === "number" && b.staleQueueMs >= 0))
+    throw bad(`staleQueueMs must be a number ≥ 0 (or Infinity), got ${String(b.staleQueueMs)}`);
 }

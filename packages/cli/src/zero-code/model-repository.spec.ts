@@ -264,7 +264,7 @@ describe("readConfig", () => {
   });
 
   const known = "name, version, description, batch, intraOpNumThreads, interOpNumThreads, executionProviders";
-  const batchKnown = "maxBatchSize, maxDelayMs, maxRowsPerRequest, queueCapacity, preferredBatchSizes, adaptiveWait";
+  const batchKnown = "maxBatchSize, maxDelayMs, maxRowsPerRequest, queueCapacity, preferredBatchSizes, adaptiveWait, staleQueueMs";
 
   it.each<[string, unknown, string]>([
     ["not JSON", "{ name: iris }", "not JSON"],
@@ -308,6 +308,7 @@ describe("readConfig", () => {
       '"batch.preferredBatchSizes" must be a list of numbers',
     ],
     ['adaptiveWait: "no"', { batch: { adaptiveWait: "no" } }, '"batch.adaptiveWait" must be true or false'],
+    ['staleQueueMs: "soon"', { batch: { staleQueueMs: "soon" } }, '"batch.staleQueueMs" must be a number'],
   ])("refuses %s, naming the file", (_what, content, message) => {
     expect(configError(content)).toBe(message);
   });

@@ -37,6 +37,7 @@ export interface BatchConfig {
   readonly queueCapacity?: number;
   readonly preferredBatchSizes?: readonly number[];
   readonly adaptiveWait?: boolean;
+  readonly staleQueueMs?: number;
 }
 
 /** Batching of a model with a dynamic first dimension, unless its config says otherwise. */
@@ -73,6 +74,7 @@ const BATCH_KEYS = new Set([
   "queueCapacity",
   "preferredBatchSizes",
   "adaptiveWait",
+  "staleQueueMs",
 ]);
 
 /** True when `entry` is served without code: an `.onnx` file or a folder (a model repository). */
@@ -219,7 +221,7 @@ export function readConfig(file: string): ModelConfig {
       if (!BATCH_KEYS.has(key)) throw bad(`unknown key "batch.${key}" (known: ${[...BATCH_KEYS].join(", ")})`);
     }
     // Types here, so that the message names the file; ranges are checked by app.model.
-    for (const key of ["maxBatchSize", "maxDelayMs", "maxRowsPerRequest", "queueCapacity"]) {
+    for (const key of ["maxBatchSize", "maxDelayMs", "maxRowsPerRequest", "queueCapacity", "staleQueueMs"]) {
       if (b[key] !== undefined && typeof b[key] !== "number") throw bad(`"batch.${key}" must be a number`);
     }
     const sizes = b.preferredBatchSizes;

@@ -300,6 +300,64 @@ describe("adaptive wait", () => {
   });
 });
 
+describe("adaptive LIFO (a stale queue)", () => {
+  /** A model that answers at once, except while `hold` is set: then once `release()` is called. */
+  function holdable(options: BatchOptions) {
+    let hold: Promise<void> | undefined;
+    let release = () => {};
+    const lifo: string[] = [];
+    const app = createApp({ name: "t" });
+    const calls: number[][] = [];
+    app.model("m", { batch: options }, async (x: Tensor) => {
+      calls.push(valuesOf(x));
+      if (hold !== undefined) await hold;
+      return x;
+    });
+    const batcher = createBatcher(app.getModelOrThrow("m"), options, { lifo: (m) => lifo.push(m) });
+    return {
+      batcher,
+      calls,
+      lifo,
+      holdNext: () => (hold = new Promise<void>((r) => (release = r))),
+      release: () => {
+        hold = undefined;
+        release();
+      },
+    };
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("forms batches newest first once the oldest call has waited staleQueueMs past what batching accounts for", async () => {
+    const { batcher, calls, lifo, holdNext, release } = holdable({ maxBatchSize: 2, maxDelayMs: 0, staleQueueMs: 20 });
+    // Quick batches: the model's recent compute times are ~0 ms.
+    for (let i = 0; i < 8; i++) await batcher.submit([rows([[0]])], never());
+    holdNext();
+    const busy = batcher.submit([rows([[1]])], never()); // the model is busy with it
+    const old = [batcher.submit([rows([[2]])], never()), batcher.submit([rows([[3]])], never())];
+    await sleep(60); // the oldest has waited 60 ms: stale past 0 + 2 × ~0 + 20
+    const fresh = [batcher.submit([rows([[4]])], never()), batcher.submit([rows([[5]])], never())];
+    release();
+    await Promise.all([busy, ...old, ...fresh]);
+    expect(calls.slice(8)).toEqual([[1], [5, 4], [3, 2]]);
+    expect(lifo).toEqual(["m", "m"]);
+  });
+
+  it("keeps oldest first while the queue is fresh, and with staleQueueMs: Infinity", async () => {
+    for (const staleQueueMs of [10_000, Infinity]) {
+      const { batcher, calls, lifo, holdNext, release } = holdable({ maxBatchSize: 2, maxDelayMs: 0, staleQueueMs });
+      for (let i = 0; i < 8; i++) await batcher.submit([rows([[0]])], never());
+      holdNext();
+      const busy = batcher.submit([rows([[1]])], never());
+      const queued = [2, 3, 4, 5].map((v) => batcher.submit([rows([[v]])], never()));
+      await sleep(60);
+      release();
+      await Promise.all([busy, ...queued]);
+      expect(calls.slice(8)).toEqual([[1], [2, 3], [4, 5]]);
+      expect(lifo).toEqual([]);
+    }
+  });
+});
+
 describe("list batching (non-tensor inputs)", () => {
   it("passes one array per parameter and delivers result i to request i; an Error at i fails only request i", async () => {
     const { batcher, calls } = setup(
@@ -657,6 +715,10 @@ describe("batch options are checked at registration", () => {
     [
       { maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: 2.5 },
       'app.model("m"): batch.maxRowsPerRequest must be an integer ≥ 1 (or Infinity), got 2.5',
+    ],
+    [
+      { maxBatchSize: 4, maxDelayMs: 1, staleQueueMs: -1 },
+      'app.model("m"): batch.staleQueueMs must be a number ≥ 0 (or Infinity), got -1',
     ],
     [
       { maxBatchSize: 4, maxDelayMs: 1, maxRowsPerRequest: NaN },

@@ -114,6 +114,7 @@ export function createBatcher(
   call: (...args: unknown[]) => unknown = record.fn,
 ): Batcher {
   const { maxBatchSize, maxDelayMs, preferredBatchSizes = [], queueCapacity = Infinity, adaptiveWait = true } = options;
+  const { staleQueueMs = DEFAULT_STALE_QUEUE_MS } = options;
   const { maxRowsPerRequest = maxBatchSize } = options;
   const preferred = [...preferredBatchSizes].sort((a, b) => b - a);
   const model = record.name;
@@ -358,7 +359,12 @@ export function createBatcher(
     const doubtful: { p: Pending; left: number }[] = [];
     let rows = 0;
     let key: string | undefined;
-    for (let i = start; i < queue.length && rows < limit; i++) {
+    // Adaptive LIFO: a stale queue (its oldest call has waited well past what batching takes)
+    // means more arrives than the model clears; the newest calls can still be answered in time.
+    const oldest = queue[start]!;
+    const lifo = performance.now() - oldest.enqueuedAt > maxDelayMs + 2 * computeEstimate + staleQueueMs;
+    const step = lifo ? -1 : 1;
+    for (let i = lifo ? queue.length - 1 : start; i >= start && i < queue.length && rows < limit; i += step) {
       const p = queue[i]!;
       if (!p.queued) continue;
       const left = p.call.timeoutMs?.();
@@ -375,6 +381,10 @@ export function createBatcher(
       leave(p);
       batch.push(p);
       rows += p.rows;
+    }
+    if (lifo) {
+      doubtful.reverse(); // oldest first, as below expects
+      metrics.lifo?.(model);
     }
     if (batch.length === 0 && doubtful.length > 0) {
       // Every call at hand looks too late, yet none has expired: the estimate may be stale
@@ -482,6 +492,8 @@ function median(values: Float64Array): number {
   return sorted[sorted.length >> 1]!;
 }
 
+/** `staleQueueMs` by default: how much longer than batching accounts for the oldest call may wait before batches go newest first. */
+const DEFAULT_STALE_QUEUE_MS = 100;
 /** `adaptiveWait`: fruitless waits in a row before a lone call is computed at once. */
 const FRUITLESS_WAITS = 3;
 /** `adaptiveWait`: one lone call in this many still waits, to notice when traffic picks up. */

@@ -25,4 +25,6 @@ export interface ExecutorMetrics {
   computed?(model: string, size: number, computeMs: number, ok: boolean): void;
   /** A request was refused or dropped before compute. */
   rejected?(model: string, reason: RejectionReason): void;
+  /** A batch was formed newest first: the model's queue was stale (adaptive LIFO, `staleQueueMs`). */
+  lifo?(model: string): void;
 }

@@ -53,6 +53,7 @@ const SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
  * | `blazerpc_batch_size` | histogram | model |
  * | `blazerpc_queue_depth` | gauge | model |
  * | `blazerpc_rejections_total` | counter | model, reason |
+ * | `blazerpc_lifo_batches_total` | counter | model |
  * | `blazerpc_model_ready` | gauge | model |
  * | `blazerpc_http_requests_total` | counter | method, route, status |
  * | `blazerpc_http_request_duration_seconds` | histogram | method, route |
@@ -140,6 +141,12 @@ export function createPrometheusMetrics(
     labelNames: ["model", "reason"],
     registers,
   });
+  const lifoBatches = new Counter({
+    name: "blazerpc_lifo_batches_total",
+    help: "Batches formed newest first because the model's queue was stale (adaptive LIFO, staleQueueMs).",
+    labelNames: ["model"],
+    registers,
+  });
   new Gauge({
     name: "blazerpc_model_ready",
     help: "1 when the model serves (loaded, server not shutting down), else 0.",
@@ -163,6 +170,7 @@ export function createPrometheusMetrics(
       computeError: HistogramHandle;
       batchSize: HistogramHandle;
       rejected: Map<RejectionReason, CounterHandle>;
+      lifo: CounterHandle;
     }
   >();
   const perModel = (model: string) => {
@@ -174,6 +182,7 @@ export function createPrometheusMetrics(
         computeError: histogramSeries(compute, { model, outcome: "error" }),
         batchSize: histogramSeries(batchSize, { model }),
         rejected: new Map(),
+        lifo: counterSeries(lifoBatches, { model }),
       };
       models.set(model, m);
     }
@@ -213,6 +222,9 @@ export function createPrometheusMetrics(
         const m = perModel(model);
         (ok ? m.computeOk : m.computeError).observe(computeMs / 1000);
         m.batchSize.observe(size);
+      },
+      lifo(model) {
+        perModel(model).lifo.inc();
       },
       rejected(model, reason) {
         const { rejected } = perModel(model);
