@@ -13,7 +13,12 @@
 //                         (metrics.dequeued), and rows the model was called on whose
 //                         deadline had passed by then (each row carries its request's id).
 //
-// Environment: WARMUP_S, DURATION_S, CALLERS (64), DEADLINE_MS (100), and MLP_* for the app.
+//                         DEADLINE_MS=0: no deadline at all (the server is told none), and a
+//                         request counts as answered in time within PATIENCE_MS of being
+//                         sent: clients that give up without saying so (a user, a browser).
+//
+// Environment: WARMUP_S, DURATION_S, CALLERS (64), DEADLINE_MS (100), PATIENCE_MS (1000),
+// and MLP_* for the app.
 "use strict";
 const { setMaxListeners } = require("node:events");
 const { loadModels, WIDTH, mlpRequire, sampleRow } = require("./mlp.cjs");
@@ -22,6 +27,9 @@ const WARMUP_S = Number(process.env.WARMUP_S ?? 1);
 const DURATION_S = Number(process.env.DURATION_S ?? 4);
 const CALLERS = Number(process.env.CALLERS ?? 64);
 const DEADLINE_MS = Number(process.env.DEADLINE_MS ?? 100);
+const PATIENCE_MS = Number(process.env.PATIENCE_MS ?? 1000);
+/** How long after it was sent an answer still counts: the deadline, or the client's patience when there is none. */
+const IN_TIME_MS = DEADLINE_MS > 0 ? DEADLINE_MS : PATIENCE_MS;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -172,7 +180,7 @@ async function overload(rate) {
       // moment it was submitted, when its deadline started): waitMs ≥ the deadline means it
       // was taken into a batch already expired.
       dequeued(_m, waitMs) {
-        if (measuring && waitMs >= DEADLINE_MS) expiredAtDispatch++;
+        if (measuring && waitMs >= IN_TIME_MS) expiredAtDispatch++;
       },
       rejected(_m, reason) {
         if (measuring) rejectedBy[reason] = (rejectedBy[reason] ?? 0) + 1;
@@ -218,7 +226,10 @@ async function overload(rate) {
   // the engine's core, more than the engine spends refusing the request): the generator's
   // cost per request stays small next to the engine's.
   let group = { at: -1, ctx: undefined, timer: undefined };
+  const NO_DEADLINE = { signal: new AbortController().signal };
+  setMaxListeners(0, NO_DEADLINE.signal);
   const contextFor = (sent) => {
+    if (DEADLINE_MS <= 0) return NO_DEADLINE;
     const at = Math.floor(sent);
     if (group.at !== at) {
       const deadline = at + DEADLINE_MS;
@@ -240,7 +251,7 @@ async function overload(rate) {
     const input = free.pop() ?? { dtype: "float32", shape: [1, WIDTH], data: new Float32Array(row) };
     input.data[0] = id;
     const sent = performance.now();
-    const deadline = Math.floor(sent) + DEADLINE_MS;
+    const deadline = Math.floor(sent) + IN_TIME_MS;
     deadlines[id] = deadline;
     const ctx = contextFor(sent);
     const m = measuring;
@@ -302,13 +313,14 @@ async function overload(rate) {
   measuring = false;
   counter.stop();
   const elapsed = (performance.now() - warmEnd) / 1000;
-  // Let what is queued finish (every request has a deadline, so this is bounded).
-  const drainUntil = performance.now() + DEADLINE_MS * 5;
+  // Let what is queued finish (bounded: what has no deadline is given up on with the executor).
+  const drainUntil = performance.now() + IN_TIME_MS * 5;
   while (inFlight > 0 && performance.now() < drainUntil) await sleep(10);
   await executor.close();
   return {
     rate,
     deadlineMs: DEADLINE_MS,
+    inTimeMs: IN_TIME_MS,
     batch: app.getModelOrThrow("mlp").options.batch ?? null,
     elapsedS: elapsed,
     offeredPerSec: counts.sent / elapsed,

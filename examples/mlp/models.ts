@@ -16,6 +16,7 @@ export const app = createApp({ name: "mlp" });
  * | `MLP_MAX_DELAY_MS` | `2` | `maxDelayMs` |
  * | `MLP_QUEUE_CAPACITY` | unbounded | `queueCapacity` |
  * | `MLP_ADAPTIVE_WAIT` | `on` | `off`: `adaptiveWait: false` (always wait out `maxDelayMs`) |
+ * | `MLP_STALE_QUEUE_MS` | `100` | `staleQueueMs` (adaptive LIFO); `Infinity`: always oldest first |
  *
  * @example
  * batchOptionsFromEnv({ MLP_MAX_DELAY_MS: "0" }) // { maxBatchSize: 32, maxDelayMs: 0 }
@@ -35,6 +36,8 @@ export function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Batch
     return n;
   };
   const queueCapacity = num("MLP_QUEUE_CAPACITY", undefined);
+  const stale = env.MLP_STALE_QUEUE_MS;
+  const staleQueueMs = stale === "Infinity" ? Infinity : num("MLP_STALE_QUEUE_MS", undefined);
   const adaptive = (env.MLP_ADAPTIVE_WAIT ?? "on").toLowerCase();
   if (!["on", "off", "1", "0", "true", "false"].includes(adaptive)) {
     throw new Error(`MLP_ADAPTIVE_WAIT must be "on" or "off", got ${JSON.stringify(env.MLP_ADAPTIVE_WAIT)}`);
@@ -44,6 +47,7 @@ export function batchOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Batch
     maxDelayMs: num("MLP_MAX_DELAY_MS", 2)!,
     ...(queueCapacity !== undefined ? { queueCapacity } : {}),
     ...(adaptive === "off" || adaptive === "0" || adaptive === "false" ? { adaptiveWait: false } : {}),
+    ...(staleQueueMs !== undefined ? { staleQueueMs } : {}),
   };
 }
 
