@@ -32,8 +32,8 @@ const START = "<!-- engine-bench:start -->";
 const END = "<!-- engine-bench:end -->";
 
 const T = QUICK
-  ? { inWarm: 0.5, inDur: 1, h2Warm: 1, h2Dur: 2, olWarm: 1, olDur: 2 }
-  : { inWarm: 1, inDur: 4, h2Warm: 2, h2Dur: 8, olWarm: 2, olDur: 6 };
+  ? { inWarm: 0.5, inDur: 1, h2Warm: 1, h2Dur: 2, olWarm: 1, olDur: 2, memDur: 10 }
+  : { inWarm: 1, inDur: 4, h2Warm: 2, h2Dur: 8, olWarm: 2, olDur: 6, memDur: 60 };
 const MAX_BATCH = 32;
 const CALLERS = 64;
 const STREAMS = 64;
@@ -276,26 +276,58 @@ async function h2loadRun(name, streams, fx, want, tmp, connections = 1) {
   });
 }
 
-/** The open-loop overload over gRPC against a fresh server of `config`. */
-async function overloadRun(name, rate, fx, want) {
+/** The server's resident memory (VmRSS), in MiB. */
+function rssMiB(pid) {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? NaN : Number(kb) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * An RSS series (one sample a second from the start of the load) in short: before the load,
+ * the most in its first half (after the first 5 s) and in its second half. Memory is bounded
+ * when the second half holds no more than 10% over the first: it levelled off.
+ */
+function memorySummary(series) {
+  const half = Math.floor(series.length / 2);
+  const max = (xs) => xs.reduce((a, b) => Math.max(a, b), 0);
+  const early = max(series.slice(Math.min(5, half), half));
+  const late = max(series.slice(half));
+  return { start: series[0], early, late, bounded: late <= early * 1.1 };
+}
+
+/**
+ * The open-loop overload over gRPC against a fresh server of `config`. `durationS`: the
+ * measured window (default T.olDur); `rss`: sample the server's RSS once a second from the
+ * start of the load (`result.rssMiB`).
+ */
+async function overloadRun(name, rate, fx, want, { durationS = T.olDur, rss = false } = {}) {
   return withServer(name, fx, want, async ({ port, stats, child }) => {
     const before = await stats();
     const cpu0 = cpuMsOf(child);
     const t0 = performance.now();
-    const client = await h.runJsonChild(
-      LOADGEN_CORE,
-      path.join(__dirname, "engine", "open-loop.cjs"),
-      [
-        String(port),
-        RPC_PATH,
-        fx.payloadFile,
-        String(Math.round(rate)),
-        String(T.olWarm),
-        String(T.olDur),
-        `${DEADLINE_MS}m`,
-      ],
-      { limitS: T.olWarm + T.olDur + 30, label: "open-loop client" },
-    );
+    const rssSeries = [];
+    const sampler = rss ? setInterval(() => rssSeries.push(rssMiB(child.pid)), 1000) : undefined;
+    if (rss) rssSeries.push(rssMiB(child.pid));
+    const client = await h
+      .runJsonChild(
+        LOADGEN_CORE,
+        path.join(__dirname, "engine", "open-loop.cjs"),
+        [
+          String(port),
+          RPC_PATH,
+          fx.payloadFile,
+          String(Math.round(rate)),
+          String(T.olWarm),
+          String(durationS),
+          `${DEADLINE_MS}m`,
+        ],
+        { limitS: T.olWarm + durationS + 30, label: "open-loop client" },
+      )
+      .finally(() => clearInterval(sampler));
     const cpuBusy = (cpuMsOf(child) - cpu0) / (performance.now() - t0);
     // Everything queued has a deadline, but a server behind on reading its socket still has
     // a backlog to answer: wait until it gets to the signal.
@@ -313,6 +345,7 @@ async function overloadRun(name, rate, fx, want) {
       // for requests that did not get one (their deadline passed during or after compute).
       computedWithoutOk: server.rowsComputed - client.total.ok,
       settleMs,
+      ...(rss ? { rssMiB: rssSeries } : {}),
     };
     log(
       `  overload ${name.padEnd(6)} offered ${client.offeredPerSec.toFixed(0)}/s  goodput ${client.goodputPerSec.toFixed(0)}/s  ` +
@@ -459,6 +492,17 @@ async function runAll(monitor, fx, want, tmp, budgetEnd) {
     o.sustainable = R;
     r.grpcHalf[name] = o;
   }
+  // Memory under a long overload: the unbounded queue (the worst case), RSS once a second.
+  log(`f. memory: ${T.memDur} s of open loop over gRPC at 2 × R, unbounded queue, RSS every second`);
+  r.memory = await measure("f. memory under overload", () =>
+    overloadRun("on", 2 * R, fx, want, { durationS: T.memDur, rss: true }),
+  );
+  r.memory.sustainable = R;
+  const mem = memorySummary(r.memory.rssMiB);
+  log(
+    `  RSS ${num(mem.start, 0)} MiB before, ${num(mem.early, 0)} MiB max in the first half, ${num(mem.late, 0)} MiB max in the second, ` +
+      `goodput ${r.memory.client.goodputPerSec.toFixed(0)}/s`,
+  );
   r.durationS = (performance.now() - started) / 1000;
   return r;
 }
@@ -653,6 +697,19 @@ function docSection(r, m) {
       `${pct(io.on.goodputPerSec / io.on.sustainable)} (unbounded queue), ${pct(io.capped.goodputPerSec / io.capped.sustainable)} (queueCapacity ${QUEUE_CAPACITY})`,
       Math.max(io.on.goodputPerSec / io.on.sustainable, io.capped.goodputPerSec / io.capped.sustainable) >= 0.9,
     ],
+    ...(r.memory === undefined
+      ? []
+      : [
+          [
+            `RSS during ${T.memDur} s of overload over gRPC (2 × R, unbounded queue)`,
+            "bounded",
+            (() => {
+              const m = memorySummary(r.memory.rssMiB);
+              return `${num(m.start, 0)} MiB before; max ${num(m.early, 0)} MiB in the first half, ${num(m.late, 0)} MiB in the second`;
+            })(),
+            memorySummary(r.memory.rssMiB).bounded,
+          ],
+        ]),
     [
       "Requests taken into a batch already expired",
       "0",
@@ -801,7 +858,25 @@ waited ≥ ${DEADLINE_MS} ms in the queue; the server's deadline starts when con
 headers, before the request is queued. "OK after ${DEADLINE_MS} ms": OK answers the client got more than
 ${DEADLINE_MS} ms after sending (not goodput) — the server's clock starts a little later than the client's.)
 
+${memorySection(r)}
 ${analysis(r)}
+`;
+}
+
+/** Section f: the server's RSS through a long overload (absent from runs before it was measured). */
+function memorySection(r) {
+  if (r.memory === undefined) return "";
+  const mem = memorySummary(r.memory.rssMiB);
+  const every10 = r.memory.rssMiB.filter((_, i) => i % 10 === 0).map((v) => num(v, 0));
+  return `### f. Memory: ${T.memDur} s of overload
+
+The same open loop at 2 × R over gRPC, unbounded queue (the worst case), for ${T.memDur} s after
+the ${T.olWarm} s warm-up; the server's RSS (\`VmRSS\`, /proc) once a second from the start of the load:
+${every10.join(" → ")} MiB (every 10 s). Before the load ${num(mem.start, 0)} MiB; the most in the first half
+${num(mem.early, 0)} MiB, in the second half ${num(mem.late, 0)} MiB: ${mem.bounded ? "levelled off (the second half within 10% of the first)" : "**still growing** (the second half more than 10% over the first)"}.
+Goodput over the window ${num(r.memory.client.goodputPerSec)}/s (${pct(r.memory.client.goodputPerSec / r.memory.sustainable)} of R). What bounds
+it: a call refused at the door holds nothing; an admitted one holds one place in the queue
+(admission counts them), and the queue is held to what the deadline allows.
 `;
 }
 
