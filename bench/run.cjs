@@ -38,6 +38,7 @@ const { SERVER_CORE, LOADGEN_CORE } = h;
 // (`args`: which example app, and the variant).
 const BLAZE = "blazerpc";
 const BLAZE_NO_FAST = "blazerpc (no fast path)";
+const BLAZE_NO_BATCH = "blazerpc (no batching)";
 const CONNECT = "connect-node (bare)";
 const GRPC_JS = "grpc-js (bare)";
 const RAW = "raw node:http2";
@@ -48,6 +49,8 @@ function serverOf(name, app, { h1 = false } = {}) {
       return { name, script: "servers/blazerpc.cjs", args: [app] };
     case BLAZE_NO_FAST:
       return { name, script: "servers/blazerpc.cjs", args: [app, "--no-fast-path"] };
+    case BLAZE_NO_BATCH:
+      return { name, script: "servers/blazerpc.cjs", args: [app, "--no-batching"] };
     case CONNECT:
       return { name, script: "servers/connect-node.cjs", args: h1 ? [app, "--h1"] : [app] };
     case GRPC_JS:
@@ -309,7 +312,7 @@ function scenarios({ fx, bx, irisJson }) {
       id: "unary",
       title: "Unary iris (gRPC, HTTP/2)",
       app: "iris",
-      servers: [BLAZE, BLAZE_NO_FAST, CONNECT, GRPC_JS, RAW],
+      servers: [BLAZE, BLAZE_NO_BATCH, BLAZE_NO_FAST, CONNECT, GRPC_JS, RAW],
       ratioTo: [GRPC_JS, CONNECT, RAW],
       rpcPath: RPC_PATH,
       payload: irisFrame,
@@ -511,7 +514,7 @@ function scenarioTable(sc, results) {
 
 /** The issue's targets, each with what this run measured. */
 function targets(results) {
-  const ratio = (scenario, c, peer) => find(results, scenario, BLAZE, c)?.ratios[peer];
+  const ratio = (scenario, c, peer, server = BLAZE) => find(results, scenario, server, c)?.ratios[peer];
   const atLeast = (want, got, what) => ({
     measured: `${num(got, 2)}× ${what}`,
     met: Number.isFinite(got) ? got >= want : undefined,
@@ -522,6 +525,10 @@ function targets(results) {
     {
       target: "Unary iris, c=64: blazerpc ≥ 1.3× grpc-js (req/s)",
       ...atLeast(1.3, ratio("unary", 64, GRPC_JS), "grpc-js"),
+    },
+    {
+      target: "Unary iris without batching, c=64: blazerpc ≥ 1.3× grpc-js (req/s)",
+      ...atLeast(1.3, ratio("unary", 64, GRPC_JS, BLAZE_NO_BATCH), "grpc-js"),
     },
     {
       target: "Unary iris, c=64: blazerpc ≥ 0.6× raw node:http2 (req/s)",
@@ -621,6 +628,9 @@ npm run bench
   executor, and gRPC on the native fast path (\`fastPath\`, default on).
 - **blazerpc (no fast path)** — the same with \`fastPath: false\`: every protocol through
   connect-node, as before the fast path.
+- **blazerpc (no batching)** (unary only) — the same app with its models registered again
+  without their \`batch\` options (\`bench/servers/blazerpc.cjs --no-batching\`): one model
+  call per request, no batcher.
 - **connect-node (bare)** — a bare \`@connectrpc/connect-node\` ${m.packages["@connectrpc/connect-node"]} handler
   (\`connectNodeAdapter\` on \`http2.createServer\`; in the HTTP/1.1 scenario on \`http.createServer\`)
   implementing the same generated service: the stack BlazeRPC is built on, with nothing of
