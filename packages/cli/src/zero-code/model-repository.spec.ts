@@ -264,7 +264,8 @@ describe("readConfig", () => {
   });
 
   const known = "name, version, description, batch, intraOpNumThreads, interOpNumThreads, executionProviders";
-  const batchKnown = "maxBatchSize, maxDelayMs, maxRowsPerRequest, queueCapacity, preferredBatchSizes, adaptiveWait, staleQueueMs";
+  const batchKnown =
+    "maxBatchSize, maxDelayMs, maxRowsPerRequest, queueCapacity, preferredBatchSizes, adaptiveWait, staleQueueMs";
 
   it.each<[string, unknown, string]>([
     ["not JSON", "{ name: iris }", "not JSON"],

@@ -191,7 +191,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: "BLAZE_FAST_PATH",
     type: "boolean",
     default: SERVER_DEFAULTS.fastPath,
-    describe: "serve gRPC and Connect unary calls on the native paths (--no-fast-path sends everything through connect-node)",
+    describe:
+      "serve gRPC and Connect unary calls on the native paths (--no-fast-path sends everything through connect-node)",
   },
   {
     flag: "auth-token",
