@@ -18,7 +18,7 @@ import {
   type DescMessage,
   type MessageInitShape,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { toTensorProto } from "@blazerpc/tensor";
 import type { BlazeServer, ServerOptions } from "@blazerpc/runtime";
@@ -32,7 +32,8 @@ import {
 } from "./fixtures/diff/gen/diff/v1/diff_pb.js";
 import { InferenceServiceBinding } from "./fixtures/diff/gen/diff/v1/diff_blaze.js";
 import {
-  calledVia,
+  echoHeaders,
+  probes,
   closePair,
   describeBytes,
   expectSame,
@@ -57,27 +58,6 @@ const enc = <D extends DescMessage>(schema: D, init: MessageInitShape<D>): Buffe
   Buffer.from(toBinary(schema, create(schema, init)));
 const json = <D extends DescMessage>(schema: D, init: MessageInitShape<D>): string =>
   toJsonString(schema, create(schema, init));
-
-/** How the calls with an `x-diff-probe` request header reached the interceptors, by its value. */
-const probes = new Map<string, "connect-node" | "native">();
-
-/** Copies `x-echo-*` request headers into the response headers and trailers (and an error's metadata). */
-const echoHeaders: Interceptor = (next) => async (req) => {
-  const probe = req.header.get("x-diff-probe");
-  if (probe !== null) probes.set(probe, calledVia());
-  const echoed = [...req.header].filter(([k]) => k.startsWith("x-echo-"));
-  try {
-    const res = await next(req);
-    for (const [k, v] of echoed) {
-      res.header.set(k, v);
-      res.trailer.set(k, v);
-    }
-    return res;
-  } catch (err) {
-    if (err instanceof ConnectError) for (const [k, v] of echoed) err.metadata.set(k, v);
-    throw err;
-  }
-};
 
 const base: ServerOptions = { app, services: [InferenceServiceBinding] };
 let main: Pair;

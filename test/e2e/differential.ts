@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as http2 from "node:http2";
 import { isDeepStrictEqual } from "node:util";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { createServer, type BlazeServer, type ServerOptions } from "@blazerpc/runtime";
 
@@ -37,6 +38,31 @@ export function calledVia(): "connect-node" | "native" {
   Error.stackTraceLimit = limit;
   return /@connectrpc[/+]connect.*[/\\]protocol[/\\]invoke-implementation/.test(stack) ? "connect-node" : "native";
 }
+
+/** How the calls with an `x-diff-probe` request header reached the interceptors, by its value. */
+export const probes = new Map<string, "connect-node" | "native">();
+
+/**
+ * An interceptor for both sides: copies the request's `x-echo-*` headers into the response
+ * headers and trailers (and an error's metadata); notes in {@link probes} how a call with
+ * `x-diff-probe` was served.
+ */
+export const echoHeaders: Interceptor = (next) => async (req) => {
+  const probe = req.header.get("x-diff-probe");
+  if (probe !== null) probes.set(probe, calledVia());
+  const echoed = [...req.header].filter(([k]) => k.startsWith("x-echo-"));
+  try {
+    const res = await next(req);
+    for (const [k, v] of echoed) {
+      res.header.set(k, v);
+      res.trailer.set(k, v);
+    }
+    return res;
+  } catch (err) {
+    if (err instanceof ConnectError) for (const [k, v] of echoed) err.metadata.set(k, v);
+    throw err;
+  }
+};
 
 /** Starts a {@link Pair} on 127.0.0.1, port 0 each. */
 export async function startPair(options: ServerOptions | ((side: Side) => ServerOptions)): Promise<Pair> {

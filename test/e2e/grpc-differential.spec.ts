@@ -27,7 +27,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as zlib from "node:zlib";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { StringValueSchema } from "@bufbuild/protobuf/wkt";
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { toTensorProto } from "@blazerpc/tensor";
@@ -54,7 +53,8 @@ import {
   HealthCheckResponseSchema,
 } from "../../packages/runtime/src/gen/grpc/health/v1/health_pb.js";
 import {
-  calledVia,
+  echoHeaders,
+  probes,
   closeClients,
   closePair,
   expectSame,
@@ -98,30 +98,6 @@ const enc = <D extends DescMessage>(schema: D, init: MessageInitShape<D>): Uint8
 const echoReq = (data: Uint8Array) => enc(PredictEchoRequestSchema, { data });
 const ticksReq = (init: MessageInitShape<typeof PredictTicksRequestSchema>) => enc(PredictTicksRequestSchema, init);
 const failReq = (code: number, message: string) => enc(PredictFailRequestSchema, { code, message });
-
-/** How the calls with an `x-diff-probe` request header reached the interceptors, by its value. */
-const probes = new Map<string, "connect-node" | "native">();
-
-/**
- * Copies the request's `x-echo-*` headers into the response headers and trailers (and an
- * error's metadata); notes in {@link probes} how a call with `x-diff-probe` was served.
- */
-const echoHeaders: Interceptor = (next) => async (req) => {
-  const probe = req.header.get("x-diff-probe");
-  if (probe !== null) probes.set(probe, calledVia());
-  const echoed = [...req.header].filter(([k]) => k.startsWith("x-echo-"));
-  try {
-    const res = await next(req);
-    for (const [k, v] of echoed) {
-      res.header.set(k, v);
-      res.trailer.set(k, v);
-    }
-    return res;
-  } catch (err) {
-    if (err instanceof ConnectError) for (const [k, v] of echoed) err.metadata.set(k, v);
-    throw err;
-  }
-};
 
 const base: ServerOptions = { app, services: [InferenceServiceBinding], interceptors: [echoHeaders] };
 let main: Pair;

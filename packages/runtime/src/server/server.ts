@@ -37,6 +37,7 @@ import { createCallsInFlight } from "./calls-in-flight.js";
 import { createConnectHandler } from "./connect-handler.js";
 import { createConnectionTracker } from "./connections.js";
 import { createDispatch } from "./dispatch.js";
+import type { NativePathOptions } from "./native-path-options.js";
 import { createNativeConnect } from "./protocol-connect/index.js";
 import { createNativeGrpc } from "./protocol-grpc/index.js";
 import { createHttp1Pipeline } from "./http1-pipeline.js";
@@ -197,35 +198,28 @@ export function createServer(options: ServerOptions): BlazeServer {
       await authenticate?.(ctx);
     },
   });
+  // The native paths: what connect-node is given, for the same methods.
+  const nativePath: NativePathOptions = {
+    rpcs: table.native,
+    readMaxBytes,
+    readMaxFields,
+    compressMinBytes,
+    interceptors,
+    ...(spans !== undefined ? { around: spans.around } : {}),
+    ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
+    scheme: o.tls !== undefined ? "https" : "http",
+  };
   const native = o.fastPath
     ? createNativeGrpc({
-        rpcs: table.native,
-        readMaxBytes,
-        readMaxFields,
-        compressMinBytes,
-        interceptors,
-        ...(spans !== undefined ? { around: spans.around } : {}),
+        ...nativePath,
         onCall: calls.native,
         onRefused: (rpc, stream, headers, refusal, started) =>
           calls.refused(rpc.method, stream, headers, refusal, started),
-        ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
         contextValues: createContextValues,
-        scheme: o.tls !== undefined ? "https" : "http",
       })
     : undefined;
   const nativeConnect = o.fastPath
-    ? createNativeConnect({
-        rpcs: table.native,
-        readMaxBytes,
-        readMaxFields,
-        compressMinBytes,
-        interceptors,
-        ...(spans !== undefined ? { around: spans.around } : {}),
-        onCall: calls.nativeConnect,
-        ...(authenticate !== undefined ? { requestGate: authenticate } : {}),
-        contextValues: contextValuesFor,
-        scheme: o.tls !== undefined ? "https" : "http",
-      })
+    ? createNativeConnect({ ...nativePath, onCall: calls.nativeConnect, contextValues: contextValuesFor })
     : undefined;
   const oipRoutes: ServerRoute[] =
     oip === undefined

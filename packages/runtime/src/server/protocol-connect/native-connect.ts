@@ -1,4 +1,5 @@
-import type { ConnectError, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { NativePathOptions } from "../native-path-options.js";
 import { contentTypeUnaryRegExp } from "@connectrpc/connect/protocol-connect";
 import type { ModelRpc } from "../../binding/connect-routes.js";
 import type { AnyRequest, AnyResponse } from "../../http/routes.js";
@@ -17,17 +18,7 @@ import { ConnectUnaryCall } from "./unary-call.js";
  * both to it. What it does not take (Connect GET, streaming, other content types, methods
  * that are not unary, unknown paths) goes to connect-node unchanged.
  */
-export interface NativeConnectOptions {
-  /** The RPCs by URL path; only the unary ones are taken. */
-  readonly rpcs: ReadonlyMap<string, ModelRpc>;
-  /** Largest request body accepted, in bytes (the same limit connect-node applies). */
-  readonly readMaxBytes: number;
-  /** Most fields (or JSON values) a request message may hold, counted before it is decoded. */
-  readonly readMaxFields: number;
-  /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
-  readonly compressMinBytes: number;
-  /** Connect interceptors, outermost first: the same ones connect-node runs. */
-  readonly interceptors: readonly Interceptor[];
+export interface NativeConnectOptions extends NativePathOptions {
   /**
    * Called as each call starts (its headers are in): in-flight sets, observers. Returns what
    * to call, once, when the call has ended — with the error it failed with, or undefined.
@@ -36,14 +27,8 @@ export interface NativeConnectOptions {
     ctx: NativeConnectContext,
     req: AnyRequest,
   ) => ((error: ConnectError | undefined) => void) | undefined;
-  /** Runs once a call's headers are in, before its body is read (connect's `requestGate`). */
-  readonly requestGate?: (ctx: HandlerContext) => void | Promise<void>;
-  /** Wraps each call's implementation (tracing makes the call's span the active one there). */
-  readonly around?: <T>(ctx: HandlerContext, fn: () => T) => T;
   /** The context values each call starts with (connect-node's `contextValues`). */
   readonly contextValues?: (req: AnyRequest) => ContextValues;
-  /** `http` or `https`, for the calls' `url`. */
-  readonly scheme: "http" | "https";
 }
 
 /** A native Connect call's handler context: connect's, plus `abort` and what the native gRPC path's also say. */

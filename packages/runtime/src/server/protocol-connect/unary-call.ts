@@ -30,7 +30,8 @@ import type { AnyRequest, AnyResponse } from "../../http/routes.js";
 import { createJsonValueCounter } from "../../limits/json-values.js";
 import { checkMessageFields } from "../../limits/message-fields.js";
 import { MAX_TIMEOUT_MS } from "../../limits/timeouts.js";
-import { clientGoneError, deadlineError } from "../abort-reasons.js";
+import { clientGoneError } from "../abort-reasons.js";
+import { CallLifetime } from "../call-lifetime.js";
 import { joinSegments, segmentsLength, toBinarySegments } from "../message-segments.js";
 import { copyHeaders, headerValue, nodeHeadersInto, webHeaders } from "../protocol-grpc/headers.js";
 import { applyInterceptors, mergedContext } from "../protocol-grpc/interceptors.js";
@@ -56,23 +57,14 @@ const decoder = new TextDecoder();
  * @example
  * void new ConnectUnaryCall(req, res, rpc, true, options).run();
  */
-export class ConnectUnaryCall {
+export class ConnectUnaryCall extends CallLifetime {
   readonly protocolName = "connect";
   readonly requestMethod = "POST";
   readonly method: DescMethod;
-  /** This transport answers the call itself the moment it aborts (see connect-routes' `unary`). */
-  readonly answersOnAbort = true;
-  private controller: AbortController | undefined;
-  private ended = false;
-  private endReason: unknown;
-  /** The implementation is running: an abort answers the call. */
-  private awaiting = false;
   private reqHeader: Headers | undefined;
   private resHeader: Headers | undefined;
   private resTrailer: Headers | undefined;
   private ctxValues: ContextValues | undefined;
-  private deadline: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
   /** The response is written (or being written): the call is over from our side. */
   private done = false;
   private error: ConnectError | undefined;
@@ -86,18 +78,8 @@ export class ConnectUnaryCall {
     private readonly binary: boolean,
     private readonly options: NativeConnectOptions,
   ) {
+    super();
     this.method = rpc.method;
-  }
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.ended) this.controller.abort(this.endReason);
-    }
-    return this.controller.signal;
-  }
-  get aborted(): boolean {
-    return this.ended;
   }
   get service() {
     return this.method.parent;
@@ -120,27 +102,12 @@ export class ConnectUnaryCall {
   get values(): ContextValues {
     return (this.ctxValues ??= this.options.contextValues?.(this.req) ?? createContextValues());
   }
-  timeoutMs(): number | undefined {
-    return this.deadline === undefined ? undefined : this.deadline - Date.now();
-  }
-
-  /** Ends the call early; one whose implementation still runs is answered with `reason` a moment later. */
-  abort(reason?: unknown): void {
-    if (this.ended) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.ended = true;
-    this.endReason = reason;
-    this.controller?.abort(reason);
-    if (this.awaiting) setImmediate(() => this.fail(reason));
-  }
-
   async run(): Promise<void> {
     const { req, res } = this;
     const { requestGate, onCall } = this.options;
     const timeout = parseTimeout(clampedTimeout(req.headers["connect-timeout-ms"]), Number.MAX_SAFE_INTEGER);
     if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
-      this.deadline = Date.now() + timeout.timeoutMs;
-      this.timer = setTimeout(() => this.abort(deadlineError()), timeout.timeoutMs);
+      this.startDeadline(timeout.timeoutMs);
     }
     const negotiated = compressionNegotiate(
       ACCEPT as Compression[],
@@ -151,7 +118,7 @@ export class ConnectUnaryCall {
     this.compression = negotiated.response;
     const ended = onCall?.(this, req);
     res.once("close", () => {
-      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.clearDeadline();
       if (!res.writableFinished) {
         // Cut short: by its deadline (or the shutdown) first, else by the client.
         const reason: unknown = this.endReason;
@@ -321,7 +288,7 @@ export class ConnectUnaryCall {
    * JSON, its HTTP status from its code, its metadata among the response headers — its
    * message cut to MAX_ERROR_MESSAGE_BYTES.
    */
-  private fail(err: unknown): void {
+  protected fail(err: unknown): void {
     const error = toWireError(err);
     this.error ??= error;
     if (!this.ended) this.abort(error);
@@ -336,7 +303,7 @@ export class ConnectUnaryCall {
   /** Writes the response: compressed when negotiated and large enough, trailers as `trailer-` headers. */
   private async respond(status: number, body: Uint8Array | Uint8Array[]): Promise<void> {
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clearDeadline();
     let encoding: string | undefined;
     if (this.compression !== null && segmentsLength(body) >= this.options.compressMinBytes) {
       body = await this.compression.compress(joinSegments(body));

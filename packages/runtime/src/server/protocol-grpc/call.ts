@@ -19,7 +19,8 @@ import type { ModelRpc } from "../../binding/connect-routes.js";
 import { toWireError } from "../../errors.js";
 import { checkMessageFields } from "../../limits/message-fields.js";
 import { clampTimeoutMs } from "../../limits/timeouts.js";
-import { clientGoneError, deadlineError } from "../abort-reasons.js";
+import { clientGoneError } from "../abort-reasons.js";
+import { CallLifetime } from "../call-lifetime.js";
 import { BodyReader } from "./body-reader.js";
 import { joinSegments, segmentsLength, toBinarySegments } from "../message-segments.js";
 import { COMPRESSED_FLAG, encodeEnvelope, encodeEnvelopeParts, type Frame } from "./envelope.js";
@@ -43,27 +44,14 @@ const kStatusOk = "0";
  * @example
  * void new NativeCall(stream, headers, rpc, options).run();
  */
-export class NativeCall implements NativeCallContext {
+export class NativeCall extends CallLifetime implements NativeCallContext {
   readonly protocolName = "grpc";
   readonly requestMethod = "POST";
   readonly method: DescMethod;
-  /**
-   * This transport answers the call itself the moment it aborts (deadline, shutdown): its
-   * implementation need not race its work against the signal (see connect-routes).
-   */
-  readonly answersOnAbort = true;
-  /** Made when something asks for the signal: most calls end without anyone listening. */
-  private controller: AbortController | undefined;
-  private ended = false;
-  private endReason: unknown;
-  /** A unary call's implementation is running: an abort answers the call. */
-  private awaiting = false;
   private reqHeader: Headers | undefined;
   private resHeader: Headers | undefined;
   private resTrailer: Headers | undefined;
   private ctxValues: ContextValues | undefined;
-  private deadline: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private compression: Compression | null = null;
   private headersSent = false;
   /** Trailers were handed to the stream: the call is over from our side. */
@@ -79,20 +67,8 @@ export class NativeCall implements NativeCallContext {
     /** The place its model's admission holds for it (given back at the end if never used). */
     readonly reservation?: Reservation,
   ) {
+    super();
     this.method = rpc.method;
-  }
-
-  /** The call's abort signal, made on first use (aborted already if the call has ended). */
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.ended) this.controller.abort(this.endReason);
-    }
-    return this.controller.signal;
-  }
-  /** Whether the call has ended early — what `signal.aborted` says, without making the signal. */
-  get aborted(): boolean {
-    return this.ended;
   }
 
   get service() {
@@ -117,33 +93,12 @@ export class NativeCall implements NativeCallContext {
   get values(): ContextValues {
     return (this.ctxValues ??= this.options.contextValues?.() ?? createContextValues());
   }
-  timeoutMs(): number | undefined {
-    return this.deadline === undefined ? undefined : this.deadline - Date.now();
-  }
-
-  /**
-   * Ends the call early: its signal aborts with `reason` (connect's handler contexts have the
-   * same method), and a unary call whose model still computes is answered with it — a moment
-   * later, so that a queued request its batcher takes out answers with its own, more precise
-   * error; the model's result, when it comes, is dropped.
-   */
-  abort(reason?: unknown): void {
-    if (this.ended) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.ended = true;
-    this.endReason = reason;
-    this.controller?.abort(reason);
-    if (this.awaiting) setImmediate(() => this.fail(reason));
-  }
-
   async run(): Promise<void> {
     const { stream, nodeHeaders } = this;
     const { readMaxBytes, interceptors, requestGate, onCall } = this.options;
     const timeout = parseTimeout(headerValue(nodeHeaders["grpc-timeout"]), Number.MAX_SAFE_INTEGER);
     if (timeout.timeoutMs !== undefined && timeout.error === undefined) {
-      const timeoutMs = clampTimeoutMs(timeout.timeoutMs);
-      this.deadline = Date.now() + timeoutMs;
-      this.timer = setTimeout(() => this.abort(deadlineError()), timeoutMs);
+      this.startDeadline(clampTimeoutMs(timeout.timeoutMs));
     }
     const negotiated = compressionNegotiate(
       ACCEPT as Compression[],
@@ -156,7 +111,7 @@ export class NativeCall implements NativeCallContext {
     stream.on("error", ignore);
     const ended = onCall?.(this, stream);
     stream.once("close", () => {
-      if (this.timer !== undefined) clearTimeout(this.timer);
+      this.clearDeadline();
       if (this.reservation?.held === true && this.rpc.kind === "unary") this.rpc.admission?.release(this.reservation);
       // A call answered in full ends without touching its signal (connect's contexts abort it
       // with no reason, which costs a DOMException per call); one cut short aborts it.
@@ -326,7 +281,7 @@ export class NativeCall implements NativeCallContext {
   private end(frame: Frame | undefined): void {
     const { stream } = this;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.clearDeadline();
     const trailers: http2.OutgoingHttpHeaders =
       this.resTrailer === undefined ? { "grpc-status": kStatusOk } : nodeHeadersInto({}, this.resTrailer);
     stream.once("wantTrailers", () => stream.sendTrailers(trailers));
@@ -344,7 +299,7 @@ export class NativeCall implements NativeCallContext {
    * one header block whatever the error says (a longer block resets the stream with
    * FRAME_SIZE_ERROR, and the client's whole connection with it).
    */
-  private fail(err: unknown): void {
+  protected fail(err: unknown): void {
     const error = toWireError(err);
     this.error ??= error;
     if (!this.ended) this.abort(error);

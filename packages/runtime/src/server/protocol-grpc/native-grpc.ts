@@ -1,5 +1,6 @@
 import type * as http2 from "node:http2";
-import type { ConnectError, ContextValues, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, ContextValues, HandlerContext } from "@connectrpc/connect";
+import type { NativePathOptions } from "../native-path-options.js";
 import type { ModelRpc } from "../../binding/connect-routes.js";
 import type { Reservation } from "../../batching/batcher.js";
 import type { Refusal } from "../../executor/refusal.js";
@@ -19,17 +20,7 @@ import { grpcTimeoutMs, refuseCall } from "./refuse.js";
  * holds both to it. What it does not take (other content types, client and bidi streaming,
  * unknown paths, other methods than POST) goes to connect-node unchanged.
  */
-export interface NativeGrpcOptions {
-  /** The model RPCs by URL path. */
-  readonly rpcs: ReadonlyMap<string, ModelRpc>;
-  /** Largest message accepted, in bytes (the same limit connect-node applies). */
-  readonly readMaxBytes: number;
-  /** Most fields a request message may hold (checked before it is decoded; unknown fields are skipped). */
-  readonly readMaxFields: number;
-  /** Responses are compressed (when negotiated) from this size on, as connect's `compressMinBytes`. */
-  readonly compressMinBytes: number;
-  /** Connect interceptors, outermost first: the same ones connect-node runs. */
-  readonly interceptors: readonly Interceptor[];
+export interface NativeGrpcOptions extends NativePathOptions {
   /**
    * Called as each call starts (its headers are in): bookkeeping such as in-flight sets and
    * observers. Returns what to call, once, when the call has ended — with the error it
@@ -50,20 +41,8 @@ export interface NativeGrpcOptions {
     refusal: Refusal,
     started: number,
   ) => void;
-  /**
-   * Runs once a call's headers are in, before its body is read (connect's `requestGate`,
-   * e.g. auth). A throw or rejection answers the call with that error.
-   */
-  readonly requestGate?: (ctx: HandlerContext) => void | Promise<void>;
-  /**
-   * Wraps each call's implementation (the model call, or the creation of its stream):
-   * tracing makes the call's span the active one here, as its interceptor does on connect-node.
-   */
-  readonly around?: <T>(ctx: HandlerContext, fn: () => T) => T;
   /** The context values each call starts with. */
   readonly contextValues?: () => ContextValues;
-  /** `http` or `https`, for the calls' `url`. */
-  readonly scheme: "http" | "https";
 }
 
 /**
