@@ -34,7 +34,7 @@ import { clientGoneError } from "../abort-reasons.js";
 import { CallLifetime } from "../call-lifetime.js";
 import { joinSegments, segmentsLength, toBinarySegments } from "../message-segments.js";
 import { copyHeaders, headerValue, nodeHeadersInto, webHeaders } from "../protocol-grpc/headers.js";
-import { applyInterceptors, mergedContext } from "../protocol-grpc/interceptors.js";
+import { applyInterceptors, mergedContext, requestOf } from "../protocol-grpc/interceptors.js";
 import type { NativeConnectOptions } from "./native-connect.js";
 
 type UnaryRpc = Extract<ModelRpc, { kind: "unary" }>;
@@ -248,17 +248,7 @@ export class ConnectUnaryCall extends CallLifetime {
           trailer: this.responseTrailer,
         };
       }, interceptors);
-      const res = (await next({
-        stream: false,
-        message,
-        method: this.method,
-        requestMethod: this.requestMethod,
-        url: this.url,
-        signal: this.signal,
-        header: this.requestHeader,
-        service: this.service,
-        contextValues: this.values,
-      } as UnaryRequest)) as UnaryResponse;
+      const res = (await next(requestOf(this, false, message))) as UnaryResponse;
       copyHeaders(res.header, this.responseHeader);
       copyHeaders(res.trailer, this.responseTrailer);
       result = res.message;

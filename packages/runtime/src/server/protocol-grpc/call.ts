@@ -26,7 +26,7 @@ import { joinSegments, segmentsLength, toBinarySegments } from "../message-segme
 import { COMPRESSED_FLAG, encodeEnvelope, encodeEnvelopeParts, type Frame } from "./envelope.js";
 import { copyHeaders, headerValue, nodeHeadersInto, utcDate, webHeaders } from "./headers.js";
 import { respecGrpcMessage } from "./grpc-message.js";
-import { applyInterceptors, mergedContext, withTrailers } from "./interceptors.js";
+import { applyInterceptors, mergedContext, requestOf, withTrailers } from "./interceptors.js";
 import type { NativeCallContext, NativeGrpcOptions } from "./native-grpc.js";
 import { connectErrorFromH2ResetCode } from "./reset-codes.js";
 
@@ -189,7 +189,7 @@ export class NativeCall extends CallLifetime implements NativeCallContext {
           trailer: this.responseTrailer,
         };
       }, interceptors);
-      const res = (await next(this.request(false, message))) as UnaryResponse;
+      const res = (await next(requestOf(this, false, message))) as UnaryResponse;
       copyHeaders(res.header, this.responseHeader);
       copyHeaders(res.trailer, this.responseTrailer);
       result = res.message;
@@ -229,7 +229,7 @@ export class NativeCall extends CallLifetime implements NativeCallContext {
           trailer: this.responseTrailer,
         };
       }, interceptors);
-      const res = (await next(this.request(true, input))) as StreamResponse;
+      const res = (await next(requestOf(this, true, input))) as StreamResponse;
       copyHeaders(res.header, this.responseHeader);
       messages = res.message;
       // connect copies the trailers once the messages are through.
@@ -308,22 +308,6 @@ export class NativeCall extends CallLifetime implements NativeCallContext {
     respecGrpcMessage(this.responseTrailer);
     this.sendHeaders();
     this.end(undefined);
-  }
-
-  private request(stream: false, message: unknown): UnaryRequest;
-  private request(stream: true, message: AsyncIterable<unknown>): StreamRequest;
-  private request(stream: boolean, message: unknown): UnaryRequest | StreamRequest {
-    return {
-      stream,
-      message,
-      method: this.method,
-      requestMethod: this.requestMethod,
-      url: this.url,
-      signal: this.signal,
-      header: this.requestHeader,
-      service: this.service,
-      contextValues: this.values,
-    } as UnaryRequest | StreamRequest;
   }
 }
 

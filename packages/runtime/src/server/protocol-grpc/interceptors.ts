@@ -24,6 +24,28 @@ export function applyInterceptors(next: AnyFn, interceptors: readonly Intercepto
 }
 
 /**
+ * The request interceptors see for a call, from its handler context.
+ *
+ * @example
+ * const res = await applyInterceptors(callModel, interceptors)(requestOf(ctx, false, message));
+ */
+export function requestOf(ctx: HandlerContext, stream: false, message: unknown): UnaryRequest;
+export function requestOf(ctx: HandlerContext, stream: true, message: AsyncIterable<unknown>): StreamRequest;
+export function requestOf(ctx: HandlerContext, stream: boolean, message: unknown): UnaryRequest | StreamRequest {
+  return {
+    stream,
+    message,
+    method: ctx.method,
+    requestMethod: ctx.requestMethod,
+    url: ctx.url,
+    signal: ctx.signal,
+    header: ctx.requestHeader,
+    service: ctx.service,
+    contextValues: ctx.values,
+  } as UnaryRequest | StreamRequest;
+}
+
+/**
  * The context an implementation sees once interceptors may have changed the request: their
  * service, signal, headers and values, the call's own for the rest.
  *
