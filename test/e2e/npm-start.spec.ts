@@ -149,4 +149,41 @@ stopOnSignals(server, { closed: "closed" });
       killMarked(marker);
     }
   }, 60_000);
+
+  it("a parent that goes away while the server is still starting is seen to have gone", async () => {
+    // npm's shell, killed before the server calls stopOnSignals (a SIGTERM to `npm start`
+    // right after it printed its address, on a busy machine): the server must still stop.
+    const runtime = path.join(repoRoot, "packages", "runtime", "dist", "index.js");
+    fs.writeFileSync(
+      path.join(dir, "slow-start.js"),
+      `const { createApp, createServer, stopOnSignals } = require(${JSON.stringify(runtime)});
+const server = createServer({ app: createApp({ name: "demo" }), services: [], port: 0 });
+console.log("loaded");
+setTimeout(() => {
+  console.log("starting, parent " + process.ppid);
+  server.listen().then(() => console.log("listening on " + server.address().port));
+  stopOnSignals(server, { closed: "closed" });
+}, 1000);
+`,
+    );
+    const marker = `slow-${process.pid}-${Date.now()}`;
+    const shell = spawn("sh", ["-c", "node slow-start.js; true"], {
+      cwd: dir,
+      env: { ...process.env, npm_lifecycle_event: "start", BLAZE_TEST_MARKER: marker },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    shell.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    shell.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      // The server's process has loaded the runtime; its parent goes before it calls stopOnSignals.
+      expect(await printed(() => out, /^loaded$/m, 20_000)).toBe(true);
+      shell.kill("SIGKILL");
+      expect(await printed(() => out, /starting, parent \d+/, 10_000)).toBe(true);
+      expect(await printed(() => out, /parent process \d+ exited: shutting down/, 10_000)).toBe(true);
+      expect(await printed(() => out, /^closed$/m, 10_000)).toBe(true);
+    } finally {
+      killMarked(marker);
+    }
+  }, 60_000);
 });

@@ -1,3 +1,10 @@
+/**
+ * The parent this process started under, read as this module loads (at start-up, long before
+ * a server listens): a parent that goes away while the server starts — a SIGTERM to
+ * `npm start` right after it printed its address — is then still seen to have gone.
+ */
+const startedUnder = process.ppid;
+
 /** Options of {@link stopOnSignals}. */
 export interface StopOnSignalsOptions {
   /** Where its lines go. Default: `console.log`. */
@@ -66,7 +73,7 @@ export function stopOnSignals(target: { close(): Promise<void> }, options: StopO
   };
   for (const signal of signals) process.on(signal, () => stop(signal));
   if (followParent) {
-    const parent = process.ppid;
+    const parent = startedUnder;
     watch = setInterval(() => {
       if (process.ppid !== parent) stop(`parent process ${parent} exited`);
     }, parentCheckMs);
