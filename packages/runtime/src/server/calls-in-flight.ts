@@ -2,7 +2,13 @@ import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type * as http2 from "node:http2";
 import { toWireError } from "../errors.js";
 import type { DescMethod } from "@bufbuild/protobuf";
-import { callObservers, observeCalls, refusedCalls, type CallObserver } from "../middleware/call-observer.js";
+import {
+  callObservers,
+  observeCalls,
+  refusedCalls,
+  type CallObserver,
+  type CallTransport,
+} from "../middleware/call-observer.js";
 import type { Refusal } from "../executor/refusal.js";
 import type { AnyRequest } from "../http/routes.js";
 import { webHeaders } from "./protocol-grpc/headers.js";
@@ -63,6 +69,15 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
   const observeConnect = observeCalls(observers, models);
   const observeNative = callObservers(observers, models);
   const observeRefused = refusedCalls(observers, models);
+  /** A call of either native path: in flight and observed until the returned function is called. */
+  const track = (ctx: AbortableContext, transport: CallTransport) => {
+    inflight.add(ctx);
+    const end = observeNative(ctx, transport);
+    return (error: ConnectError | undefined) => {
+      inflight.delete(ctx);
+      end?.(error);
+    };
+  };
   return {
     connect(ctx) {
       inflight.add(ctx);
@@ -80,30 +95,20 @@ export function createCallsInFlight(options: CallsInFlightOptions): CallsInFligh
       observeConnect(ctx);
     },
     native(ctx, stream) {
-      inflight.add(ctx);
-      const end = observeNative(ctx, {
+      return track(ctx, {
         httpVersion: "2.0",
         get peer() {
           return stream.session?.socket?.remoteAddress;
         },
       });
-      return (error) => {
-        inflight.delete(ctx);
-        end?.(error);
-      };
     },
     nativeConnect(ctx, req) {
-      inflight.add(ctx);
-      const end = observeNative(ctx, {
+      return track(ctx, {
         httpVersion: req.httpVersion,
         get peer() {
           return req.socket?.remoteAddress;
         },
       });
-      return (error) => {
-        inflight.delete(ctx);
-        end?.(error);
-      };
     },
     refused(method, stream, headers, refusal, started) {
       observeRefused(method, new RefusedStream(stream, headers), refusal, started);

@@ -64,11 +64,12 @@ export function createNativeConnect(options: NativeConnectOptions): NativeConnec
     if (req.method !== "POST") return false;
     const type = req.headers["content-type"];
     if (type === undefined) return false;
-    const binary = type === "application/proto";
-    if (!binary && type !== "application/json" && !contentTypeUnaryRegExp.test(type)) return false;
+    // The two spellings clients send, then every other one connect takes (`application/JSON; charset=utf8`).
+    if (type !== "application/json" && type !== "application/proto" && !contentTypeUnaryRegExp.test(type)) return false;
+    const binary = type === "application/proto" || /proto$/i.test(type);
     const rpc = unary.get(req.url!);
     if (rpc === undefined) return false;
-    void new ConnectUnaryCall(req, res, rpc, binary || /proto$/i.test(type), options).run();
+    void new ConnectUnaryCall(req, res, rpc, binary, options).run();
     return true;
   };
 }

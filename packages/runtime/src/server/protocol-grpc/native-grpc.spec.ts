@@ -24,6 +24,15 @@ async function serve(
   };
 }
 
+/** The options every native path under test shares. */
+const LIMITS = {
+  readMaxBytes: 1024,
+  readMaxFields: 1000,
+  compressMinBytes: 1024,
+  interceptors: [],
+  scheme: "http",
+} as const;
+
 // Which streams the native path takes, and which it leaves to connect-node: checked on a
 // real node:http2 server with a real node:http2 client.
 describe("createNativeGrpc", () => {
@@ -33,11 +42,7 @@ describe("createNativeGrpc", () => {
   ]);
   const native = createNativeGrpc({
     rpcs,
-    readMaxBytes: 1024,
-    readMaxFields: 1000,
-    compressMinBytes: 1024,
-    interceptors: [],
-    scheme: "http",
+    ...LIMITS,
   });
   let server: Served;
   let url: string;
@@ -117,11 +122,7 @@ describe("a native call's signal", () => {
     rpcs: new Map<string, ModelRpc>([
       ["/grpc.health.v1.Health/Check", { kind: "unary", method: check, model: "m", impl: (r, c) => impl(r, c) }],
     ]),
-    readMaxBytes: 1024,
-    readMaxFields: 1000,
-    compressMinBytes: 1024,
-    interceptors: [],
-    scheme: "http",
+    ...LIMITS,
   });
   let server: Served;
   let url: string;
